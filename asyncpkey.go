@@ -1,0 +1,284 @@
+package s2n
+
+// #include "cgo_helpers.h"
+import "C"
+
+import (
+	"crypto"
+	"fmt"
+	"sync"
+	"unsafe"
+)
+
+// AsyncPkeyFunc handles a private-key operation of a handshake
+// (s2n_async_pkey_fn). It is called from inside Negotiate, on the goroutine
+// that drives the handshake, with the very *Connection the application
+// created. It can
+//
+//   - complete the operation synchronously: Perform (or SetOutput) then Apply,
+//     and return nil; the handshake goes on without blocking;
+//   - complete it asynchronously: hand op to another goroutine and return nil
+//     at once; Negotiate then reports BlockedOnApplicationInput until that
+//     goroutine calls Apply;
+//   - fail: return an error. Negotiate fails with an *Error that wraps it,
+//     and the binding frees op.
+//
+// The op is owned by the application: Free it when done (freeing it twice is
+// harmless; the connection's Close frees any op still pending). The callback
+// must not block for long: it holds an OS thread. A panic is recovered and
+// treated as a returned error; it never reaches C.
+type AsyncPkeyFunc func(conn *Connection, op *AsyncPkeyOp) error
+
+// AsyncPkeyOpType is the kind of private-key operation (s2n_async_pkey_op_type).
+type AsyncPkeyOpType int
+
+// Operation types.
+const (
+	AsyncDecrypt AsyncPkeyOpType = C.S2N_ASYNC_DECRYPT
+	AsyncSign    AsyncPkeyOpType = C.S2N_ASYNC_SIGN
+)
+
+func (t AsyncPkeyOpType) String() string {
+	switch t {
+	case AsyncDecrypt:
+		return "decrypt"
+	case AsyncSign:
+		return "sign"
+	}
+	return fmt.Sprintf("AsyncPkeyOpType(%d)", int(t))
+}
+
+// SignatureAlgorithm is a TLS signature algorithm as s2n reports it
+// (s2n_tls_signature_algorithm).
+type SignatureAlgorithm int
+
+// Signature algorithms.
+const (
+	SignatureAnonymous  SignatureAlgorithm = C.S2N_TLS_SIGNATURE_ANONYMOUS
+	SignatureRSA        SignatureAlgorithm = C.S2N_TLS_SIGNATURE_RSA
+	SignatureECDSA      SignatureAlgorithm = C.S2N_TLS_SIGNATURE_ECDSA
+	SignatureMLDSA      SignatureAlgorithm = C.S2N_TLS_SIGNATURE_MLDSA
+	SignatureRSAPSSRSAE SignatureAlgorithm = C.S2N_TLS_SIGNATURE_RSA_PSS_RSAE
+	SignatureRSAPSSPSS  SignatureAlgorithm = C.S2N_TLS_SIGNATURE_RSA_PSS_PSS
+)
+
+func (a SignatureAlgorithm) String() string {
+	switch a {
+	case SignatureAnonymous:
+		return "anonymous"
+	case SignatureRSA:
+		return "rsa_pkcs1"
+	case SignatureECDSA:
+		return "ecdsa"
+	case SignatureMLDSA:
+		return "mldsa"
+	case SignatureRSAPSSRSAE:
+		return "rsa_pss_rsae"
+	case SignatureRSAPSSPSS:
+		return "rsa_pss_pss"
+	}
+	return fmt.Sprintf("SignatureAlgorithm(%d)", int(a))
+}
+
+// HashAlgorithm is a TLS hash algorithm as s2n reports it
+// (s2n_tls_hash_algorithm).
+type HashAlgorithm int
+
+// Hash algorithms.
+const (
+	HashNone    HashAlgorithm = C.S2N_TLS_HASH_NONE
+	HashMD5     HashAlgorithm = C.S2N_TLS_HASH_MD5
+	HashSHA1    HashAlgorithm = C.S2N_TLS_HASH_SHA1
+	HashSHA224  HashAlgorithm = C.S2N_TLS_HASH_SHA224
+	HashSHA256  HashAlgorithm = C.S2N_TLS_HASH_SHA256
+	HashSHA384  HashAlgorithm = C.S2N_TLS_HASH_SHA384
+	HashSHA512  HashAlgorithm = C.S2N_TLS_HASH_SHA512
+	HashMD5SHA1 HashAlgorithm = C.S2N_TLS_HASH_MD5_SHA1
+)
+
+// CryptoHash maps the algorithm to Go's crypto.Hash (0 for none).
+func (h HashAlgorithm) CryptoHash() crypto.Hash {
+	switch h {
+	case HashMD5:
+		return crypto.MD5
+	case HashSHA1:
+		return crypto.SHA1
+	case HashSHA224:
+		return crypto.SHA224
+	case HashSHA256:
+		return crypto.SHA256
+	case HashSHA384:
+		return crypto.SHA384
+	case HashSHA512:
+		return crypto.SHA512
+	case HashMD5SHA1:
+		return crypto.MD5SHA1
+	}
+	return 0
+}
+
+func (h HashAlgorithm) String() string {
+	if h == HashNone {
+		return "none"
+	}
+	if ch := h.CryptoHash(); ch != 0 {
+		return ch.String()
+	}
+	return fmt.Sprintf("HashAlgorithm(%d)", int(h))
+}
+
+// AsyncPkeyOp is one private-key operation handed to an [AsyncPkeyFunc]
+// (s2n_async_pkey_op). All its methods are safe from any goroutine. After
+// Free, or after its connection was closed, every method but Free returns a
+// usage error.
+type AsyncPkeyOp struct {
+	s *opState
+}
+
+type opState struct {
+	mu   sync.Mutex // held for every call on ptr
+	ptr  *C.struct_s2n_async_pkey_op
+	conn *connState
+}
+
+// newOp registers an op s2n handed to the callback of connection s.
+func (s *connState) newOp(p *C.struct_s2n_async_pkey_op) *AsyncPkeyOp {
+	op := &opState{ptr: p, conn: s}
+	s.opsMu.Lock()
+	s.ops[op] = struct{}{}
+	s.opsMu.Unlock()
+	pendingOps.Add(1)
+	return &AsyncPkeyOp{s: op}
+}
+
+// free releases the C op once; later calls do nothing.
+func (o *opState) free() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.ptr == nil {
+		return
+	}
+	var e C.go_s2n_error
+	C.go_s2n_async_pkey_op_free(o.ptr, &e)
+	o.ptr = nil
+	pendingOps.Add(-1)
+	o.conn.opsMu.Lock()
+	delete(o.conn.ops, o)
+	o.conn.opsMu.Unlock()
+}
+
+// with runs f on the C op under its lock.
+func (o *AsyncPkeyOp) with(f func(p *C.struct_s2n_async_pkey_op, e *C.go_s2n_error) C.int) error {
+	if o == nil {
+		return usageError(nameInvalidArg, "nil async pkey op")
+	}
+	s := o.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ptr == nil {
+		return closedError("async pkey op (freed, or its connection was closed)")
+	}
+	var e C.go_s2n_error
+	if f(s.ptr, &e) < 0 {
+		return newError(&e, nil)
+	}
+	return nil
+}
+
+// Type reports whether the operation signs or decrypts
+// (s2n_async_pkey_op_get_op_type).
+func (o *AsyncPkeyOp) Type() (AsyncPkeyOpType, error) {
+	var t C.int
+	err := o.with(func(p *C.struct_s2n_async_pkey_op, e *C.go_s2n_error) C.int {
+		return C.go_s2n_async_pkey_op_get_op_type(p, &t, e)
+	})
+	return AsyncPkeyOpType(t), err
+}
+
+// inputStackSize covers digests and RSA ciphertexts up to 8192-bit keys in
+// one crossing.
+const inputStackSize = 1024
+
+// Input returns a copy of the operation's input
+// (s2n_async_pkey_op_get_input_size, s2n_async_pkey_op_get_input): the
+// digest to sign, or the ciphertext to decrypt.
+func (o *AsyncPkeyOp) Input() ([]byte, error) {
+	var out []byte
+	err := o.with(func(p *C.struct_s2n_async_pkey_op, e *C.go_s2n_error) C.int {
+		var buf [inputStackSize]byte
+		var size C.uint32_t
+		if C.go_s2n_async_pkey_op_get_input(p, (*C.uint8_t)(&buf[0]), inputStackSize, &size, e) < 0 {
+			return -1
+		}
+		if size <= inputStackSize {
+			out = append([]byte(nil), buf[:size]...)
+			return 0
+		}
+		out = make([]byte, size)
+		return C.go_s2n_async_pkey_op_get_input(p, (*C.uint8_t)(&out[0]), size, &size, e)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SetOutput supplies the result computed elsewhere (an HSM, a KMS, a remote
+// signer) instead of Perform (s2n_async_pkey_op_set_output): a signature
+// (ECDSA in ASN.1 DER) or the decrypted plaintext. s2n copies it.
+func (o *AsyncPkeyOp) SetOutput(out []byte) error {
+	if len(out) > 1<<16 {
+		return usageError(nameInvalidArg, "async pkey output of %d bytes is too large", len(out))
+	}
+	return o.with(func(p *C.struct_s2n_async_pkey_op, e *C.go_s2n_error) C.int {
+		return C.go_s2n_async_pkey_op_set_output(p, (*C.uint8_t)(unsafe.SliceData(out)), C.uint32_t(len(out)), e)
+	})
+}
+
+// Perform runs the operation with a key loaded in s2n
+// (s2n_async_pkey_op_perform). It may run on any goroutine, concurrently with
+// calls on the connection; it does not apply the result.
+func (o *AsyncPkeyOp) Perform(key *PrivateKey) error {
+	if key == nil {
+		return usageError(nameInvalidArg, "nil private key")
+	}
+	cert := key.cert
+	cert.mu.RLock()
+	defer cert.mu.RUnlock()
+	if cert.ptr == nil {
+		return closedError("certificate chain of the private key")
+	}
+	return o.with(func(p *C.struct_s2n_async_pkey_op, e *C.go_s2n_error) C.int {
+		return C.go_s2n_async_pkey_op_perform(p, key.ptr, e)
+	})
+}
+
+// Apply hands the result to the connection and unblocks its handshake
+// (s2n_async_pkey_op_apply). conn must be the connection that raised the
+// operation. Apply is serialized against Negotiate, Send and Recv on conn by
+// the binding; from inside the callback it runs at once. With
+// ValidationStrict, a signature that does not match the certificate fails
+// here (S2N_ERR_VERIFY_SIGNATURE). The op still has to be freed.
+func (o *AsyncPkeyOp) Apply(conn *Connection) error {
+	if conn == nil {
+		return usageError(nameInvalidArg, "nil connection")
+	}
+	cs := conn.s
+	cb, err := cs.lock()
+	if err != nil {
+		return err
+	}
+	defer cs.unlock(cb)
+	return o.with(func(p *C.struct_s2n_async_pkey_op, e *C.go_s2n_error) C.int {
+		return C.go_s2n_async_pkey_op_apply(p, cs.ptr, e)
+	})
+}
+
+// Free releases the operation (s2n_async_pkey_op_free). It is idempotent and
+// always returns nil.
+func (o *AsyncPkeyOp) Free() error {
+	if o != nil {
+		o.s.free()
+	}
+	return nil
+}

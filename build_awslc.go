@@ -1,0 +1,10 @@
+//go:build cgo && !s2n_openssl && !s2n_fips && !s2n_system
+
+package s2n
+
+// Default build mode: the static libs2n.a and AWS-LC libcrypto.a that
+// scripts/build-deps produced for S2N_LIBCRYPTO=awslc.
+
+// #cgo CFLAGS: -I${SRCDIR}/third_party/dist/awslc/include
+// #cgo LDFLAGS: ${SRCDIR}/third_party/dist/awslc/lib/libs2n.a ${SRCDIR}/third_party/dist/awslc/lib/libcrypto.a -lpthread -ldl -lm
+import "C"

@@ -1,0 +1,10 @@
+//go:build cgo && s2n_system
+
+package s2n
+
+// Build tag s2n_system: an s2n-tls installed on the system, found through
+// pkg-config under the name "s2n" (scripts/build-deps writes such an s2n.pc
+// into every prefix it builds; point PKG_CONFIG_PATH at its lib/pkgconfig).
+
+// #cgo pkg-config: s2n
+import "C"

@@ -1,0 +1,161 @@
+package s2n
+
+// #include "cgo_helpers.h"
+import "C"
+
+import (
+	"runtime"
+	"runtime/cgo"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+	"weak"
+)
+
+// maxPEMSize bounds PEM input to the loaders (s2n takes lengths as uint32;
+// real chains are a few KiB).
+const maxPEMSize = 1 << 24
+
+// CertChainAndKey is a certificate chain with its private key, or with no
+// private key at all when the key lives elsewhere and every operation is
+// offloaded (see [NewPublicCertChain]). It wraps s2n_cert_chain_and_key.
+//
+// A chain added to a [Config] stays valid for as long as that Config needs it:
+// Close releases the caller's reference, and the C object is freed when no
+// Config holds it any longer.
+type CertChainAndKey struct {
+	s        *certState
+	closed   atomic.Bool
+	borrowed bool // handed out by Connection.SelectedCert: holds no reference
+	cleanup  runtime.Cleanup
+}
+
+type certState struct {
+	mu   sync.RWMutex // read-held while ptr is used, write-held to change refs or free
+	ptr  *C.struct_s2n_cert_chain_and_key
+	h    cgo.Handle
+	refs int // the owners' references plus one per Config holding the chain
+	self weak.Pointer[CertChainAndKey]
+}
+
+// NewCertChainAndKey loads a PEM certificate chain (leaf first) and its PEM
+// private key (s2n_cert_chain_and_key_load_pem_bytes).
+func NewCertChainAndKey(chainPEM, keyPEM []byte) (*CertChainAndKey, error) {
+	if len(keyPEM) == 0 {
+		return nil, usageError(nameInvalidArg, "private key PEM is empty (use NewPublicCertChain for a chain whose key is offloaded)")
+	}
+	return newCertChain(chainPEM, keyPEM)
+}
+
+// NewPublicCertChain loads a PEM certificate chain without a private key
+// (s2n_cert_chain_and_key_load_public_pem_bytes). Every private-key operation
+// for it must then be offloaded through [Config.SetAsyncPkeyCallback] with
+// [AsyncPkeyOp.SetOutput]: the key never has to be in this process.
+func NewPublicCertChain(chainPEM []byte) (*CertChainAndKey, error) {
+	return newCertChain(chainPEM, nil)
+}
+
+func newCertChain(chainPEM, keyPEM []byte) (*CertChainAndKey, error) {
+	if err := Init(); err != nil {
+		return nil, err
+	}
+	if len(chainPEM) == 0 {
+		return nil, usageError(nameInvalidArg, "certificate chain PEM is empty")
+	}
+	if len(chainPEM) > maxPEMSize || len(keyPEM) > maxPEMSize {
+		return nil, usageError(nameInvalidArg, "PEM input larger than %d bytes", maxPEMSize)
+	}
+	st := &certState{refs: 1}
+	st.h = newHandle(st)
+	var keyPtr *C.uint8_t
+	if keyPEM != nil {
+		keyPtr = (*C.uint8_t)(unsafe.Pointer(&keyPEM[0]))
+	}
+	var e C.go_s2n_error
+	st.ptr = C.go_s2n_cert_chain_and_key_new((*C.uint8_t)(unsafe.Pointer(&chainPEM[0])), C.uint32_t(len(chainPEM)),
+		keyPtr, C.uint32_t(len(keyPEM)), C.uintptr_t(st.h), &e)
+	if st.ptr == nil {
+		deleteHandle(st.h)
+		return nil, newError(&e, nil)
+	}
+	c := &CertChainAndKey{s: st}
+	st.self = weak.Make(c)
+	c.cleanup = runtime.AddCleanup(c, (*certState).release, st)
+	return c, nil
+}
+
+
+// acquire takes a reference for a Config; it fails once the chain is freed.
+func (st *certState) acquire() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.ptr == nil {
+		return false
+	}
+	st.refs++
+	return true
+}
+
+func (st *certState) release() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.refs--
+	if st.refs > 0 || st.ptr == nil {
+		return
+	}
+	var e C.go_s2n_error
+	C.go_s2n_cert_chain_and_key_free(st.ptr, &e)
+	st.ptr = nil
+	deleteHandle(st.h)
+}
+
+// certFromC finds the Go chain behind a C pointer s2n handed back: the
+// caller's own object while it is open, or else a borrowed view, valid for as
+// long as a Config holds the chain, whose Close does nothing.
+func certFromC(p *C.struct_s2n_cert_chain_and_key) *CertChainAndKey {
+	st := cgo.Handle(C.go_s2n_cert_chain_and_key_handle(p)).Value().(*certState)
+	if c := st.self.Value(); c != nil && !c.closed.Load() {
+		return c
+	}
+	return &CertChainAndKey{s: st, borrowed: true}
+}
+
+// Close releases this reference to the chain. It is idempotent; the C object
+// is freed once no Config uses it.
+func (c *CertChainAndKey) Close() error {
+	if c.closed.Swap(true) || c.borrowed {
+		return nil
+	}
+	c.cleanup.Stop()
+	c.s.release()
+	return nil
+}
+
+// PrivateKey returns the chain's private key, for [AsyncPkeyOp.Perform].
+// For a chain loaded with NewPublicCertChain the key is empty and Perform
+// fails: use SetOutput instead.
+func (c *CertChainAndKey) PrivateKey() (*PrivateKey, error) {
+	if c.closed.Load() {
+		return nil, closedError("certificate chain")
+	}
+	st := c.s
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	if st.ptr == nil {
+		return nil, closedError("certificate chain")
+	}
+	var e C.go_s2n_error
+	p := C.go_s2n_cert_chain_and_key_get_private_key(st.ptr, &e)
+	if p == nil {
+		return nil, newError(&e, nil)
+	}
+	return &PrivateKey{cert: st, ptr: p}, nil
+}
+
+// PrivateKey is the private key of a [CertChainAndKey]
+// (s2n_cert_private_key). It belongs to the chain and is valid while the
+// chain is.
+type PrivateKey struct {
+	cert *certState
+	ptr  *C.s2n_cert_private_key
+}

@@ -1,0 +1,276 @@
+package s2n
+
+// #include "cgo_helpers.h"
+import "C"
+
+import (
+	"bytes"
+	"runtime"
+	"runtime/cgo"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// ClientAuthType says whether a server requests a client certificate, or
+// whether a client sends one (s2n_cert_auth_type).
+type ClientAuthType int
+
+// Client authentication types.
+const (
+	ClientAuthNone     ClientAuthType = C.S2N_CERT_AUTH_NONE
+	ClientAuthRequired ClientAuthType = C.S2N_CERT_AUTH_REQUIRED
+	ClientAuthOptional ClientAuthType = C.S2N_CERT_AUTH_OPTIONAL
+)
+
+// AsyncPkeyValidationMode chooses how much s2n checks the result of an
+// async private-key operation at Apply (s2n_async_pkey_validation_mode).
+type AsyncPkeyValidationMode int
+
+const (
+	// ValidationFast performs only the checks needed for safe use (s2n's
+	// default).
+	ValidationFast AsyncPkeyValidationMode = C.S2N_ASYNC_PKEY_VALIDATION_FAST
+	// ValidationStrict also verifies every signature against the
+	// certificate's public key, catching a faulty or wrong external key before
+	// the peer sees its output.
+	ValidationStrict AsyncPkeyValidationMode = C.S2N_ASYNC_PKEY_VALIDATION_STRICT
+)
+
+// Config holds settings shared by connections (s2n_config).
+//
+// Configure a Config fully before the first [Connection.SetConfig]: from then
+// on it is in use and its setters return a usage error, so that no connection
+// sees its settings change underneath it. Close releases the caller's
+// reference; the C object is freed when no connection uses it any longer.
+// A Config may be used by any number of connections at once.
+type Config struct {
+	s       *configState
+	closed  atomic.Bool
+	cleanup runtime.Cleanup
+}
+
+type configState struct {
+	mu      sync.Mutex
+	ptr     *C.struct_s2n_config
+	h       cgo.Handle
+	refs    int  // the owner's reference plus one per connection using it
+	inUse   bool // attached to a connection once: settings are frozen
+	asyncFn AsyncPkeyFunc
+	certs   []*certState
+}
+
+// NewConfig creates a Config with s2n's defaults (s2n_config_new).
+func NewConfig() (*Config, error) {
+	if err := Init(); err != nil {
+		return nil, err
+	}
+	st := &configState{refs: 1}
+	st.h = newHandle(st)
+	var e C.go_s2n_error
+	st.ptr = C.go_s2n_config_new(C.uintptr_t(st.h), &e)
+	if st.ptr == nil {
+		deleteHandle(st.h)
+		return nil, newError(&e, nil)
+	}
+	c := &Config{s: st}
+	c.cleanup = runtime.AddCleanup(c, (*configState).release, st)
+	return c, nil
+}
+
+// Close releases the caller's reference to the Config. It is idempotent and
+// safe from any goroutine; connections already using the Config keep working.
+func (c *Config) Close() error {
+	if c.closed.Swap(true) {
+		return nil
+	}
+	c.cleanup.Stop()
+	c.s.release()
+	return nil
+}
+
+func (st *configState) release() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.refs--
+	if st.refs > 0 || st.ptr == nil {
+		return
+	}
+	var e C.go_s2n_error
+	C.go_s2n_config_free(st.ptr, &e)
+	st.ptr = nil
+	deleteHandle(st.h)
+	for _, cert := range st.certs {
+		cert.release()
+	}
+	st.certs = nil
+}
+
+// acquire takes a reference for a connection and freezes the settings.
+func (st *configState) acquire() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.ptr == nil {
+		return false
+	}
+	st.refs++
+	st.inUse = true
+	return true
+}
+
+// modify runs f on the C config under the lock, refusing once the Config is
+// closed or in use.
+func (c *Config) modify(f func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int) error {
+	if c.closed.Load() {
+		return closedError("config")
+	}
+	st := c.s
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.ptr == nil {
+		return closedError("config")
+	}
+	if st.inUse {
+		return usageError(nameInUse, "config is in use by a connection: finish configuring it before Connection.SetConfig")
+	}
+	var e C.go_s2n_error
+	if f(st.ptr, &e) < 0 {
+		return newError(&e, nil)
+	}
+	return nil
+}
+
+// SetCipherPreferences selects a named s2n security policy, such as
+// "default_tls13" or "20230317" (s2n_config_set_cipher_preferences).
+func (c *Config) SetCipherPreferences(version string) error {
+	if version == "" || strings.IndexByte(version, 0) >= 0 {
+		return usageError(nameInvalidArg, "invalid cipher preferences name %q", version)
+	}
+	cs := C.CString(version)
+	defer C.free(unsafe.Pointer(cs))
+	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		return C.go_s2n_config_set_cipher_preferences(p, cs, e)
+	})
+}
+
+// AddCertChainAndKey adds a chain to the config's store
+// (s2n_config_add_cert_chain_and_key_to_store). The Config keeps the chain
+// alive until the Config itself is freed.
+func (c *Config) AddCertChainAndKey(chain *CertChainAndKey) error {
+	if chain == nil || chain.closed.Load() {
+		return usageError(nameInvalidArg, "certificate chain is nil or closed")
+	}
+	cert := chain.s
+	if !cert.acquire() {
+		return closedError("certificate chain")
+	}
+	err := c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		cert.mu.RLock()
+		defer cert.mu.RUnlock()
+		if C.go_s2n_config_add_cert_chain_and_key_to_store(p, cert.ptr, e) < 0 {
+			return -1
+		}
+		c.s.certs = append(c.s.certs, cert)
+		return 0
+	})
+	if err != nil {
+		cert.release()
+	}
+	return err
+}
+
+// AddPEMToTrustStore adds PEM certificates to the trust store used to verify
+// peers (s2n_config_add_pem_to_trust_store).
+func (c *Config) AddPEMToTrustStore(pem []byte) error {
+	if len(pem) == 0 || len(pem) > maxPEMSize || bytes.IndexByte(pem, 0) >= 0 {
+		return usageError(nameInvalidArg, "trust store PEM is empty, too large or contains a NUL byte")
+	}
+	cs := C.CString(string(pem))
+	defer C.free(unsafe.Pointer(cs))
+	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		return C.go_s2n_config_add_pem_to_trust_store(p, cs, e)
+	})
+}
+
+// WipeTrustStore removes every certificate from the trust store, including
+// the system defaults s2n loads (s2n_config_wipe_trust_store).
+func (c *Config) WipeTrustStore() error {
+	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		return C.go_s2n_config_wipe_trust_store(p, e)
+	})
+}
+
+// DisableX509Verification turns off peer certificate verification
+// (s2n_config_disable_x509_verification). For tests only.
+func (c *Config) DisableX509Verification() error {
+	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		return C.go_s2n_config_disable_x509_verification(p, e)
+	})
+}
+
+// SetClientAuthType sets whether client certificates are requested (server)
+// or sent (client) (s2n_config_set_client_auth_type).
+func (c *Config) SetClientAuthType(t ClientAuthType) error {
+	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		return C.go_s2n_config_set_client_auth_type(p, C.int(t), e)
+	})
+}
+
+// SetAsyncPkeyCallback routes every private-key operation of connections
+// using this Config to fn (s2n_config_set_async_pkey_callback); nil restores
+// s2n's synchronous use of the loaded key. See [AsyncPkeyFunc].
+func (c *Config) SetAsyncPkeyCallback(fn AsyncPkeyFunc) error {
+	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		enabled := C.int(0)
+		if fn != nil {
+			enabled = 1
+		}
+		if C.go_s2n_config_set_async_pkey_callback(p, enabled, e) < 0 {
+			return -1
+		}
+		c.s.asyncFn = fn
+		return 0
+	})
+}
+
+// SetAsyncPkeyValidationMode sets how strictly Apply validates results
+// (s2n_config_set_async_pkey_validation_mode).
+func (c *Config) SetAsyncPkeyValidationMode(mode AsyncPkeyValidationMode) error {
+	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		return C.go_s2n_config_set_async_pkey_validation_mode(p, C.int(mode), e)
+	})
+}
+
+// maxALPNProtocols bounds the ALPN list; each name is 1 to 255 bytes (RFC 7301).
+const maxALPNProtocols = 64
+
+// SetProtocolPreferences sets the ALPN protocols offered (client) or accepted
+// (server), most preferred first (s2n_config_set_protocol_preferences).
+func (c *Config) SetProtocolPreferences(protocols []string) error {
+	if len(protocols) > maxALPNProtocols {
+		return usageError(nameInvalidArg, "more than %d ALPN protocols", maxALPNProtocols)
+	}
+	for _, p := range protocols {
+		if len(p) == 0 || len(p) > 255 || strings.IndexByte(p, 0) >= 0 {
+			return usageError(nameInvalidArg, "invalid ALPN protocol name %q", p)
+		}
+	}
+	list := make([]*C.char, len(protocols)+1)
+	for i, p := range protocols {
+		list[i] = C.CString(p)
+	}
+	defer func() {
+		for _, p := range list[:len(protocols)] {
+			C.free(unsafe.Pointer(p))
+		}
+	}()
+	// The array of C pointers lives in C memory: cgo forbids passing Go
+	// memory that holds pointers.
+	arr := (**C.char)(C.malloc(C.size_t(len(list)) * C.size_t(unsafe.Sizeof(list[0]))))
+	defer C.free(unsafe.Pointer(arr))
+	copy(unsafe.Slice(arr, len(list)), list)
+	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		return C.go_s2n_config_set_protocol_preferences(p, arr, C.int(len(protocols)), e)
+	})
+}

@@ -1,0 +1,118 @@
+package s2n
+
+// #include "cgo_helpers.h"
+import "C"
+
+import (
+	"fmt"
+)
+
+// ErrorType is s2n's classification of an error (s2n_error_get_type).
+type ErrorType int
+
+// Error types, as defined by s2n_error_type.
+const (
+	ErrorTypeOK       ErrorType = C.S2N_ERR_T_OK
+	ErrorTypeIO       ErrorType = C.S2N_ERR_T_IO
+	ErrorTypeClosed   ErrorType = C.S2N_ERR_T_CLOSED
+	ErrorTypeBlocked  ErrorType = C.S2N_ERR_T_BLOCKED
+	ErrorTypeAlert    ErrorType = C.S2N_ERR_T_ALERT
+	ErrorTypeProto    ErrorType = C.S2N_ERR_T_PROTO
+	ErrorTypeInternal ErrorType = C.S2N_ERR_T_INTERNAL
+	ErrorTypeUsage    ErrorType = C.S2N_ERR_T_USAGE
+)
+
+var errorTypeNames = [...]string{"ok", "io", "closed", "blocked", "alert", "protocol", "internal", "usage"}
+
+func (t ErrorType) String() string {
+	if t >= 0 && int(t) < len(errorTypeNames) {
+		return errorTypeNames[t]
+	}
+	return fmt.Sprintf("ErrorType(%d)", int(t))
+}
+
+// Sentinels for errors.Is: every *Error matches the sentinel of its Type, so
+// errors.Is(err, s2n.ErrBlocked) holds whenever s2n reported S2N_ERR_T_BLOCKED.
+var (
+	ErrBlocked  error = sentinel(ErrorTypeBlocked)
+	ErrClosed   error = sentinel(ErrorTypeClosed)
+	ErrIO       error = sentinel(ErrorTypeIO)
+	ErrAlert    error = sentinel(ErrorTypeAlert)
+	ErrProto    error = sentinel(ErrorTypeProto)
+	ErrInternal error = sentinel(ErrorTypeInternal)
+	ErrUsage    error = sentinel(ErrorTypeUsage)
+)
+
+type sentinel ErrorType
+
+func (s sentinel) Error() string { return "s2n: " + ErrorType(s).String() + " error" }
+
+// Error is an error reported by s2n-tls, read from s2n_errno inside the C call
+// that failed, or a usage error detected by the binding itself (then Code is 0
+// and Name starts with "S2N_GO_").
+//
+// When the failure was caused by the application's own code (an async
+// private-key callback that returned an error or panicked), that error is kept
+// and returned by Unwrap, so errors.Is and errors.As find it.
+type Error struct {
+	Code    int       // s2n_errno
+	Type    ErrorType // s2n_error_get_type(Code)
+	Name    string    // s2n_strerror_name, e.g. "S2N_ERR_ASYNC_NOT_PERFORMED"
+	Message string    // s2n_strerror(Code, "EN")
+	Debug   string    // s2n_strerror_debug: where in s2n-tls it was raised
+
+	cause error
+}
+
+func (e *Error) Error() string {
+	if e.cause != nil {
+		return "s2n: " + e.cause.Error() + " (" + e.Name + ")"
+	}
+	return "s2n: " + e.Message + " (" + e.Name + ")"
+}
+
+// Unwrap returns the application error that caused this one, if any.
+func (e *Error) Unwrap() error { return e.cause }
+
+// Is reports whether target is the sentinel of e's Type.
+func (e *Error) Is(target error) bool {
+	s, ok := target.(sentinel)
+	return ok && ErrorType(s) == e.Type
+}
+
+// newError converts a C error record; cause is the application error that led
+// to it, if one was recorded during the call.
+func newError(e *C.go_s2n_error, cause error) *Error {
+	return &Error{
+		Code:    int(e.code),
+		Type:    ErrorType(e._type),
+		Name:    C.GoString(e.name),
+		Message: C.GoString(e.message),
+		Debug:   C.GoString(e.debug),
+		cause:   cause,
+	}
+}
+
+// Binding-detected usage errors.
+const (
+	nameClosed     = "S2N_GO_ERR_CLOSED"
+	nameInCallback = "S2N_GO_ERR_IN_CALLBACK"
+	nameInvalidArg = "S2N_GO_ERR_INVALID_ARGUMENT"
+	nameInUse      = "S2N_GO_ERR_IN_USE"
+)
+
+func usageError(name, format string, args ...any) *Error {
+	return &Error{Type: ErrorTypeUsage, Name: name, Message: fmt.Sprintf(format, args...)}
+}
+
+func closedError(what string) *Error {
+	return usageError(nameClosed, "%s is closed", what)
+}
+
+// PanicError is the cause recorded when an application callback panicked;
+// the panic never crosses into C.
+type PanicError struct {
+	Value any
+}
+
+func (p *PanicError) Error() string { return fmt.Sprintf("callback panicked: %v", p.Value) }

@@ -1,0 +1,89 @@
+package s2n
+
+// #include "cgo_helpers.h"
+import "C"
+
+import (
+	"runtime/cgo"
+	"sync"
+	"sync/atomic"
+)
+
+var (
+	initOnce sync.Once
+	initErr  error
+)
+
+// Init initialises s2n-tls once per process: it installs the binding's memory
+// callbacks (which count live allocations, see [Stats]) and calls s2n_init.
+// Every constructor calls it, so calling it yourself is only useful to see an
+// initialisation error early. It is safe to call from several goroutines and
+// returns the same result every time.
+func Init() error {
+	initOnce.Do(func() {
+		var e C.go_s2n_error
+		if C.go_s2n_init(&e) < 0 {
+			initErr = newError(&e, nil)
+		}
+	})
+	return initErr
+}
+
+// Version reports the s2n-tls source this binary was built from: the pinned
+// package version and the s2n-tls commit it carries.
+func Version() string { return C.GoString(C.go_s2n_version()) }
+
+// Libcrypto reports the libcrypto actually linked, read at run time from the
+// library itself (OpenSSL_version), prefixed with the build mode, for example
+// "awslc: OpenSSL 1.1.1 (compatible; AWS-LC 5.12.0)".
+func Libcrypto() string {
+	return C.GoString(C.go_s2n_libcrypto_mode()) + ": " + C.GoString(C.go_s2n_libcrypto_version())
+}
+
+// RuntimeStats is a snapshot of the binding's live resources, for leak checks
+// and monitoring.
+type RuntimeStats struct {
+	// Handles is the number of live cgo handles (one per open Config,
+	// Connection and CertChainAndKey).
+	Handles int64
+	// PendingOps is the number of async private-key operations handed to a
+	// callback and not yet freed.
+	PendingOps int64
+	// CAllocations and CBytes count the memory s2n-tls holds through the
+	// binding's allocator.
+	CAllocations int64
+	CBytes       int64
+}
+
+// Stats returns the current [RuntimeStats].
+func Stats() RuntimeStats {
+	return RuntimeStats{
+		Handles:      liveHandles.Load(),
+		PendingOps:   pendingOps.Load(),
+		CAllocations: int64(C.go_s2n_live_allocations()),
+		CBytes:       int64(C.go_s2n_live_bytes()),
+	}
+}
+
+var (
+	liveHandles atomic.Int64
+	pendingOps  atomic.Int64
+)
+
+// newHandle and deleteHandle wrap runtime/cgo handles so they are counted.
+// A handle always points at an inner state struct, never at the public object
+// that carries the GC cleanup, or that cleanup could never run.
+func newHandle(v any) cgo.Handle {
+	liveHandles.Add(1)
+	return cgo.NewHandle(v)
+}
+
+func deleteHandle(h cgo.Handle) {
+	h.Delete()
+	liveHandles.Add(-1)
+}
+
+// threadID identifies the calling OS thread. While s2n runs one of our
+// callbacks, the goroutine running it is locked to its thread, so matching
+// thread IDs identify calls made from inside that callback.
+func threadID() uintptr { return uintptr(C.go_s2n_thread_id()) }
