@@ -1,0 +1,620 @@
+package s2n
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// variant is one cell of the matrix every behaviour runs over.
+type variant struct {
+	name    string
+	key     *testKey
+	policy  string
+	version ProtocolVersion
+	opType  AsyncPkeyOpType
+}
+
+// policyTLS12 is a TLS 1.2-only policy with ECDHE suites first.
+const policyTLS12 = "ELBSecurityPolicy-TLS-1-2-Ext-2018-06"
+
+func variants(t testing.TB) []variant {
+	ec, rs, _ := testKeys(t)
+	return []variant{
+		{"ecdsa/tls13", ec, "default_tls13", TLS13, AsyncSign},
+		{"rsa/tls13", rs, "default_tls13", TLS13, AsyncSign},
+		{"ecdsa/tls12", ec, policyTLS12, TLS12, AsyncSign},
+		{"rsa/tls12", rs, policyTLS12, TLS12, AsyncSign},
+		// TLS 1.2 RSA key exchange: the server's key decrypts the premaster.
+		{"rsa/tls12-rsa-kex", rs, "test_all_rsa_kex", TLS12, AsyncDecrypt},
+	}
+}
+
+func clientConfigFor(t testing.TB, v variant) *Config {
+	return newTestConfig(t, configOpts{policy: v.policy, trust: v.key})
+}
+
+// performAndApply completes op with the key s2n holds for conn.
+func performAndApply(conn *Connection, op *AsyncPkeyOp) error {
+	cert, err := conn.SelectedCert()
+	if err != nil {
+		return err
+	}
+	key, err := cert.PrivateKey()
+	if err != nil {
+		return err
+	}
+	if err := op.Perform(key); err != nil {
+		return err
+	}
+	return op.Apply(conn)
+}
+
+// offload completes op outside s2n, with Go's crypto and the test's key, the
+// way an HSM or remote signer would: input out, output in.
+func offload(t testing.TB, conn *Connection, op *AsyncPkeyOp, key *testKey, client bool) error {
+	typ, err := op.Type()
+	if err != nil {
+		return err
+	}
+	in, err := op.Input()
+	if err != nil {
+		return err
+	}
+	again, err := op.Input()
+	if err != nil {
+		return err
+	}
+	if string(in) != string(again) {
+		return errors.New("Input differs between calls")
+	}
+	var out []byte
+	switch typ {
+	case AsyncSign:
+		out = signWithGo(t, conn, key.signer, in, client)
+	case AsyncDecrypt:
+		out, err = rsa.DecryptPKCS1v15(rand.Reader, key.signer.(*rsa.PrivateKey), in)
+		if err != nil {
+			return err
+		}
+	}
+	if err := op.SetOutput(out); err != nil {
+		return err
+	}
+	return op.Apply(conn)
+}
+
+func TestAsyncPkeySynchronous(t *testing.T) {
+	for _, v := range variants(t) {
+		t.Run(v.name, func(t *testing.T) {
+			var calls atomic.Int32
+			var gotType AsyncPkeyOpType
+			cfg := newTestConfig(t, configOpts{policy: v.policy, chain: v.key, fn: func(conn *Connection, op *AsyncPkeyOp) error {
+				calls.Add(1)
+				defer op.Free()
+				var err error
+				if gotType, err = op.Type(); err != nil {
+					return err
+				}
+				return performAndApply(conn, op)
+			}})
+			p := newPair(t, cfg, clientConfigFor(t, v))
+
+			// Drive by hand: a synchronous callback never lets the server
+			// report BlockedOnApplicationInput.
+			done := [2]bool{}
+			for i := 0; !(done[0] && done[1]); i++ {
+				require.Less(t, i, 10000, "handshake did not finish")
+				for j, c := range []*Connection{p.server, p.client} {
+					if done[j] {
+						continue
+					}
+					blocked, err := c.Negotiate()
+					if err == nil {
+						done[j] = true
+						continue
+					}
+					require.ErrorIs(t, err, ErrBlocked)
+					require.NotEqual(t, BlockedOnApplicationInput, blocked)
+				}
+			}
+			require.EqualValues(t, 1, calls.Load(), "one callback per private-key operation")
+			require.Equal(t, v.opType, gotType)
+			require.Equal(t, v.version, p.server.ProtocolVersion())
+			p.exchange(t)
+		})
+	}
+}
+
+func TestAsyncPkeyAsynchronous(t *testing.T) {
+	for _, v := range variants(t) {
+		t.Run(v.name, func(t *testing.T) {
+			ops := make(chan *AsyncPkeyOp, 1)
+			cfg := newTestConfig(t, configOpts{policy: v.policy, chain: v.key, fn: func(conn *Connection, op *AsyncPkeyOp) error {
+				ops <- op // complete it later, elsewhere
+				return nil
+			}})
+			p := newPair(t, cfg, clientConfigFor(t, v))
+
+			// Advance until the server stops for its key operation.
+			var op *AsyncPkeyOp
+			for i := 0; op == nil; i++ {
+				require.Less(t, i, 10000, "the callback never ran")
+				_, err := p.client.Negotiate()
+				require.ErrorIs(t, err, ErrBlocked)
+				blocked, err := p.server.Negotiate()
+				require.ErrorIs(t, err, ErrBlocked)
+				select {
+				case op = <-ops:
+					require.Equal(t, BlockedOnApplicationInput, blocked)
+				default:
+				}
+			}
+			defer op.Free()
+
+			// Until the op is applied, Negotiate keeps reporting the same
+			// thing and writes nothing.
+			written := pendingBytes(t, p.fds[1])
+			for range 10 {
+				blocked, err := p.server.Negotiate()
+				require.ErrorIs(t, err, ErrBlocked)
+				require.Equal(t, BlockedOnApplicationInput, blocked)
+				var s2nErr *Error
+				require.ErrorAs(t, err, &s2nErr)
+				require.Equal(t, ErrorTypeBlocked, s2nErr.Type)
+			}
+			require.Equal(t, written, pendingBytes(t, p.fds[1]), "no bytes written while blocked")
+
+			applied := make(chan error)
+			go func() { applied <- performAndApply(p.server, op) }()
+			require.NoError(t, <-applied)
+
+			p.handshake(t)
+			require.Equal(t, v.version, p.server.ProtocolVersion())
+			p.exchange(t)
+		})
+	}
+}
+
+func TestAsyncPkeyOffloaded(t *testing.T) {
+	for _, v := range variants(t) {
+		t.Run(v.name, func(t *testing.T) {
+			var gotType atomic.Int32
+			var offloadErr atomic.Pointer[error]
+			var wg sync.WaitGroup
+			// Public chain only: there is no private key in s2n at all.
+			cfg := newTestConfig(t, configOpts{policy: v.policy, public: v.key, fn: func(conn *Connection, op *AsyncPkeyOp) error {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					defer op.Free()
+					typ, _ := op.Type()
+					gotType.Store(int32(typ))
+					if err := offload(t, conn, op, v.key, false); err != nil {
+						offloadErr.Store(&err)
+					}
+				}()
+				return nil
+			}})
+			p := newPair(t, cfg, clientConfigFor(t, v))
+			p.handshake(t)
+			wg.Wait()
+			require.Nil(t, offloadErr.Load())
+			require.Equal(t, v.opType, AsyncPkeyOpType(gotType.Load()))
+			require.Equal(t, v.version, p.client.ProtocolVersion())
+			if v.opType == AsyncDecrypt {
+				require.NotContains(t, p.server.CipherSuite(), "DHE", "RSA key exchange was negotiated")
+			}
+			p.exchange(t)
+		})
+	}
+}
+
+func TestAsyncPkeyPublicChainCannotPerform(t *testing.T) {
+	ec, _, _ := testKeys(t)
+	var performErr error
+	cfg := newTestConfig(t, configOpts{policy: "default_tls13", public: ec, fn: func(conn *Connection, op *AsyncPkeyOp) error {
+		defer op.Free()
+		performErr = performAndApply(conn, op)
+		return performErr
+	}})
+	p := newPair(t, cfg, newTestConfig(t, configOpts{policy: "default_tls13", trust: ec}))
+	s, _ := p.drive(t, 10*time.Second)
+	require.Error(t, s.err)
+	require.Error(t, performErr, "a chain without a private key cannot perform")
+	require.ErrorIs(t, s.err, performErr)
+}
+
+func TestAsyncPkeyClientAuth(t *testing.T) {
+	ec, rs, _ := testKeys(t)
+	for _, v := range variants(t) {
+		if v.opType == AsyncDecrypt {
+			continue // the client never decrypts
+		}
+		t.Run(v.name, func(t *testing.T) {
+			clientKey := rs
+			if v.key == rs {
+				clientKey = ec
+			}
+			var clientOps atomic.Int32
+			server := newTestConfig(t, configOpts{policy: v.policy, chain: v.key, trust: clientKey, clientAuth: ClientAuthRequired})
+			client := newTestConfig(t, configOpts{policy: v.policy, public: clientKey, trust: v.key, clientAuth: ClientAuthRequired,
+				fn: func(conn *Connection, op *AsyncPkeyOp) error {
+					clientOps.Add(1)
+					go func() {
+						defer op.Free()
+						if err := offload(t, conn, op, clientKey, true); err != nil {
+							panic(err)
+						}
+					}()
+					return nil
+				}})
+			p := newPair(t, server, client)
+			p.handshake(t)
+			require.EqualValues(t, 1, clientOps.Load(), "the client's CertificateVerify went through its callback")
+			sig, err := p.server.SelectedClientCertSignatureAlgorithm()
+			require.NoError(t, err)
+			require.NotEqual(t, SignatureAnonymous, sig)
+			p.exchange(t)
+		})
+	}
+}
+
+func TestAsyncPkeyStrictValidation(t *testing.T) {
+	ec, _, ec2 := testKeys(t)
+	for _, strict := range []bool{true, false} {
+		t.Run(fmt.Sprintf("strict=%v", strict), func(t *testing.T) {
+			p, op := blockedPairWith(t, configOpts{policy: "default_tls13", public: ec, strict: strict})
+			defer op.Free()
+			// A faulty HSM: a valid signature, by the wrong key.
+			err := offload(t, p.server, op, ec2, false)
+			if strict {
+				var s2nErr *Error
+				require.ErrorAs(t, err, &s2nErr)
+				require.Equal(t, "S2N_ERR_VERIFY_SIGNATURE", s2nErr.Name)
+				blocked, err := p.server.Negotiate()
+				require.ErrorIs(t, err, ErrBlocked, "nothing reached the peer")
+				require.Equal(t, BlockedOnApplicationInput, blocked)
+			} else {
+				// Fast validation lets the bad signature out: the peer
+				// catches it instead.
+				require.NoError(t, err)
+				_, c := p.drive(t, 10*time.Second)
+				require.Error(t, c.err)
+			}
+		})
+	}
+}
+
+func requireS2nError(t *testing.T, err error, name string) {
+	t.Helper()
+	var s2nErr *Error
+	require.ErrorAs(t, err, &s2nErr)
+	require.Equal(t, name, s2nErr.Name, "error: %v", err)
+	require.ErrorIs(t, err, ErrUsage)
+}
+
+// blockedPair stops a TLS 1.3 ECDSA handshake at the server's sign op and
+// returns the op, untouched.
+func blockedPair(t *testing.T) (*pair, *AsyncPkeyOp) {
+	ec, _, _ := testKeys(t)
+	return blockedPairWith(t, configOpts{policy: "default_tls13", chain: ec})
+}
+
+func blockedPairWith(t *testing.T, server configOpts) (*pair, *AsyncPkeyOp) {
+	ops := make(chan *AsyncPkeyOp, 1)
+	server.fn = func(_ *Connection, op *AsyncPkeyOp) error {
+		ops <- op
+		return nil
+	}
+	trust := server.chain
+	if trust == nil {
+		trust = server.public
+	}
+	p := newPair(t, newTestConfig(t, server), newTestConfig(t, configOpts{policy: server.policy, trust: trust}))
+	for range 10000 {
+		p.client.Negotiate()
+		p.server.Negotiate()
+		select {
+		case op := <-ops:
+			return p, op
+		default:
+		}
+	}
+	t.Fatal("the callback never ran")
+	return nil, nil
+}
+
+func TestAsyncPkeyMisuse(t *testing.T) {
+	t.Run("apply before perform", func(t *testing.T) {
+		p, op := blockedPair(t)
+		defer op.Free()
+		requireS2nError(t, op.Apply(p.server), "S2N_ERR_ASYNC_NOT_PERFORMED")
+	})
+	t.Run("perform twice", func(t *testing.T) {
+		p, op := blockedPair(t)
+		defer op.Free()
+		cert, err := p.server.SelectedCert()
+		require.NoError(t, err)
+		key, err := cert.PrivateKey()
+		require.NoError(t, err)
+		require.NoError(t, op.Perform(key))
+		requireS2nError(t, op.Perform(key), "S2N_ERR_ASYNC_ALREADY_PERFORMED")
+	})
+	t.Run("apply twice", func(t *testing.T) {
+		p, op := blockedPair(t)
+		defer op.Free()
+		require.NoError(t, performAndApply(p.server, op))
+		requireS2nError(t, op.Apply(p.server), "S2N_ERR_ASYNC_ALREADY_APPLIED")
+		p.handshake(t)
+	})
+	t.Run("apply on another connection", func(t *testing.T) {
+		p, op := blockedPair(t)
+		other, _ := blockedPair(t)
+		defer op.Free()
+		cert, err := p.server.SelectedCert()
+		require.NoError(t, err)
+		key, err := cert.PrivateKey()
+		require.NoError(t, err)
+		require.NoError(t, op.Perform(key))
+		requireS2nError(t, op.Apply(other.server), "S2N_ERR_ASYNC_WRONG_CONNECTION")
+		require.NoError(t, op.Apply(p.server))
+		p.handshake(t)
+	})
+	t.Run("free twice, then use", func(t *testing.T) {
+		p, op := blockedPair(t)
+		require.NoError(t, op.Free())
+		require.NoError(t, op.Free())
+		_, err := op.Type()
+		requireS2nError(t, err, nameClosed)
+		_, err = op.Input()
+		requireS2nError(t, err, nameClosed)
+		requireS2nError(t, op.SetOutput([]byte{1}), nameClosed)
+		requireS2nError(t, op.Apply(p.server), nameClosed)
+		require.Zero(t, Stats().PendingOps)
+	})
+	t.Run("closed connection", func(t *testing.T) {
+		p, op := blockedPair(t)
+		cert, err := p.server.SelectedCert()
+		require.NoError(t, err)
+		key, err := cert.PrivateKey()
+		require.NoError(t, err)
+		require.NoError(t, p.server.Close())
+		require.NoError(t, p.server.Close(), "Close is idempotent")
+		// The op went with its connection: nothing touches freed memory.
+		requireS2nError(t, op.Perform(key), nameClosed)
+		requireS2nError(t, op.Apply(p.server), nameClosed)
+		require.NoError(t, op.Free())
+		_, err = p.server.Negotiate()
+		requireS2nError(t, err, nameClosed)
+		_, _, err = p.server.Send([]byte("x"))
+		requireS2nError(t, err, nameClosed)
+		_, _, err = p.server.Recv(make([]byte, 1))
+		requireS2nError(t, err, nameClosed)
+		_, err = p.server.Shutdown()
+		requireS2nError(t, err, nameClosed)
+		requireS2nError(t, p.server.SetServerName("x"), nameClosed)
+		requireS2nError(t, p.server.Wipe(), nameClosed)
+		_, err = p.server.SelectedCert()
+		requireS2nError(t, err, nameClosed)
+		require.Equal(t, ProtocolVersion(0), p.server.ProtocolVersion())
+	})
+	t.Run("nil arguments", func(t *testing.T) {
+		p, op := blockedPair(t)
+		defer op.Free()
+		requireS2nError(t, op.Perform(nil), nameInvalidArg)
+		requireS2nError(t, op.Apply(nil), nameInvalidArg)
+		var nilOp *AsyncPkeyOp
+		requireS2nError(t, nilOp.Apply(p.server), nameInvalidArg)
+		require.NoError(t, nilOp.Free())
+	})
+}
+
+func TestAsyncPkeyCallbackError(t *testing.T) {
+	ec, _, _ := testKeys(t)
+	errHSM := errors.New("hsm unavailable")
+	for name, fn := range map[string]AsyncPkeyFunc{
+		"error": func(*Connection, *AsyncPkeyOp) error { return errHSM },
+		"panic": func(*Connection, *AsyncPkeyOp) error { panic(errHSM) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := newTestConfig(t, configOpts{policy: "default_tls13", chain: ec, fn: fn})
+			p := newPair(t, cfg, newTestConfig(t, configOpts{policy: "default_tls13", trust: ec}))
+			s, _ := p.drive(t, 10*time.Second)
+			require.Error(t, s.err)
+			var s2nErr *Error
+			require.ErrorAs(t, s.err, &s2nErr, "still an s2n error")
+			require.NotEqual(t, ErrorTypeBlocked, s2nErr.Type)
+			if name == "error" {
+				require.ErrorIs(t, s.err, errHSM, "the callback's own error is kept")
+			} else {
+				var pe *PanicError
+				require.ErrorAs(t, s.err, &pe)
+				require.Equal(t, errHSM, pe.Value)
+			}
+			require.Contains(t, s.err.Error(), "hsm unavailable")
+			require.Zero(t, Stats().PendingOps, "the failed op was freed")
+		})
+	}
+}
+
+func TestAsyncPkeyCallbackSeesItsConnection(t *testing.T) {
+	ec, _, _ := testKeys(t)
+	type state struct{ calls int }
+	perConn := map[*Connection]*state{}
+	var mu sync.Mutex
+	cfg := newTestConfig(t, configOpts{policy: "default_tls13", chain: ec, fn: func(conn *Connection, op *AsyncPkeyOp) error {
+		defer op.Free()
+		mu.Lock()
+		st, ok := perConn[conn]
+		mu.Unlock()
+		if !ok {
+			return errors.New("callback got a connection the application never created")
+		}
+		st.calls++
+		return performAndApply(conn, op)
+	}})
+	client := newTestConfig(t, configOpts{policy: "default_tls13", trust: ec})
+	pairs := []*pair{newPair(t, cfg, client), newPair(t, cfg, client)}
+	for _, p := range pairs {
+		perConn[p.server] = &state{}
+	}
+	for _, p := range pairs {
+		p.handshake(t)
+		require.Equal(t, 1, perConn[p.server].calls)
+	}
+}
+
+func TestAsyncPkeyOpFreedWithConnection(t *testing.T) {
+	p, op := blockedPair(t)
+	require.EqualValues(t, 1, Stats().PendingOps)
+	// Another goroutine keeps using the op while the connection closes.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				if _, err := op.Input(); err != nil {
+					requireS2nError(t, err, nameClosed)
+				}
+			}
+		}
+	}()
+	time.Sleep(5 * time.Millisecond)
+	require.NoError(t, p.server.Close())
+	close(stop)
+	wg.Wait()
+	require.Zero(t, Stats().PendingOps)
+	_, err := op.Type()
+	requireS2nError(t, err, nameClosed)
+}
+
+func TestAsyncPkeyCloseInsideCallback(t *testing.T) {
+	ec, _, _ := testKeys(t)
+	var closeErr error
+	cfg := newTestConfig(t, configOpts{policy: "default_tls13", chain: ec, fn: func(conn *Connection, op *AsyncPkeyOp) error {
+		closeErr = conn.Close() // deferred: s2n is still running
+		_, negErr := conn.Negotiate()
+		requireS2nError(t, negErr, nameInCallback)
+		// The connection is still usable until the callback returns.
+		return performAndApply(conn, op)
+	}})
+	p := newPair(t, cfg, newTestConfig(t, configOpts{policy: "default_tls13", trust: ec}))
+	for range 1000 {
+		p.client.Negotiate()
+		if _, err := p.server.Negotiate(); err != nil && !errors.Is(err, ErrBlocked) {
+			break
+		}
+	}
+	require.NoError(t, closeErr)
+	_, err := p.server.Negotiate()
+	requireS2nError(t, err, nameClosed)
+	require.Zero(t, Stats().PendingOps)
+}
+
+// TestAsyncPkeyConcurrentApply runs 200 handshakes at once whose ops are
+// applied from random goroutines in random order; run it with -race.
+func TestAsyncPkeyConcurrentApply(t *testing.T) {
+	ec, rs, _ := testKeys(t)
+	const n = 200
+	type pending struct {
+		conn *Connection
+		op   *AsyncPkeyOp
+	}
+	queue := make(chan pending, n)
+	fn := func(conn *Connection, op *AsyncPkeyOp) error {
+		queue <- pending{conn, op}
+		return nil
+	}
+	servers := []*Config{
+		newTestConfig(t, configOpts{policy: "default_tls13", chain: ec, fn: fn}),
+		newTestConfig(t, configOpts{policy: policyTLS12, public: rs, fn: fn}),
+	}
+	clients := []*Config{
+		newTestConfig(t, configOpts{policy: "default_tls13", trust: ec}),
+		newTestConfig(t, configOpts{policy: policyTLS12, trust: rs}),
+	}
+
+	// Appliers: collect ops in batches, shuffle, complete from whichever
+	// goroutine picks them up.
+	var appliers sync.WaitGroup
+	applyErrs := make(chan error, n)
+	for range 4 {
+		appliers.Add(1)
+		go func() {
+			defer appliers.Done()
+			var batch []pending
+			flush := func() {
+				mrand.Shuffle(len(batch), func(i, j int) { batch[i], batch[j] = batch[j], batch[i] })
+				for _, q := range batch {
+					var err error
+					if strings.HasPrefix(q.conn.CipherSuite(), "TLS_") {
+						err = performAndApply(q.conn, q.op)
+					} else {
+						err = offload(t, q.conn, q.op, rs, false)
+					}
+					q.op.Free()
+					if err != nil {
+						applyErrs <- err
+					}
+				}
+				batch = batch[:0]
+			}
+			for {
+				select {
+				case q, ok := <-queue:
+					if !ok {
+						flush()
+						return
+					}
+					batch = append(batch, q)
+					if len(batch) >= 1+mrand.IntN(8) {
+						flush()
+					}
+				case <-time.After(time.Millisecond):
+					flush()
+				}
+			}
+		}()
+	}
+
+	var drivers sync.WaitGroup
+	errs := make(chan error, 2*n)
+	for i := range n {
+		p := newPair(t, servers[i%2], clients[i%2])
+		drivers.Add(1)
+		go func() {
+			defer drivers.Done()
+			s, c := p.drive(t, 60*time.Second)
+			if s.err != nil || c.err != nil {
+				errs <- fmt.Errorf("pair %d: server %v, client %v", i, s.err, c.err)
+			}
+		}()
+	}
+	drivers.Wait()
+	close(queue)
+	appliers.Wait()
+	close(errs)
+	close(applyErrs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for err := range applyErrs {
+		t.Error(err)
+	}
+	require.Zero(t, Stats().PendingOps)
+}

@@ -1,0 +1,34 @@
+package s2n
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain runs the suite, then fails it if anything the binding owns is
+// still alive: cgo handles, async ops, goroutines.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		if err := leakCheck(); err != nil {
+			fmt.Fprintln(os.Stderr, "leak gate:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+func leakCheck() error {
+	if err := goleak.Find(); err != nil {
+		return err
+	}
+	// Strict: every test closes what it opens, so nothing may be waiting for
+	// a GC cleanup (tests of the cleanup path collect their own garbage).
+	if st := Stats(); st.Handles != 0 || st.PendingOps != 0 {
+		return fmt.Errorf("live handles %d, pending ops %d after the suite", st.Handles, st.PendingOps)
+	}
+	return nil
+}
