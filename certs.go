@@ -84,7 +84,6 @@ func newCertChain(chainPEM, keyPEM []byte) (*CertChainAndKey, error) {
 	return c, nil
 }
 
-
 // acquire takes a reference for a Config; it fails once the chain is freed.
 func (st *certState) acquire() bool {
 	st.mu.Lock()
