@@ -377,3 +377,80 @@ int go_s2n_async_pkey_op_free(struct s2n_async_pkey_op *op, go_s2n_error *e)
 {
     return (int) go_s2n_check(s2n_async_pkey_op_free(op), e);
 }
+
+/* ---- connection facts ---- */
+const char *go_s2n_connection_get_key_exchange_group(struct s2n_connection *c)
+{
+    const char *name = NULL;
+    if (s2n_connection_get_key_exchange_group(c, &name) < 0) {
+        s2n_errno = S2N_ERR_T_OK;
+        return NULL;
+    }
+    return name;
+}
+
+/* Copies the peer's chain as DER certificates, each preceded by its 4-byte
+ * big-endian length, into buf. Returns the bytes needed (call again with a
+ * larger buffer if that exceeds cap), or -1. */
+long go_s2n_connection_get_peer_chain(struct s2n_connection *c, uint8_t *buf, uint32_t cap, go_s2n_error *e)
+{
+    struct s2n_cert_chain_and_key *chain = go_s2n_check_ptr(s2n_cert_chain_and_key_new(), e);
+    if (chain == NULL) {
+        return -1;
+    }
+    long need = -1;
+    uint32_t n = 0;
+    if (go_s2n_check(s2n_connection_get_peer_cert_chain(c, chain), e) < 0
+            || go_s2n_check(s2n_cert_chain_get_length(chain, &n), e) < 0) {
+        goto out;
+    }
+    need = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        struct s2n_cert *cert = NULL;
+        const uint8_t *der = NULL;
+        uint32_t len = 0;
+        if (go_s2n_check(s2n_cert_chain_get_cert(chain, &cert, i), e) < 0 || go_s2n_check(s2n_cert_get_der(cert, &der, &len), e) < 0) {
+            need = -1;
+            goto out;
+        }
+        if ((uint64_t) need + 4 + len <= cap) {
+            uint8_t *p = buf + need;
+            p[0] = len >> 24;
+            p[1] = len >> 16;
+            p[2] = len >> 8;
+            p[3] = len;
+            memcpy(p + 4, der, len);
+        }
+        need += 4 + len;
+    }
+out:
+    s2n_cert_chain_and_key_free(chain);
+    return need;
+}
+
+int go_s2n_connection_set_session(struct s2n_connection *c, const uint8_t *session, uint32_t len, go_s2n_error *e)
+{
+    return (int) go_s2n_check(s2n_connection_set_session(c, session, len), e);
+}
+
+/* Copies the session state into buf when it fits; returns its length, 0 when
+ * there is none yet, or -1. */
+int go_s2n_connection_get_session(struct s2n_connection *c, uint8_t *buf, uint32_t cap, go_s2n_error *e)
+{
+    int len = (int) go_s2n_check(s2n_connection_get_session_length(c), e);
+    if (len <= 0 || (uint32_t) len > cap) {
+        return len;
+    }
+    return (int) go_s2n_check(s2n_connection_get_session(c, buf, (size_t) len), e);
+}
+
+int go_s2n_config_set_session_tickets_onoff(struct s2n_config *c, int enabled, go_s2n_error *e)
+{
+    return (int) go_s2n_check(s2n_config_set_session_tickets_onoff(c, (uint8_t) enabled), e);
+}
+
+int go_s2n_config_add_ticket_crypto_key(struct s2n_config *c, const uint8_t *name, uint32_t name_len, uint8_t *key,
+        uint32_t key_len, uint64_t intro_time, go_s2n_error *e)
+{
+    return (int) go_s2n_check(s2n_config_add_ticket_crypto_key(c, name, name_len, key, key_len, intro_time), e);
+}

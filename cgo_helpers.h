@@ -72,6 +72,14 @@ int go_s2n_shutdown(struct s2n_connection *c, int *blocked, go_s2n_error *e);
 struct s2n_cert_chain_and_key *go_s2n_connection_get_selected_cert(struct s2n_connection *c, go_s2n_error *e);
 int go_s2n_connection_get_selected_algs(struct s2n_connection *c, int client, int *sig, int *hash, go_s2n_error *e);
 
+const char *go_s2n_connection_get_key_exchange_group(struct s2n_connection *c);
+long go_s2n_connection_get_peer_chain(struct s2n_connection *c, uint8_t *buf, uint32_t cap, go_s2n_error *e);
+int go_s2n_connection_set_session(struct s2n_connection *c, const uint8_t *session, uint32_t len, go_s2n_error *e);
+int go_s2n_connection_get_session(struct s2n_connection *c, uint8_t *buf, uint32_t cap, go_s2n_error *e);
+int go_s2n_config_set_session_tickets_onoff(struct s2n_config *c, int enabled, go_s2n_error *e);
+int go_s2n_config_add_ticket_crypto_key(struct s2n_config *c, const uint8_t *name, uint32_t name_len, uint8_t *key,
+        uint32_t key_len, uint64_t intro_time, go_s2n_error *e);
+
 /* Async private-key operations */
 int go_s2n_async_pkey_op_get_op_type(struct s2n_async_pkey_op *op, int *type, go_s2n_error *e);
 int go_s2n_async_pkey_op_get_input(struct s2n_async_pkey_op *op, uint8_t *buf, uint32_t cap, uint32_t *size, go_s2n_error *e);

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -272,5 +273,37 @@ func (c *Config) SetProtocolPreferences(protocols []string) error {
 	copy(unsafe.Slice(arr, len(list)), list)
 	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_set_protocol_preferences(p, arr, C.int(len(protocols)), e)
+	})
+}
+
+// SetSessionTickets turns session tickets on or off
+// (s2n_config_set_session_tickets_onoff). A server also needs a ticket key
+// (AddTicketKey) to issue them.
+func (c *Config) SetSessionTickets(enabled bool) error {
+	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		return C.go_s2n_config_set_session_tickets_onoff(p, cBool(enabled), e)
+	})
+}
+
+// AddTicketKey adds a key that encrypts session tickets, usable from
+// introduced on (zero: now) (s2n_config_add_ticket_crypto_key). name
+// identifies the key (at most 16 bytes); key must be 16 to 64 random bytes.
+func (c *Config) AddTicketKey(name, key []byte, introduced time.Time) error {
+	if len(name) == 0 || len(name) > 16 || len(key) < 16 || len(key) > 64 {
+		return usageError(nameInvalidArg, "ticket key name must be 1-16 bytes and key 16-64 bytes")
+	}
+	var intro uint64
+	if !introduced.IsZero() {
+		intro = uint64(introduced.Unix())
+	}
+	// s2n takes key as non-const; hand it a copy in C memory.
+	ck := C.CBytes(key)
+	defer func() {
+		clear(unsafe.Slice((*byte)(ck), len(key)))
+		C.free(ck)
+	}()
+	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		return C.go_s2n_config_add_ticket_crypto_key(p, (*C.uint8_t)(&name[0]), C.uint32_t(len(name)), (*C.uint8_t)(ck),
+			C.uint32_t(len(key)), C.uint64_t(intro), e)
 	})
 }

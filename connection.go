@@ -517,3 +517,120 @@ func cBool(b bool) C.int {
 	}
 	return 0
 }
+
+// KeyExchangeGroup is the negotiated (EC)DHE or hybrid post-quantum group,
+// such as "secp256r1", "x25519" or "X25519MLKEM768"
+// (s2n_connection_get_key_exchange_group); "" when none was used (TLS 1.2
+// RSA key exchange) or before the handshake.
+func (c *Connection) KeyExchangeGroup() string {
+	var name string
+	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
+		if cs := C.go_s2n_connection_get_key_exchange_group(p); cs != nil {
+			name = C.GoString(cs)
+		}
+		return 0
+	})
+	return name
+}
+
+// ApplicationProtocol is the protocol chosen by ALPN
+// (s2n_get_application_protocol); "" if none.
+func (c *Connection) ApplicationProtocol() string {
+	var name string
+	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
+		if cs := C.s2n_get_application_protocol(p); cs != nil {
+			name = C.GoString(cs)
+		}
+		return 0
+	})
+	return name
+}
+
+// ServerName is the SNI name: the one a client set, or the one a server
+// received (s2n_get_server_name); "" if none.
+func (c *Connection) ServerName() string {
+	var name string
+	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
+		if cs := C.s2n_get_server_name(p); cs != nil {
+			name = C.GoString(cs)
+		}
+		return 0
+	})
+	return name
+}
+
+// IsSessionResumed reports whether the handshake resumed an earlier session
+// (s2n_connection_is_session_resumed).
+func (c *Connection) IsSessionResumed() bool {
+	var resumed C.int
+	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
+		resumed = C.s2n_connection_is_session_resumed(p)
+		return 0
+	})
+	return resumed == 1
+}
+
+// PeerCertChain returns the certificates the peer presented, leaf first, in
+// DER (s2n_connection_get_peer_cert_chain).
+func (c *Connection) PeerCertChain() ([][]byte, error) {
+	var raw []byte
+	err := c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		buf := make([]byte, 8192)
+		for {
+			need := C.go_s2n_connection_get_peer_chain(p, (*C.uint8_t)(&buf[0]), C.uint32_t(len(buf)), e)
+			if need < 0 {
+				return -1
+			}
+			if int(need) <= len(buf) {
+				raw = buf[:need]
+				return 0
+			}
+			buf = make([]byte, need)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	var certs [][]byte
+	for len(raw) >= 4 {
+		n := int(raw[0])<<24 | int(raw[1])<<16 | int(raw[2])<<8 | int(raw[3])
+		certs = append(certs, raw[4:4+n])
+		raw = raw[4+n:]
+	}
+	return certs, nil
+}
+
+// maxSessionSize bounds serialized session state (tickets are a few hundred
+// bytes).
+const maxSessionSize = 1 << 16
+
+// SetSession offers a session saved from an earlier connection, for
+// resumption (s2n_connection_set_session). Client only.
+func (c *Connection) SetSession(session []byte) error {
+	if len(session) == 0 || len(session) > maxSessionSize {
+		return usageError(nameInvalidArg, "session state of %d bytes", len(session))
+	}
+	return c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		return C.go_s2n_connection_set_session(p, (*C.uint8_t)(&session[0]), C.uint32_t(len(session)), e)
+	})
+}
+
+// Session returns the state needed to resume this session later, or nil
+// when there is none (yet: TLS 1.3 tickets arrive after the handshake, with
+// the first Recv) (s2n_connection_get_session).
+func (c *Connection) Session() ([]byte, error) {
+	var out []byte
+	err := c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		buf := make([]byte, 4096)
+		n := C.go_s2n_connection_get_session(p, (*C.uint8_t)(&buf[0]), C.uint32_t(len(buf)), e)
+		if int(n) > len(buf) {
+			buf = make([]byte, n)
+			n = C.go_s2n_connection_get_session(p, (*C.uint8_t)(&buf[0]), C.uint32_t(len(buf)), e)
+		}
+		if n > 0 {
+			out = buf[:n]
+		}
+		return min(n, 0)
+	})
+	return out, err
+}
