@@ -5,6 +5,7 @@ import "C"
 
 import (
 	"crypto"
+	"errors"
 	"fmt"
 	"sync"
 	"unsafe"
@@ -136,10 +137,15 @@ type AsyncPkeyOp struct {
 }
 
 type opState struct {
-	mu   sync.Mutex // held for every call on ptr
-	ptr  *C.struct_s2n_async_pkey_op
-	conn *connState
+	mu      sync.Mutex // held for every call on ptr
+	ptr     *C.struct_s2n_async_pkey_op
+	conn    *connState
+	applied bool
 }
+
+// errOpAbandoned is the asynchronous failure recorded when an op is freed
+// without having been applied: the handshake can never complete.
+var errOpAbandoned = errors.New("async pkey op freed without being applied")
 
 // newOp registers an op s2n handed to the callback of connection s.
 func (s *connState) newOp(p *C.struct_s2n_async_pkey_op) *AsyncPkeyOp {
@@ -165,6 +171,9 @@ func (o *opState) free() {
 	o.conn.opsMu.Lock()
 	delete(o.conn.ops, o)
 	o.conn.opsMu.Unlock()
+	if !o.applied {
+		o.conn.fail(errOpAbandoned)
+	}
 }
 
 // with runs f on the C op under its lock.
@@ -269,9 +278,17 @@ func (o *AsyncPkeyOp) Apply(conn *Connection) error {
 		return err
 	}
 	defer cs.unlock(cb)
-	return o.with(func(p *C.struct_s2n_async_pkey_op, e *C.go_s2n_error) C.int {
-		return C.go_s2n_async_pkey_op_apply(p, cs.ptr, e)
+	err = o.with(func(p *C.struct_s2n_async_pkey_op, e *C.go_s2n_error) C.int {
+		if C.go_s2n_async_pkey_op_apply(p, cs.ptr, e) < 0 {
+			return -1
+		}
+		o.s.applied = true
+		return 0
 	})
+	if err == nil {
+		cs.notify()
+	}
+	return err
 }
 
 // Free releases the operation (s2n_async_pkey_op_free). It is idempotent and

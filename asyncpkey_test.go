@@ -43,22 +43,6 @@ func clientConfigFor(t testing.TB, v variant) *Config {
 	return newTestConfig(t, configOpts{policy: v.policy, trust: v.key})
 }
 
-// performAndApply completes op with the key s2n holds for conn.
-func performAndApply(conn *Connection, op *AsyncPkeyOp) error {
-	cert, err := conn.SelectedCert()
-	if err != nil {
-		return err
-	}
-	key, err := cert.PrivateKey()
-	if err != nil {
-		return err
-	}
-	if err := op.Perform(key); err != nil {
-		return err
-	}
-	return op.Apply(conn)
-}
-
 // offload completes op outside s2n, with Go's crypto and the test's key, the
 // way an HSM or remote signer would: input out, output in.
 func offload(t testing.TB, conn *Connection, op *AsyncPkeyOp, key *testKey, client bool) error {

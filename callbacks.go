@@ -46,7 +46,7 @@ func goS2nAsyncPkey(h C.uintptr_t, p *C.struct_s2n_async_pkey_op, tid C.uintptr_
 	conn := s.self.Value()
 	var fn AsyncPkeyFunc
 	if s.config != nil {
-		fn = s.config.asyncFn
+		fn = s.config.callback()
 	}
 	if fn == nil || conn == nil {
 		err = errNoCallback

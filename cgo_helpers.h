@@ -66,8 +66,8 @@ int go_s2n_connection_set_fd(struct s2n_connection *c, int fd, go_s2n_error *e);
 int go_s2n_set_server_name(struct s2n_connection *c, const char *name, go_s2n_error *e);
 int go_s2n_connection_set_blinding(struct s2n_connection *c, int blinding, go_s2n_error *e);
 int go_s2n_negotiate(struct s2n_connection *c, int *blocked, go_s2n_error *e);
-ssize_t go_s2n_send(struct s2n_connection *c, const void *buf, ssize_t size, int *blocked, go_s2n_error *e);
-ssize_t go_s2n_recv(struct s2n_connection *c, void *buf, ssize_t size, int *blocked, go_s2n_error *e);
+ssize_t go_s2n_send(struct s2n_connection *c, const uint8_t *buf, ssize_t size, int *blocked, go_s2n_error *e);
+ssize_t go_s2n_recv(struct s2n_connection *c, uint8_t *buf, ssize_t size, int *blocked, go_s2n_error *e);
 int go_s2n_shutdown(struct s2n_connection *c, int *blocked, go_s2n_error *e);
 struct s2n_cert_chain_and_key *go_s2n_connection_get_selected_cert(struct s2n_connection *c, go_s2n_error *e);
 int go_s2n_connection_get_selected_algs(struct s2n_connection *c, int client, int *sig, int *hash, go_s2n_error *e);
@@ -79,6 +79,25 @@ int go_s2n_connection_get_session(struct s2n_connection *c, uint8_t *buf, uint32
 int go_s2n_config_set_session_tickets_onoff(struct s2n_config *c, int enabled, go_s2n_error *e);
 int go_s2n_config_add_ticket_crypto_key(struct s2n_config *c, const uint8_t *name, uint32_t name_len, uint8_t *key,
         uint32_t key_len, uint64_t intro_time, go_s2n_error *e);
+
+/* In-memory transport for the net.Conn layer. s2n's recv/send callbacks
+ * (pure C) move bytes between s2n and these buffers; Go moves them between
+ * the buffers and the net.Conn, touching the fields directly between calls,
+ * so no I/O crosses from C into Go. */
+typedef struct {
+    uint8_t *in;   /* bytes read from the network, not yet taken by s2n */
+    uint32_t in_off, in_len, in_cap;
+    int in_eof;    /* the network reported end of stream */
+    uint8_t *out;  /* records s2n wrote, not yet sent to the network */
+    uint32_t out_len, out_cap;
+    uint8_t *spare; /* the other output buffer: Go sends one while s2n fills the other */
+    uint32_t spare_cap;
+} go_s2n_io;
+
+go_s2n_io *go_s2n_io_new(uint32_t in_cap);
+void go_s2n_io_free(go_s2n_io *io);
+int go_s2n_connection_set_io(struct s2n_connection *c, go_s2n_io *io, go_s2n_error *e);
+int go_s2n_shutdown_send(struct s2n_connection *c, int *blocked, go_s2n_error *e);
 
 /* Async private-key operations */
 int go_s2n_async_pkey_op_get_op_type(struct s2n_async_pkey_op *op, int *type, go_s2n_error *e);

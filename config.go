@@ -5,6 +5,7 @@ import "C"
 
 import (
 	"bytes"
+	"crypto"
 	"runtime"
 	"runtime/cgo"
 	"strings"
@@ -60,6 +61,12 @@ type configState struct {
 	inUse   bool // attached to a connection once: settings are frozen
 	asyncFn AsyncPkeyFunc
 	certs   []*certState
+
+	// Keys offloaded through AddCertChainWithSigner, by chain, and the
+	// optional bound on their concurrent operations.
+	signers       map[*certState]crypto.Signer
+	sem           chan struct{}
+	validationSet bool // SetAsyncPkeyValidationMode was called
 }
 
 // NewConfig creates a Config with s2n's defaults (s2n_config_new).
@@ -224,7 +231,7 @@ func (c *Config) SetClientAuthType(t ClientAuthType) error {
 func (c *Config) SetAsyncPkeyCallback(fn AsyncPkeyFunc) error {
 	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		enabled := C.int(0)
-		if fn != nil {
+		if fn != nil || len(c.s.signers) > 0 {
 			enabled = 1
 		}
 		if C.go_s2n_config_set_async_pkey_callback(p, enabled, e) < 0 {
@@ -239,7 +246,11 @@ func (c *Config) SetAsyncPkeyCallback(fn AsyncPkeyFunc) error {
 // (s2n_config_set_async_pkey_validation_mode).
 func (c *Config) SetAsyncPkeyValidationMode(mode AsyncPkeyValidationMode) error {
 	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
-		return C.go_s2n_config_set_async_pkey_validation_mode(p, C.int(mode), e)
+		if C.go_s2n_config_set_async_pkey_validation_mode(p, C.int(mode), e) < 0 {
+			return -1
+		}
+		c.s.validationSet = true
+		return 0
 	})
 }
 

@@ -120,6 +120,16 @@ type connState struct {
 
 	self   weak.Pointer[Connection]
 	config *configState
+	mode   Mode
+
+	// wake is signalled when an async op of this connection is applied or
+	// fails, so a handshake parked on BlockedOnApplicationInput can go on;
+	// asyncErr is the first failure of an op completed off the handshake's
+	// goroutine, which s2n itself has no way to report.
+	wake     chan struct{}
+	asyncErr atomic.Pointer[error]
+	// offloaded counts key operations completed off the handshake goroutine.
+	offloaded atomic.Int32
 
 	// cbThread is the OS thread running this connection's callback, 0 if
 	// none. Only the callback's own goroutine stores it.
@@ -142,7 +152,7 @@ func NewConnection(mode Mode) (*Connection, error) {
 	if mode != ModeServer && mode != ModeClient {
 		return nil, usageError(nameInvalidArg, "invalid mode %d", int(mode))
 	}
-	st := &connState{ops: make(map[*opState]struct{})}
+	st := &connState{ops: make(map[*opState]struct{}), mode: mode, wake: make(chan struct{}, 1)}
 	st.h = newHandle(st)
 	var e C.go_s2n_error
 	st.ptr = C.go_s2n_connection_new(C.int(mode), C.uintptr_t(st.h), &e)
@@ -321,7 +331,7 @@ func (c *Connection) Send(b []byte) (int, Blocked, error) {
 	}
 	var blocked C.int
 	var e C.go_s2n_error
-	n := C.go_s2n_send(s.ptr, unsafe.Pointer(unsafe.SliceData(b)), C.ssize_t(len(b)), &blocked, &e)
+	n := C.go_s2n_send(s.ptr, (*C.uint8_t)(unsafe.SliceData(b)), C.ssize_t(len(b)), &blocked, &e)
 	err := s.finish(n < 0, &e)
 	return max(int(n), 0), Blocked(blocked), err
 }
@@ -335,7 +345,7 @@ func (c *Connection) Recv(b []byte) (int, Blocked, error) {
 	}
 	var blocked C.int
 	var e C.go_s2n_error
-	n := C.go_s2n_recv(s.ptr, unsafe.Pointer(unsafe.SliceData(b)), C.ssize_t(len(b)), &blocked, &e)
+	n := C.go_s2n_recv(s.ptr, (*C.uint8_t)(unsafe.SliceData(b)), C.ssize_t(len(b)), &blocked, &e)
 	err := s.finish(n < 0, &e)
 	return max(int(n), 0), Blocked(blocked), err
 }
@@ -349,6 +359,19 @@ func (c *Connection) Shutdown() (Blocked, error) {
 	var blocked C.int
 	var e C.go_s2n_error
 	rc := C.go_s2n_shutdown(s.ptr, &blocked, &e)
+	return Blocked(blocked), s.finish(rc < 0, &e)
+}
+
+// ShutdownSend sends close_notify without waiting for the peer's
+// (s2n_shutdown_send): the write side is closed, reading goes on.
+func (c *Connection) ShutdownSend() (Blocked, error) {
+	s := c.s
+	if err := s.drive("ShutdownSend"); err != nil {
+		return NotBlocked, err
+	}
+	var blocked C.int
+	var e C.go_s2n_error
+	rc := C.go_s2n_shutdown_send(s.ptr, &blocked, &e)
 	return Blocked(blocked), s.finish(rc < 0, &e)
 }
 
@@ -497,6 +520,28 @@ func (s *connState) closeLocked() {
 		s.config.release()
 		s.config = nil
 	}
+}
+
+// notify wakes a handshake waiting for an async op.
+func (s *connState) notify() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// fail records the first asynchronous failure and wakes the handshake.
+func (s *connState) fail(err error) {
+	s.asyncErr.CompareAndSwap(nil, &err)
+	s.notify()
+}
+
+// failure returns the recorded asynchronous failure, if any.
+func (s *connState) failure() error {
+	if p := s.asyncErr.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 func (s *connState) freeOps() {

@@ -1,0 +1,226 @@
+package s2n
+
+// #include "cgo_helpers.h"
+import "C"
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+)
+
+// AddCertChainWithSigner adds a certificate chain whose private key is a
+// crypto.Signer: an HSM through PKCS#11, a KMS client, a remote signer, or
+// simply a key in memory. The chain is loaded public-only; every signature
+// of a handshake that selects it, and, when key is also a crypto.Decrypter,
+// every TLS 1.2 RSA key-exchange decryption, is handed to key on a goroutine
+// through s2n's async private-key API, so no thread waits for the key.
+//
+//   - Signatures use the connection's selected signature and digest
+//     algorithms: RSA PKCS#1 v1.5, RSA-PSS (salt length = hash length), or
+//     ECDSA (ASN.1 DER, as crypto.Signer returns it).
+//   - Decryption has rsa.PKCS1v15DecryptOptions{SessionKeyLen: 48}
+//     semantics: on bad padding, a failure, or output of the wrong length, a
+//     random 48-byte premaster secret is used, so the peer learns nothing
+//     from the key's answer (the handshake then fails at Finished).
+//   - A key error or panic fails that connection's handshake with the key's
+//     error; see [Conn.HandshakeContext] for deadlines on a key that never
+//     answers.
+//
+// Unless SetAsyncPkeyValidationMode was called, the Config switches to
+// ValidationStrict, so a faulty key's signature is caught before it is sent.
+// Several chains with different signers may be added; s2n chooses among them
+// by SNI and by the key types the peer supports. A callback set with
+// SetAsyncPkeyCallback still handles chains added with a private key.
+func (c *Config) AddCertChainWithSigner(chainPEM []byte, key crypto.Signer) error {
+	if key == nil {
+		return usageError(nameInvalidArg, "nil crypto.Signer")
+	}
+	chain, err := NewPublicCertChain(chainPEM)
+	if err != nil {
+		return err
+	}
+	defer chain.Close()
+	if err := c.AddCertChainAndKey(chain); err != nil {
+		return err
+	}
+	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		st := c.s
+		if !st.validationSet && C.go_s2n_config_set_async_pkey_validation_mode(p, C.int(ValidationStrict), e) < 0 {
+			return -1
+		}
+		if C.go_s2n_config_set_async_pkey_callback(p, 1, e) < 0 {
+			return -1
+		}
+		if st.signers == nil {
+			st.signers = make(map[*certState]crypto.Signer)
+		}
+		st.signers[chain.s] = key
+		return 0
+	})
+}
+
+// SetMaxInflightKeyOps bounds how many operations of this Config's signers
+// run at once; further operations queue (their handshakes wait, parked, not
+// holding threads). Zero, the default, means no bound. Use it to protect an
+// HSM or a rate-limited KMS.
+func (c *Config) SetMaxInflightKeyOps(n int) error {
+	if n < 0 {
+		return usageError(nameInvalidArg, "negative bound %d", n)
+	}
+	return c.modify(func(*C.struct_s2n_config, *C.go_s2n_error) C.int {
+		c.s.sem = nil
+		if n > 0 {
+			c.s.sem = make(chan struct{}, n)
+		}
+		return 0
+	})
+}
+
+// callback returns the function the async trampoline runs for connections
+// using this config.
+func (st *configState) callback() AsyncPkeyFunc {
+	if len(st.signers) == 0 {
+		return st.asyncFn
+	}
+	return st.dispatchToSigner
+}
+
+// dispatchToSigner runs inside Negotiate: it reads what the key needs and
+// hands the operation to a goroutine.
+func (st *configState) dispatchToSigner(conn *Connection, op *AsyncPkeyOp) error {
+	cert, err := conn.SelectedCert()
+	if err != nil {
+		return err
+	}
+	key := st.signers[cert.s]
+	if key == nil {
+		if st.asyncFn != nil {
+			return st.asyncFn(conn, op)
+		}
+		defer op.Free()
+		return performAndApply(conn, op)
+	}
+	typ, err := op.Type()
+	if err != nil {
+		return err
+	}
+	in, err := op.Input()
+	if err != nil {
+		return err
+	}
+	var opts crypto.SignerOpts
+	if typ == AsyncSign {
+		if opts, err = signerOpts(conn); err != nil {
+			return err
+		}
+	}
+	conn.s.offloaded.Add(1)
+	go st.runKeyOp(conn, op, key, typ, in, opts)
+	return nil
+}
+
+// runKeyOp asks the key, then applies its answer under the connection's
+// lock, or records why it could not.
+func (st *configState) runKeyOp(conn *Connection, op *AsyncPkeyOp, key crypto.Signer, typ AsyncPkeyOpType, in []byte, opts crypto.SignerOpts) {
+	defer op.Free()
+	if st.sem != nil {
+		st.sem <- struct{}{}
+		defer func() { <-st.sem }()
+	}
+	out, err := callKey(key, typ, in, opts)
+	if err == nil {
+		err = op.SetOutput(out)
+	}
+	if err == nil {
+		err = op.Apply(conn)
+	}
+	if err != nil {
+		conn.s.fail(err)
+	}
+}
+
+// callKey runs the key's operation; a panic becomes an error.
+func callKey(key crypto.Signer, typ AsyncPkeyOpType, in []byte, opts crypto.SignerOpts) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, &PanicError{Value: r}
+		}
+	}()
+	switch typ {
+	case AsyncSign:
+		out, err = key.Sign(rand.Reader, in, opts)
+		if err != nil {
+			return nil, fmt.Errorf("signer: %w", err)
+		}
+		return out, nil
+	case AsyncDecrypt:
+		return decryptPremaster(key, in)
+	}
+	return nil, fmt.Errorf("unknown async pkey operation %v", typ)
+}
+
+// premasterLen is the size of a TLS 1.2 RSA premaster secret.
+const premasterLen = 48
+
+var errNotDecrypter = errors.New("TLS 1.2 RSA key exchange needs a key that is also a crypto.Decrypter")
+
+// decryptPremaster decrypts an RSA-encrypted premaster secret without
+// revealing, through errors or timing of the error path, whether the padding
+// was valid (RFC 5246 7.4.7.1): any failure yields random bytes instead.
+func decryptPremaster(key crypto.Signer, ciphertext []byte) ([]byte, error) {
+	d, ok := key.(crypto.Decrypter)
+	if !ok {
+		return nil, errNotDecrypter
+	}
+	if priv, ok := key.(*rsa.PrivateKey); ok {
+		// Go's own implementation does this in constant time.
+		return priv.Decrypt(rand.Reader, ciphertext, &rsa.PKCS1v15DecryptOptions{SessionKeyLen: premasterLen})
+	}
+	random := make([]byte, premasterLen)
+	if _, err := rand.Read(random); err != nil {
+		return nil, err
+	}
+	out, err := d.Decrypt(rand.Reader, ciphertext, nil)
+	if err != nil || len(out) != premasterLen {
+		return random, nil
+	}
+	return out, nil
+}
+
+// signerOpts maps the connection's selected algorithms (server or client
+// side, by mode) to crypto.SignerOpts.
+func signerOpts(conn *Connection) (crypto.SignerOpts, error) {
+	client := conn.s.mode == ModeClient
+	sig, hash, err := conn.selectedAlgs(client)
+	if err != nil {
+		return nil, err
+	}
+	h := hash.CryptoHash()
+	if h == 0 {
+		return nil, fmt.Errorf("no hash selected for %v signature", sig)
+	}
+	if sig == SignatureRSAPSSRSAE || sig == SignatureRSAPSSPSS {
+		return &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: h}, nil
+	}
+	return h, nil
+}
+
+// performAndApply completes op synchronously with the key s2n holds for the
+// selected chain.
+func performAndApply(conn *Connection, op *AsyncPkeyOp) error {
+	cert, err := conn.SelectedCert()
+	if err != nil {
+		return err
+	}
+	key, err := cert.PrivateKey()
+	if err != nil {
+		return err
+	}
+	if err := op.Perform(key); err != nil {
+		return err
+	}
+	return op.Apply(conn)
+}
