@@ -1,0 +1,534 @@
+package s2n
+
+// #include "cgo_helpers.h"
+import "C"
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// inBufSize holds a whole TLS record (2^14 bytes of data, 256 of expansion,
+// a 5-byte header) and then some, so a record is usually read in one go.
+const inBufSize = 18 * 1024
+
+// closeNotifyTimeout bounds how long Close waits to send close_notify.
+const closeNotifyTimeout = 5 * time.Second
+
+// Conn is a TLS connection over a net.Conn, run by s2n-tls: the high-level
+// API, shaped like crypto/tls.Conn. It implements net.Conn.
+//
+// s2n runs non-blocking: bytes move between the net.Conn and s2n in Go,
+// between calls into C, so no OS thread ever waits inside s2n. A handshake
+// whose private-key operation is away (see [Config.AddCertChainWithSigner]
+// and [Config.SetAsyncPkeyCallback]) parks its goroutine until the
+// operation is applied, the context ends, or the deadline passes.
+//
+// Read and Write may be called concurrently, as with crypto/tls. Close may
+// be called at any time from any goroutine.
+type Conn struct {
+	conn       net.Conn
+	config     *Config
+	isClient   bool
+	serverName string
+
+	c   *Connection
+	io  *C.go_s2n_io
+	err error // from setting up the s2n connection, reported by Handshake
+
+	handshakeMu   sync.Mutex
+	handshakeErr  error
+	handshakeDone atomic.Bool
+
+	readMu   sync.Mutex
+	writeMu  sync.Mutex
+	flushMu  sync.Mutex // one flusher at a time keeps records in order
+	closed   atomic.Bool
+	closedMu sync.RWMutex // write-held by Close while it frees C memory
+
+	deadline   atomic.Int64 // unix nanos of the earliest deadline; 0: none
+	blindUntil time.Time    // close the transport no earlier than this
+	cleanup    runtime.Cleanup
+}
+
+// Client returns a client-side TLS connection over conn. serverName is sent
+// as SNI and verified against the server's certificate ("" sends no SNI).
+// The handshake runs on the first Read or Write, or with Handshake.
+func Client(conn net.Conn, config *Config, serverName string) *Conn {
+	return newConn(conn, config, true, serverName)
+}
+
+// Server returns a server-side TLS connection over conn.
+func Server(conn net.Conn, config *Config) *Conn {
+	return newConn(conn, config, false, "")
+}
+
+func newConn(conn net.Conn, config *Config, isClient bool, serverName string) *Conn {
+	c := &Conn{conn: conn, config: config, isClient: isClient, serverName: serverName}
+	c.err = c.setup()
+	return c
+}
+
+func (c *Conn) setup() error {
+	if c.conn == nil {
+		return usageError(nameInvalidArg, "nil net.Conn")
+	}
+	mode := ModeServer
+	if c.isClient {
+		mode = ModeClient
+	}
+	conn, err := NewConnection(mode)
+	if err != nil {
+		return err
+	}
+	steps := []func() error{
+		func() error { return conn.SetConfig(c.config) },
+		// Blinding is done here with a timer, never by sleeping in C.
+		func() error { return conn.SetBlinding(SelfServiceBlinding) },
+		func() error {
+			if c.isClient && c.serverName != "" {
+				return conn.SetServerName(c.serverName)
+			}
+			return nil
+		},
+		func() error { return c.attachIO(conn) },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			conn.Close()
+			return err
+		}
+	}
+	c.c = conn
+	c.cleanup = runtime.AddCleanup(c, freeIO, c.io)
+	return nil
+}
+
+func (c *Conn) attachIO(conn *Connection) error {
+	io := C.go_s2n_io_new(inBufSize)
+	if io == nil {
+		return usageError(nameInvalidArg, "out of memory for I/O buffers")
+	}
+	err := conn.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		return C.go_s2n_connection_set_io(p, io, e)
+	})
+	if err != nil {
+		C.go_s2n_io_free(io)
+		return err
+	}
+	c.io = io
+	return nil
+}
+
+func freeIO(io *C.go_s2n_io) { C.go_s2n_io_free(io) }
+
+// Connection returns the low-level connection, for s2n calls this type does
+// not wrap. Do not Negotiate, Send, Recv, Shutdown or Close it directly.
+func (c *Conn) Connection() *Connection { return c.c }
+
+// NetConn returns the underlying connection.
+func (c *Conn) NetConn() net.Conn { return c.conn }
+
+// LocalAddr returns the local network address.
+func (c *Conn) LocalAddr() net.Addr { return c.conn.LocalAddr() }
+
+// RemoteAddr returns the remote network address.
+func (c *Conn) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }
+
+// SetDeadline sets the read and write deadlines. It also bounds how long a
+// handshake waits for an async private-key operation.
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.setKeyDeadline(t)
+	return c.conn.SetDeadline(t)
+}
+
+// SetReadDeadline sets the read deadline; it also bounds the wait for an
+// async private-key operation.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	c.setKeyDeadline(t)
+	return c.conn.SetReadDeadline(t)
+}
+
+// SetWriteDeadline sets the write deadline.
+func (c *Conn) SetWriteDeadline(t time.Time) error { return c.conn.SetWriteDeadline(t) }
+
+func (c *Conn) setKeyDeadline(t time.Time) {
+	var ns int64
+	if !t.IsZero() {
+		ns = t.UnixNano()
+	}
+	c.deadline.Store(ns)
+}
+
+// Handshake runs the handshake if it has not run yet.
+func (c *Conn) Handshake() error { return c.HandshakeContext(context.Background()) }
+
+// HandshakeContext runs the handshake if it has not run yet. If ctx ends
+// first, the handshake fails with ctx.Err(), the transport is closed (as
+// crypto/tls does) and any pending private-key operation is freed. A failed
+// handshake is final: later calls return the same error.
+func (c *Conn) HandshakeContext(ctx context.Context) error {
+	if c.handshakeDone.Load() {
+		return nil
+	}
+	c.handshakeMu.Lock()
+	defer c.handshakeMu.Unlock()
+	if c.handshakeDone.Load() || c.handshakeErr != nil {
+		return c.handshakeErr
+	}
+	if c.err != nil {
+		c.handshakeErr = c.err
+		return c.err
+	}
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() {
+			c.conn.Close()
+			c.c.s.notify()
+		})
+		defer stop()
+	}
+	err := c.handshake(ctx)
+	if err != nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		c.handshakeErr = err
+		c.abortKeyOps()
+		return err
+	}
+	c.handshakeDone.Store(true)
+	return nil
+}
+
+func (c *Conn) handshake(ctx context.Context) error {
+	for {
+		if c.closed.Load() {
+			return net.ErrClosed
+		}
+		blocked, err := c.c.Negotiate()
+		if err == nil {
+			return c.flush()
+		}
+		if !errors.Is(err, ErrBlocked) {
+			c.failed()
+			return c.wrapErr(err)
+		}
+		if err := c.flush(); err != nil {
+			return err
+		}
+		switch blocked {
+		case BlockedOnRead:
+			if err := c.fill(); err != nil {
+				return err
+			}
+		case BlockedOnApplicationInput:
+			if err := c.waitForKey(ctx); err != nil {
+				c.failed()
+				return err
+			}
+		case BlockedOnWrite:
+			// flushed above
+		default:
+			return fmt.Errorf("s2n: handshake blocked on %v", blocked)
+		}
+	}
+}
+
+// waitForKey parks until an async op of this connection is applied or fails,
+// or the context or deadline ends.
+func (c *Conn) waitForKey(ctx context.Context) error {
+	s := c.c.s
+	if err := s.failure(); err != nil {
+		return err
+	}
+	var expire <-chan time.Time
+	if ns := c.deadline.Load(); ns != 0 {
+		t := time.NewTimer(time.Until(time.Unix(0, ns)))
+		defer t.Stop()
+		expire = t.C
+	}
+	select {
+	case <-s.wake:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-expire:
+		return &net.OpError{Op: "handshake", Net: "tls", Err: os.ErrDeadlineExceeded}
+	}
+	if c.closed.Load() {
+		return net.ErrClosed
+	}
+	return s.failure()
+}
+
+// abortKeyOps frees what a failed handshake left pending, so a key that
+// answers later finds its op gone.
+func (c *Conn) abortKeyOps() {
+	s := c.c.s
+	if cb, err := s.lock(); err == nil {
+		s.freeOps()
+		s.unlock(cb)
+	}
+}
+
+// failed starts s2n's blinding delay after a failed handshake: the transport
+// is closed no earlier than Delay from now, by a timer, so no goroutine or
+// thread waits for it.
+func (c *Conn) failed() {
+	if d := c.c.Delay(); d > 0 {
+		c.blindUntil = time.Now().Add(d)
+	}
+	c.flush() // the alert, if s2n wrote one
+}
+
+// wrapErr maps s2n's closed-connection errors to the io errors Go code
+// expects, keeping the s2n error in the chain.
+func (c *Conn) wrapErr(err error) error {
+	var se *Error
+	if errors.As(err, &se) && se.Type == ErrorTypeClosed {
+		return fmt.Errorf("%w: %w", io.ErrUnexpectedEOF, err)
+	}
+	if errors.As(err, &se) && se.Name == nameClosed {
+		return fmt.Errorf("%w: %w", net.ErrClosed, err)
+	}
+	return err
+}
+
+// fill reads from the transport into the input buffer. Only the goroutine
+// that drives s2n's reads calls it (the handshake, then Read).
+func (c *Conn) fill() error {
+	c.closedMu.RLock()
+	defer c.closedMu.RUnlock()
+	if c.closed.Load() {
+		return net.ErrClosed
+	}
+	b := c.io
+	if b.in_off > 0 {
+		n := b.in_len - b.in_off
+		buf := unsafe.Slice((*byte)(unsafe.Pointer(b.in)), b.in_cap)
+		copy(buf, buf[b.in_off:b.in_len])
+		b.in_off, b.in_len = 0, n
+	}
+	free := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(b.in), b.in_len)), b.in_cap-b.in_len)
+	n, err := c.conn.Read(free)
+	b.in_len += C.uint32_t(n)
+	if err == io.EOF {
+		b.in_eof = 1
+		return nil
+	}
+	if n > 0 {
+		return nil
+	}
+	return err
+}
+
+// flush sends the records s2n produced. The output buffers are swapped under
+// the connection's lock and sent outside it, so a slow peer never holds up
+// the other direction.
+func (c *Conn) flush() error {
+	c.flushMu.Lock()
+	defer c.flushMu.Unlock()
+	c.closedMu.RLock()
+	defer c.closedMu.RUnlock()
+	if c.closed.Load() {
+		return nil
+	}
+	s := c.c.s
+	b := c.io
+	for {
+		s.mu.Lock()
+		n := b.out_len
+		p := b.out
+		if n > 0 {
+			b.out, b.spare = b.spare, b.out
+			b.out_cap, b.spare_cap = b.spare_cap, b.out_cap
+			b.out_len = 0
+		}
+		s.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		// p is now the spare buffer: only a flusher swaps it back in, and
+		// this one holds flushMu.
+		if _, err := c.conn.Write(unsafe.Slice((*byte)(unsafe.Pointer(p)), n)); err != nil {
+			return err
+		}
+	}
+}
+
+// Read reads application data, running the handshake first if needed. It
+// returns io.EOF after the peer's close_notify.
+func (c *Conn) Read(b []byte) (int, error) {
+	if err := c.Handshake(); err != nil {
+		return 0, err
+	}
+	if len(b) == 0 {
+		return 0, nil
+	}
+	c.readMu.Lock()
+	defer c.readMu.Unlock()
+	for {
+		n, blocked, err := c.c.Recv(b)
+		if n > 0 {
+			return n, nil
+		}
+		if err == nil {
+			return 0, io.EOF
+		}
+		if !errors.Is(err, ErrBlocked) {
+			return 0, c.wrapErr(err)
+		}
+		// s2n may have answered something (a KeyUpdate, an alert).
+		if err := c.flush(); err != nil {
+			return 0, err
+		}
+		if blocked == BlockedOnRead {
+			if err := c.fill(); err != nil {
+				return 0, err
+			}
+		}
+	}
+}
+
+// Write writes application data, running the handshake first if needed.
+func (c *Conn) Write(b []byte) (int, error) {
+	if err := c.Handshake(); err != nil {
+		return 0, err
+	}
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	sent := 0
+	for sent < len(b) {
+		n, _, err := c.c.Send(b[sent:])
+		sent += n
+		if err != nil && !errors.Is(err, ErrBlocked) {
+			return sent, c.wrapErr(err)
+		}
+		if err := c.flush(); err != nil {
+			return sent, err
+		}
+	}
+	return sent, nil
+}
+
+// CloseWrite sends close_notify and shuts down the transport's write side,
+// if it has one; reading goes on. Only meaningful after the handshake.
+func (c *Conn) CloseWrite() error {
+	if !c.handshakeDone.Load() {
+		return errors.New("s2n: CloseWrite before the handshake completed")
+	}
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if err := c.closeNotify(); err != nil {
+		return err
+	}
+	if cw, ok := c.conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// closeNotify sends close_notify; writeMu is held.
+func (c *Conn) closeNotify() error {
+	_, err := c.c.ShutdownSend()
+	if err != nil && !errors.Is(err, ErrBlocked) {
+		return err
+	}
+	return c.flush()
+}
+
+// Close sends close_notify (after a completed handshake), closes the
+// transport, and frees the s2n connection and any pending key operation.
+// After a failed handshake the transport is closed only once s2n's blinding
+// delay has passed, by a timer. Close is idempotent.
+func (c *Conn) Close() error {
+	if c.c == nil { // set-up failed: only the transport to close
+		if c.closed.Swap(true) || c.conn == nil {
+			return nil
+		}
+		return c.conn.Close()
+	}
+	if c.closed.Load() {
+		return nil
+	}
+	var notifyErr error
+	if c.handshakeDone.Load() && c.writeMu.TryLock() {
+		c.conn.SetWriteDeadline(time.Now().Add(closeNotifyTimeout))
+		notifyErr = c.closeNotify()
+		c.writeMu.Unlock()
+	}
+	if c.closed.Swap(true) {
+		return nil
+	}
+	c.c.s.notify() // a handshake parked on a key op sees the close
+	var err error
+	if wait := time.Until(c.blindUntil); wait > 0 {
+		conn := c.conn
+		time.AfterFunc(wait, func() { conn.Close() })
+	} else {
+		err = c.conn.Close()
+	}
+	// Readers, writers and flushers leave C memory alone from here on.
+	c.closedMu.Lock()
+	c.c.Close()
+	c.cleanup.Stop()
+	freeIO(c.io)
+	c.io = nil
+	c.closedMu.Unlock()
+	if notifyErr != nil && err == nil && !errors.Is(notifyErr, net.ErrClosed) {
+		err = notifyErr
+	}
+	return err
+}
+
+// ConnectionState describes a connection, like tls.ConnectionState.
+type ConnectionState struct {
+	Version            ProtocolVersion
+	HandshakeComplete  bool
+	CipherSuite        string // s2n's name, e.g. "TLS_AES_128_GCM_SHA256"
+	KeyExchangeGroup   string // e.g. "X25519MLKEM768", "secp256r1"; "" for RSA key exchange
+	NegotiatedProtocol string // ALPN
+	ServerName         string
+	DidResume          bool
+	PeerCertificates   []*x509.Certificate
+	// KeyOffloaded reports whether this side's private-key operations ran
+	// off the handshake goroutine (through a crypto.Signer); OffloadedOps
+	// counts them.
+	KeyOffloaded bool
+	OffloadedOps int
+}
+
+// ConnectionState returns the connection's negotiated parameters.
+func (c *Conn) ConnectionState() ConnectionState {
+	if c.c == nil {
+		return ConnectionState{}
+	}
+	st := ConnectionState{
+		Version:            c.c.ProtocolVersion(),
+		HandshakeComplete:  c.handshakeDone.Load(),
+		CipherSuite:        c.c.CipherSuite(),
+		KeyExchangeGroup:   c.c.KeyExchangeGroup(),
+		NegotiatedProtocol: c.c.ApplicationProtocol(),
+		ServerName:         c.c.ServerName(),
+		DidResume:          c.c.IsSessionResumed(),
+		OffloadedOps:       int(c.c.s.offloaded.Load()),
+	}
+	st.KeyOffloaded = st.OffloadedOps > 0
+	if ders, err := c.c.PeerCertChain(); err == nil {
+		for _, der := range ders {
+			if cert, err := x509.ParseCertificate(der); err == nil {
+				st.PeerCertificates = append(st.PeerCertificates, cert)
+			}
+		}
+	}
+	return st
+}
