@@ -56,8 +56,8 @@ type Conn struct {
 	closed   atomic.Bool
 	closedMu sync.RWMutex // write-held by Close while it frees C memory
 
-	deadline   atomic.Int64 // unix nanos of the earliest deadline; 0: none
-	blindUntil time.Time    // close the transport no earlier than this
+	deadline   atomic.Int64 // unix nanos of the key-wait deadline; 0: none
+	blindUntil atomic.Int64 // unix nanos: close the transport no earlier
 	cleanup    runtime.Cleanup
 }
 
@@ -285,7 +285,7 @@ func (c *Conn) abortKeyOps() {
 // thread waits for it.
 func (c *Conn) failed() {
 	if d := c.c.Delay(); d > 0 {
-		c.blindUntil = time.Now().Add(d)
+		c.blindUntil.Store(time.Now().Add(d).UnixNano())
 	}
 	c.flush() // the alert, if s2n wrote one
 }
@@ -471,7 +471,7 @@ func (c *Conn) Close() error {
 	}
 	c.c.s.notify() // a handshake parked on a key op sees the close
 	var err error
-	if wait := time.Until(c.blindUntil); wait > 0 {
+	if wait := time.Until(time.Unix(0, c.blindUntil.Load())); wait > 0 {
 		conn := c.conn
 		time.AfterFunc(wait, func() { conn.Close() })
 	} else {
@@ -484,8 +484,11 @@ func (c *Conn) Close() error {
 	freeIO(c.io)
 	c.io = nil
 	c.closedMu.Unlock()
-	if notifyErr != nil && err == nil && !errors.Is(notifyErr, net.ErrClosed) {
+	if notifyErr != nil && err == nil {
 		err = notifyErr
+	}
+	if errors.Is(err, net.ErrClosed) { // a cancelled handshake closed it already
+		err = nil
 	}
 	return err
 }

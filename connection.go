@@ -1,5 +1,16 @@
 package s2n
 
+// Send and Recv keep their pointer arguments (the error record, the blocked
+// status, the caller's buffer) only for the duration of the call, and never
+// call back into Go (the only Go callback, for async key operations, runs
+// during the handshake), so with both directives nothing escapes to the heap:
+// no allocation per Send or Recv. A Go callback reachable from s2n_send or
+// s2n_recv would have to drop nocallback here.
+
+// #cgo noescape go_s2n_send
+// #cgo nocallback go_s2n_send
+// #cgo noescape go_s2n_recv
+// #cgo nocallback go_s2n_recv
 // #include "cgo_helpers.h"
 import "C"
 

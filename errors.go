@@ -5,6 +5,7 @@ import "C"
 
 import (
 	"fmt"
+	"sync"
 )
 
 // ErrorType is s2n's classification of an error (s2n_error_get_type).
@@ -80,9 +81,26 @@ func (e *Error) Is(target error) bool {
 	return ok && ErrorType(s) == e.Type
 }
 
+// blockedErrors caches the *Error for each blocked code: blocking is the
+// normal state of non-blocking I/O, and must not allocate. Cached errors are
+// shared; treat every *Error as read-only.
+var blockedErrors sync.Map // int -> *Error
+
 // newError converts a C error record; cause is the application error that led
 // to it, if one was recorded during the call.
 func newError(e *C.go_s2n_error, cause error) *Error {
+	if e._type == C.S2N_ERR_T_BLOCKED && cause == nil {
+		if err, ok := blockedErrors.Load(int(e.code)); ok {
+			return err.(*Error)
+		}
+		err := convertError(e, nil)
+		blockedErrors.Store(int(e.code), err)
+		return err
+	}
+	return convertError(e, cause)
+}
+
+func convertError(e *C.go_s2n_error, cause error) *Error {
 	return &Error{
 		Code:    int(e.code),
 		Type:    ErrorType(e._type),
