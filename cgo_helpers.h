@@ -30,7 +30,6 @@ int go_s2n_init(go_s2n_error *e);
 const char *go_s2n_version(void);
 const char *go_s2n_libcrypto_mode(void);
 const char *go_s2n_libcrypto_version(void);
-int go_s2n_libcrypto_fips(void);
 uintptr_t go_s2n_thread_id(void);
 
 /* Counters kept by the memory callbacks handed to s2n_mem_set_callbacks. */

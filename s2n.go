@@ -24,7 +24,9 @@ func Init() error {
 		var e C.go_s2n_error
 		if C.go_s2n_init(&e) < 0 {
 			initErr = newError(&e, nil)
+			return
 		}
+		initErr = checkFIPSBuild()
 	})
 	return initErr
 }
@@ -35,7 +37,7 @@ func Version() string { return C.GoString(C.go_s2n_version()) }
 
 // Libcrypto reports the libcrypto actually linked, read at run time from the
 // library itself (OpenSSL_version), prefixed with the build mode, for example
-// "awslc: OpenSSL 1.1.1 (compatible; AWS-LC 5.12.0)".
+// "awslc: AWS-LC 5.12.0" or "openssl: OpenSSL 3.0.19 27 Jan 2026".
 func Libcrypto() string {
 	return C.GoString(C.go_s2n_libcrypto_mode()) + ": " + C.GoString(C.go_s2n_libcrypto_version())
 }
