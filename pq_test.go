@@ -1,0 +1,191 @@
+package s2n
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Post-quantum key exchange: what the "default_pq" policy negotiates in each
+// build mode, between two bindings and against Go's crypto/tls, which offers
+// X25519MLKEM768 first by default since Go 1.24.
+
+// pqExpect is the group a policy negotiates in a build mode, per peer.
+type pqExpect struct {
+	pair     string // binding to binding
+	goClient string // binding server, crypto/tls client
+	goServer string // crypto/tls server, binding client
+}
+
+// pqGroups, per mode and policy. AWS-LC and the AWS-LC-FIPS module implement
+// ML-KEM, so the hybrid wins everywhere, "default_fips" included (s2n counts
+// X25519MLKEM768 as approved: its ML-KEM share comes first). OpenSSL 3.0 has
+// no ML-KEM: s2n drops the hybrids and falls back to classical ECDHE. Its
+// client sends only a P-256 key share (first in both policies), which Go's
+// server accepts. Its server takes the X25519 share Go's client sent next to
+// X25519MLKEM768 under "default_pq"; under "default_fips", which has no
+// plain X25519, it asks for P-256 with a HelloRetryRequest.
+var pqGroups = map[string]map[string]pqExpect{
+	"awslc": {
+		"default_pq":   {"X25519MLKEM768", "X25519MLKEM768", "X25519MLKEM768"},
+		"default_fips": {"X25519MLKEM768", "X25519MLKEM768", "X25519MLKEM768"},
+	},
+	"openssl": {
+		"default_pq":   {"secp256r1", "x25519", "secp256r1"},
+		"default_fips": {"secp256r1", "secp256r1", "secp256r1"},
+	},
+	"awslc-fips": {
+		"default_pq":   {"X25519MLKEM768", "X25519MLKEM768", "X25519MLKEM768"},
+		"default_fips": {"X25519MLKEM768", "X25519MLKEM768", "X25519MLKEM768"},
+	},
+}
+
+// s2nGroupToGo maps s2n's group names to crypto/tls's.
+var s2nGroupToGo = map[string]tls.CurveID{
+	"X25519MLKEM768": tls.X25519MLKEM768,
+	"x25519":         tls.X25519,
+	"secp256r1":      tls.CurveP256,
+	"secp384r1":      tls.CurveP384,
+	"secp521r1":      tls.CurveP521,
+}
+
+// modeExpect looks up this build mode's expectation, failing the test (not
+// skipping it) in a mode nobody wrote expectations for.
+func modeExpect[V any](t testing.TB, table map[string]V) V {
+	t.Helper()
+	v, ok := table[testLibcryptoMode]
+	require.True(t, ok, "no expectation for build mode %q", testLibcryptoMode)
+	return v
+}
+
+func TestPQBindingToBinding(t *testing.T) {
+	ec, rs, _ := testKeys(t)
+	for policy, exp := range modeExpect(t, pqGroups) {
+		for _, key := range []*testKey{ec, rs} {
+			t.Run(policy+"/"+key.name, func(t *testing.T) {
+				p := newPair(t, newTestConfig(t, configOpts{policy: policy, chain: key}),
+					newTestConfig(t, configOpts{policy: policy, trust: key}))
+				p.handshake(t)
+				require.Equal(t, TLS13, p.server.ProtocolVersion())
+				require.Equal(t, exp.pair, p.server.KeyExchangeGroup())
+				require.Equal(t, exp.pair, p.client.KeyExchangeGroup(), "both sides agree")
+				p.exchange(t)
+				t.Logf("%s: %s negotiated %s, %s", testLibcryptoMode, policy, exp.pair, p.server.CipherSuite())
+			})
+		}
+	}
+}
+
+func TestPQWithGoCryptoTLS(t *testing.T) {
+	ec, _, _ := testKeys(t)
+	for policy, exp := range modeExpect(t, pqGroups) {
+		for _, c := range []struct {
+			name string
+			mode Mode
+			want string
+		}{
+			{"binding server, crypto/tls client", ModeServer, exp.goClient},
+			{"crypto/tls server, binding client", ModeClient, exp.goServer},
+		} {
+			t.Run(policy+"/"+c.name, func(t *testing.T) {
+				cfg := newTestConfig(t, configOpts{policy: policy, chain: ec, trust: ec})
+				r := goPeerHandshake(t, c.mode, cfg, goPeerConfig(t, ec))
+				require.NoError(t, r.err, "binding")
+				require.NoError(t, r.goErr, "crypto/tls")
+				require.Equal(t, TLS13, r.conn.ProtocolVersion())
+				require.Equal(t, c.want, r.conn.KeyExchangeGroup())
+				require.Equal(t, s2nGroupToGo[c.want], r.goState.CurveID, "crypto/tls saw the same group")
+				t.Logf("%s: %s, %s: negotiated %s", testLibcryptoMode, policy, c.name, r.goState.CurveID)
+			})
+		}
+	}
+}
+
+// goPeerConfig is a crypto/tls config that presents and trusts key: Go's
+// defaults otherwise, so its default groups (X25519MLKEM768 first) apply.
+func goPeerConfig(t testing.TB, key *testKey) *tls.Config {
+	t.Helper()
+	cert, err := tls.X509KeyPair(key.certPEM, key.keyPEM)
+	require.NoError(t, err)
+	roots := x509.NewCertPool()
+	roots.AddCert(key.cert)
+	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: roots, ServerName: "localhost"}
+}
+
+// goPeerResult is what both ends of a binding/crypto-tls handshake saw.
+type goPeerResult struct {
+	conn    *Connection // the binding's side, closed by the test's cleanup
+	err     error       // the binding's first error that is not ErrBlocked
+	goState tls.ConnectionState
+	goErr   error
+}
+
+// goPeerHandshake runs one handshake between a binding Connection playing mode
+// and crypto/tls playing the other side, over a socket pair: the binding
+// reads its non-blocking end directly (SetFd), crypto/tls gets the other end
+// as a net.Conn on its own goroutine. It returns once both sides are done.
+func goPeerHandshake(t *testing.T, mode Mode, cfg *Config, goCfg *tls.Config) goPeerResult {
+	t.Helper()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	require.NoError(t, err)
+	t.Cleanup(func() { syscall.Close(fds[0]) })
+	require.NoError(t, syscall.SetNonblock(fds[0], true))
+	f := os.NewFile(uintptr(fds[1]), "crypto/tls end")
+	nc, err := net.FileConn(f) // dups the fd
+	require.NoError(t, f.Close())
+	require.NoError(t, err)
+
+	type goResult struct {
+		state tls.ConnectionState
+		err   error
+	}
+	done := make(chan goResult, 1)
+	go func() {
+		defer nc.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		var tc *tls.Conn
+		if mode == ModeServer {
+			tc = tls.Client(nc, goCfg)
+		} else {
+			tc = tls.Server(nc, goCfg)
+		}
+		err := tc.HandshakeContext(ctx)
+		done <- goResult{tc.ConnectionState(), err}
+	}()
+
+	conn := newTestConn(t, mode, cfg, fds[0])
+	t.Cleanup(func() { conn.Close() })
+	if mode == ModeClient {
+		require.NoError(t, conn.SetServerName("localhost"))
+	}
+	r := goPeerResult{conn: conn}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Microsecond) {
+		if time.Now().After(deadline) {
+			r.err = errors.New("binding handshake timed out")
+			break
+		}
+		_, err := conn.Negotiate()
+		if err == nil || !errors.Is(err, ErrBlocked) {
+			r.err = err
+			break
+		}
+	}
+	if r.err != nil {
+		// Unblock crypto/tls if it still waits for bytes from us. s2n sends
+		// no alert unless the blinding delay is waited out first, so
+		// crypto/tls reports EOF.
+		syscall.Shutdown(fds[0], syscall.SHUT_RDWR)
+	}
+	g := <-done
+	r.goState, r.goErr = g.state, g.err
+	return r
+}
