@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/s2n-go/s2n"
+	"github.com/s2n-go/s2n/internal/cli"
+)
+
+// client runs s2nc's connections.
+type client struct {
+	opts   *options
+	cfg    *s2n.Config
+	stdin  io.Reader
+	stdout io.Writer
+	log    *cli.SyncWriter
+
+	payload []byte // --send or --send-file, sent on every connection
+}
+
+func (c *client) addr() string { return net.JoinHostPort(c.opts.host, c.opts.port) }
+
+// round runs one connection in the chosen mode and returns its session
+// state, for resuming (nil if the server gave none).
+func (c *client) round(ctx context.Context, ticket []byte) ([]byte, error) {
+	if c.opts.get != "" {
+		return c.get(ctx, ticket)
+	}
+	conn, err := c.dial(ctx, ticket)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	if c.opts.echo {
+		err = c.interactive(conn)
+	} else {
+		err = c.exchange(conn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// TLS 1.3 tickets arrive after the handshake: by now they have been read.
+	return conn.Connection().Session()
+}
+
+// dial connects, runs the handshake within --timeout and prints the
+// negotiated parameters.
+func (c *client) dial(ctx context.Context, ticket []byte) (*s2n.Conn, error) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, c.opts.timeout)
+	defer cancel()
+	var d net.Dialer
+	raw, err := d.DialContext(ctx, "tcp", c.addr())
+	if err != nil {
+		return nil, err
+	}
+	conn := s2n.Client(raw, c.cfg, c.opts.sni)
+	if ticket != nil {
+		if err := conn.Connection().SetSession(ticket); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("resuming the session: %w", err)
+		}
+	}
+	if err := conn.HandshakeContext(ctx); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("handshake with %s: %w", c.addr(), err)
+	}
+	c.printParams(conn, time.Since(start))
+	return conn, nil
+}
+
+func (c *client) printParams(conn *s2n.Conn, elapsed time.Duration) {
+	if c.opts.quiet {
+		return
+	}
+	fields := append(cli.Fields(conn.ConnectionState(), "client"), cli.Field{Name: "verified", Value: c.opts.verification()})
+	c.log.Printf("s2nc: connected to %s (%s) in %v\n%s", c.addr(), conn.RemoteAddr(),
+		elapsed.Round(100*time.Microsecond), strings.TrimSuffix(cli.Block(fields), "\n"))
+}
+
+// exchange sends the payload, if any, ends the sending side and
+// prints what the server sends until it closes, all within --timeout.
+func (c *client) exchange(conn *s2n.Conn) error {
+	if err := conn.SetDeadline(time.Now().Add(c.opts.timeout)); err != nil {
+		return err
+	}
+	if _, err := conn.Write(c.payload); err != nil {
+		return fmt.Errorf("sending: %w", err)
+	}
+	if !halfClose(conn) {
+		return c.linger(conn)
+	}
+	// A server that answered and closed first leaves the close_notify
+	// nowhere to go: what matters is that its answer arrives whole.
+	closeErr := conn.CloseWrite()
+	if _, err := io.Copy(c.stdout, conn); err != nil {
+		if closeErr != nil {
+			return fmt.Errorf("closing: %w", closeErr)
+		}
+		return fmt.Errorf("receiving: %w", err)
+	}
+	return nil
+}
+
+// halfClose reports whether the connection can close its sending side and
+// go on reading: TLS 1.3 only. Before TLS 1.3 a close_notify closes both
+// directions, and s2n refuses to read after sending one.
+func halfClose(conn *s2n.Conn) bool {
+	return conn.Connection().ProtocolVersion() >= s2n.TLS13
+}
+
+// linger prints what the server sends until it closes or stays quiet for
+// --linger: without half-close, the server cannot be told that the client
+// is done and still answer.
+func (c *client) linger(conn *s2n.Conn) error {
+	buf := make([]byte, 16*1024)
+	for {
+		if err := conn.SetReadDeadline(time.Now().Add(c.opts.linger)); err != nil {
+			return err
+		}
+		n, err := conn.Read(buf)
+		if _, werr := c.stdout.Write(buf[:n]); werr != nil {
+			return werr
+		}
+		switch {
+		case err == nil:
+		case errors.Is(err, io.EOF), errors.Is(err, os.ErrDeadlineExceeded):
+			return nil
+		default:
+			return fmt.Errorf("receiving: %w", err)
+		}
+	}
+}
+
+// interactive copies stdin to the server and the server to stdout, at the
+// same time, until the server closes. The end of stdin ends the sending
+// side: with a close_notify in TLS 1.3; before TLS 1.3, which cannot
+// half-close, by reading for --linger more and closing. If the server closes
+// first, the copy from stdin is abandoned (it may be blocked reading a
+// terminal); its next Write fails on the closed connection.
+func (c *client) interactive(conn *s2n.Conn) error {
+	sent := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(conn, c.stdin)
+		if err == nil && halfClose(conn) {
+			err = conn.CloseWrite()
+		} else if err == nil {
+			err = conn.SetReadDeadline(time.Now().Add(c.opts.linger))
+		}
+		sent <- err
+	}()
+	_, err := io.Copy(c.stdout, conn)
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("receiving: %w", err)
+	}
+	select {
+	case err := <-sent:
+		if err != nil {
+			return fmt.Errorf("sending: %w", err)
+		}
+	default:
+	}
+	return nil
+}
+
+// get fetches --get PATH over HTTP/1.1 through net/http, with s2n as the
+// transport's TLS, and prints the body.
+func (c *client) get(ctx context.Context, ticket []byte) ([]byte, error) {
+	var conn *savingConn
+	tr := &http.Transport{
+		DisableKeepAlives: true,
+		DialTLSContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			sc, err := c.dial(ctx, ticket)
+			if err != nil {
+				return nil, err
+			}
+			conn = &savingConn{Conn: sc}
+			return conn, nil
+		},
+	}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{
+		Transport:     tr,
+		Timeout:       c.opts.timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	url := "https://" + c.addr() + c.opts.get
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, cli.Usagef("--get: %v", err)
+	}
+	if c.opts.sni != "" {
+		req.Host = net.JoinHostPort(c.opts.sni, c.opts.port)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	c.log.Printf("s2nc: GET %s: %s %s (%s)", c.opts.get, resp.Proto, resp.Status, resp.Header.Get("Content-Type"))
+	if _, err := io.Copy(c.stdout, resp.Body); err != nil {
+		return nil, fmt.Errorf("GET %s: reading the body: %w", c.opts.get, err)
+	}
+	resp.Body.Close()
+	// Keep-alives are off: the connection is done; close it to read its
+	// session state (net/http may not have closed it yet).
+	conn.Close()
+	if resp.StatusCode >= 400 {
+		return nil, fmt.Errorf("GET %s: %s", c.opts.get, resp.Status)
+	}
+	return conn.session, nil
+}
+
+// savingConn keeps a connection's session state, read when it is closed.
+type savingConn struct {
+	*s2n.Conn
+	once    sync.Once
+	session []byte
+	err     error
+}
+
+func (s *savingConn) Close() error {
+	s.once.Do(func() {
+		s.session, _ = s.Connection().Session()
+		s.err = s.Conn.Close()
+		if errors.Is(s.err, net.ErrClosed) {
+			s.err = nil
+		}
+	})
+	return s.err
+}

@@ -1,0 +1,296 @@
+// Command s2nc is a TLS client on s2n-tls through the Go binding, modelled
+// on s2n-tls's own s2nc test utility. On connect it prints the negotiated
+// parameters (on stderr); then it sends what it is told to and prints what
+// the server answers (on stdout). Its own certificate's key, for mutual
+// authentication, can be offloaded like the server's: --async,
+// --key-latency, or a PKCS#11 token.
+//
+// Run "s2nc -h" for the options.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/s2n-go/s2n"
+	"github.com/s2n-go/s2n/internal/cli"
+)
+
+const name = "s2nc"
+
+const usage = `usage: s2nc [options] host [port]
+
+A TLS client on s2n-tls, modelled on s2n-tls's s2nc utility. It prints the
+negotiated parameters on stderr, then by default closes its side and prints
+whatever the server sends until it closes (on stdout).
+
+  host [port]               where to connect (default port 8443, s2nd's)
+
+Server verification (default: the system trust store):
+  -f, --ca-file FILE        trust only these certificates (PEM)
+  -i, --insecure            do not verify the server's certificate
+  -n, --name NAME           server name sent (SNI) and verified (default: host,
+                            even an address: s2n verifies against the SNI name)
+
+TLS:
+  -c, --ciphers POLICY      s2n security policy (default default_tls13)
+  -a, --alpn LIST           ALPN protocols, comma-separated, most preferred first
+  -r, --reconnect           connect a second time, resuming the session
+  -T, --no-session-ticket   disable session tickets
+      --timeout DUR         bound on connect and handshake, and on the whole
+                            exchange except --echo (default 30s)
+      --linger DUR          TLS 1.2 has no half-close: after sending, read the
+                            answer until the server is quiet this long, then
+                            close (default 500ms; TLS 1.3 closes the sending
+                            side and reads until the server closes)
+
+Client certificate, sent when the server asks for one:
+  -l, --cert FILE           PEM certificate chain, leaf first
+  -k, --key FILE            PEM private key (held by s2n unless --async)
+      --pkcs11-key-label L  key pair L in a PKCS#11 token, always offloaded; its
+                            certificate comes from --cert or from the token (label L)
+      --pkcs11-module PATH  PKCS#11 module (default $S2N_PKCS11_MODULE)
+      --pkcs11-token LABEL  token label (default $S2N_PKCS11_TOKEN_LABEL)
+      --pkcs11-pin PIN      user PIN (default $S2N_PKCS11_PIN)
+      --async               offload key operations to goroutines
+      --key-latency DUR     simulated remote-key delay per operation (implies --async)
+      --max-inflight N      bound on concurrent key operations (default 0: none)
+
+Mode (at most one):
+  -e, --echo                send stdin to the server as it comes, print what it sends
+      --send TEXT           send TEXT, close, print the answer
+      --send-file FILE      send FILE ("-": stdin), close, print the answer
+      --get PATH            HTTPS GET PATH (HTTP/1.1), print the body
+  -q, --quiet               do not print the negotiated parameters
+      --version             print the s2n-tls and libcrypto versions
+  -h, --help                print this help
+
+Exit status: 0 done, 1 runtime error (or an HTTP status >= 400), 2 usage error.
+`
+
+// options is the parsed command line.
+type options struct {
+	host, port, sni string
+	tls             cli.TLSFlags
+	key             cli.KeyFlags
+	echo            bool
+	send            string
+	sendSet         bool // --send given, even empty
+	sendFile        string
+	get             string
+	reconnect       bool
+	timeout         time.Duration
+	linger          time.Duration
+	quiet, version  bool
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole command: it returns the exit status.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	o, err := parseArgs(args, stdout)
+	if err != nil {
+		return cli.Report(stderr, name, err)
+	}
+	if o.version {
+		fmt.Fprintf(stdout, "s2nc: s2n-tls %s; libcrypto %s\n", s2n.Version(), s2n.Libcrypto())
+		return cli.ExitOK
+	}
+	return cli.Report(stderr, name, connect(ctx, o, stdin, stdout, stderr))
+}
+
+func (o *options) register(fs *flag.FlagSet) {
+	o.tls.Register(fs, []string{"a"}, "f")
+	o.key.Register(fs, []string{"cert", "l"}, []string{"key", "k"})
+	fs.StringVar(&o.sni, "name", "", "server name (SNI)")
+	cli.Alias(fs, "name", "n")
+	fs.BoolVar(&o.echo, "echo", false, "send stdin, print what the server sends")
+	cli.Alias(fs, "echo", "e")
+	fs.Func("send", "send TEXT and close", func(s string) error {
+		o.send, o.sendSet = s, true
+		return nil
+	})
+	fs.StringVar(&o.sendFile, "send-file", "", "send FILE and close")
+	fs.StringVar(&o.get, "get", "", "HTTPS GET PATH")
+	fs.BoolVar(&o.reconnect, "reconnect", false, "reconnect, resuming the session")
+	cli.Alias(fs, "reconnect", "r")
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "timeout")
+	fs.DurationVar(&o.linger, "linger", 500*time.Millisecond, "TLS 1.2: how long to read after sending")
+	fs.BoolVar(&o.quiet, "quiet", false, "do not print the parameters")
+	cli.Alias(fs, "quiet", "q")
+	fs.BoolVar(&o.version, "version", false, "print versions")
+}
+
+func parseArgs(args []string, stdout io.Writer) (*options, error) {
+	o := &options{port: "8443"}
+	fs := cli.NewFlagSet(name, usage, stdout)
+	o.register(fs.FlagSet)
+	pos, err := fs.ParseArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	if o.version {
+		return o, nil
+	}
+	switch len(pos) {
+	case 0:
+		return nil, cli.Usagef("missing host")
+	case 2:
+		if o.port, err = cli.Port(pos[1]); err != nil {
+			return nil, err
+		}
+		fallthrough
+	case 1:
+		o.host = pos[0]
+	default:
+		return nil, cli.Usagef("too many arguments: %q", pos[2:])
+	}
+	return o, o.validate()
+}
+
+func (o *options) validate() error {
+	modes := 0
+	for _, set := range []bool{o.echo, o.sendSet, o.sendFile != "", o.get != ""} {
+		if set {
+			modes++
+		}
+	}
+	switch {
+	case modes > 1:
+		return cli.Usagef("--echo, --send, --send-file and --get are exclusive")
+	case o.tls.Insecure && o.tls.CAFile != "":
+		return cli.Usagef("--insecure and --ca-file are exclusive")
+	case o.timeout <= 0:
+		return cli.Usagef("--timeout must be positive")
+	case o.linger <= 0:
+		return cli.Usagef("--linger must be positive")
+	case o.get != "" && !strings.HasPrefix(o.get, "/"):
+		return cli.Usagef("--get %q: the path must start with /", o.get)
+	case o.get != "" && o.tls.ALPN != "" && o.tls.ALPN != "http/1.1":
+		return cli.Usagef("--get speaks HTTP/1.1 only: --alpn must be http/1.1 or absent")
+	}
+	if o.get != "" {
+		o.tls.ALPN = "http/1.1"
+	}
+	if o.sni == "" {
+		// s2n checks the server's certificate against the SNI name, so an
+		// address is sent too (as s2n-tls's own s2nc does), although RFC
+		// 6066 reserves SNI for names: the binding has no separate name to
+		// verify (s2n_config_set_verify_host_callback).
+		o.sni = o.host
+	}
+	return o.key.Validate("--cert", "--key")
+}
+
+// newConfig builds the client's s2n Config, with the client certificate
+// when one was given.
+func (o *options) newConfig(key *cli.Key) (*s2n.Config, error) {
+	cfg, err := s2n.NewConfig()
+	if err != nil {
+		return nil, err
+	}
+	if err := o.configure(cfg, key); err != nil {
+		cfg.Close()
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func (o *options) configure(cfg *s2n.Config, key *cli.Key) error {
+	if err := o.tls.Apply(cfg); err != nil {
+		return err
+	}
+	if key != nil {
+		if err := key.AddTo(cfg, o.key.MaxInflight); err != nil {
+			return err
+		}
+		// Send the certificate if the server asks; do not insist on it.
+		if err := cfg.SetClientAuthType(s2n.ClientAuthOptional); err != nil {
+			return err
+		}
+	}
+	if !o.tls.NoTickets {
+		if err := cfg.SetSessionTickets(true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// verification says how the server's certificate was checked.
+func (o *options) verification() string {
+	switch {
+	case o.tls.Insecure:
+		return "no (--insecure)"
+	case o.tls.CAFile != "":
+		return "yes, against " + o.tls.CAFile
+	}
+	return "yes, against the system trust store"
+}
+
+// payload reads what --send or --send-file gives, before connecting: a
+// missing file is reported without touching the network, and --reconnect
+// sends the same bytes again.
+func (o *options) payload(stdin io.Reader) ([]byte, error) {
+	switch {
+	case o.sendSet:
+		return []byte(o.send), nil
+	case o.sendFile == "-":
+		b, err := io.ReadAll(stdin)
+		if err != nil {
+			return nil, fmt.Errorf("--send-file -: reading stdin: %w", err)
+		}
+		return b, nil
+	case o.sendFile != "":
+		return cli.ReadFile("--send-file", o.sendFile)
+	}
+	return nil, nil
+}
+
+// connect runs one connection, or two with --reconnect (the second resumes
+// the first's session).
+func connect(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io.Writer) error {
+	var key *cli.Key
+	if o.key.Configured() {
+		var err error
+		if key, err = o.key.Load("--cert", "--key"); err != nil {
+			return err
+		}
+		defer key.Close()
+	}
+	cfg, err := o.newConfig(key)
+	if err != nil {
+		return err
+	}
+	defer cfg.Close()
+	c := &client{opts: o, cfg: cfg, stdin: stdin, stdout: stdout, log: cli.NewSyncWriter(stderr)}
+	if c.payload, err = o.payload(stdin); err != nil {
+		return err
+	}
+	rounds := 1
+	if o.reconnect {
+		rounds = 2
+	}
+	var ticket []byte
+	for i := 0; i < rounds; i++ {
+		if ticket, err = c.round(ctx, ticket); err != nil {
+			return err
+		}
+	}
+	if key != nil && key.Signer() != nil && !o.quiet {
+		c.log.Printf("s2nc: client key: %s", key.Signer().StatsString())
+	}
+	return nil
+}

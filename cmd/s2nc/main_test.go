@@ -1,0 +1,404 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/s2n-go/s2n"
+	"github.com/s2n-go/s2n/internal/cli"
+	"github.com/s2n-go/s2n/internal/clitest"
+	"github.com/stretchr/testify/require"
+)
+
+func TestMain(m *testing.M) { clitest.Main(m) }
+
+func runS2nc(stdin string, args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), args, strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// goServer serves TLS with crypto/tls on a free localhost port, running
+// handle for each connection; it stops with the test, closing connections
+// still open (a client whose handshake failed keeps its socket open for
+// s2n's blinding delay).
+func goServer(t *testing.T, cfg *tls.Config, handle func(*tls.Conn)) (host, port string) {
+	t.Helper()
+	l, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	require.NoError(t, err)
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		conns []net.Conn
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				handle(c.(*tls.Conn))
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return "localhost", fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
+}
+
+// echo sends back what the client sends until it closes.
+func echo(c *tls.Conn) { io.Copy(c, c) }
+
+// echoUntil sends back n bytes: a TLS 1.2 client cannot half-close, so the
+// server cannot wait for its end.
+func echoUntil(n int) func(*tls.Conn) {
+	return func(c *tls.Conn) {
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(c, buf); err == nil {
+			c.Write(buf)
+		}
+	}
+}
+
+func serverConfig(c *clitest.Cert) *tls.Config {
+	return &tls.Config{Certificates: []tls.Certificate{c.TLS()}}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "s2nc: missing host (see s2nc -h)\n"},
+		{[]string{"--bogus", "h"}, "s2nc: flag provided but not defined: -bogus (see s2nc -h)\n"},
+		{[]string{"h", "-a"}, "s2nc: flag needs an argument: -a (see s2nc -h)\n"},
+		{[]string{"h", "port"}, `s2nc: invalid port "port" (see s2nc -h)` + "\n"},
+		{[]string{"h", "1", "2"}, `s2nc: too many arguments: ["2"] (see s2nc -h)` + "\n"},
+		{[]string{"h", "-e", "--send", "x"}, "s2nc: --echo, --send, --send-file and --get are exclusive (see s2nc -h)\n"},
+		{[]string{"h", "--get", "/", "--send-file", "f"}, "s2nc: --echo, --send, --send-file and --get are exclusive (see s2nc -h)\n"},
+		{[]string{"h", "-i", "-f", "ca.pem"}, "s2nc: --insecure and --ca-file are exclusive (see s2nc -h)\n"},
+		{[]string{"h", "--get", "index.html"}, `s2nc: --get "index.html": the path must start with / (see s2nc -h)` + "\n"},
+		{[]string{"h", "--get", "/", "-a", "h2"}, "s2nc: --get speaks HTTP/1.1 only: --alpn must be http/1.1 or absent (see s2nc -h)\n"},
+		{[]string{"h", "-k", "key.pem"}, "s2nc: --key needs --cert (see s2nc -h)\n"},
+		{[]string{"h", "--timeout", "-1s"}, "s2nc: --timeout must be positive (see s2nc -h)\n"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, stdout, stderr := runS2nc("", tc.args...)
+			require.Equal(t, cli.ExitUsage, code)
+			require.Equal(t, tc.want, stderr)
+			require.Empty(t, stdout)
+		})
+	}
+}
+
+func TestHelpListsEveryFlag(t *testing.T) {
+	code, stdout, stderr := runS2nc("", "-h")
+	require.Equal(t, cli.ExitOK, code)
+	require.Empty(t, stderr)
+	require.Equal(t, usage, stdout)
+	fs := cli.NewFlagSet(name, usage, io.Discard)
+	new(options).register(fs.FlagSet)
+	fs.VisitAll(func(f *flag.Flag) {
+		dashes := "--"
+		if len(f.Name) == 1 {
+			dashes = "-"
+		}
+		require.Regexp(t, `[ ,]`+regexp.QuoteMeta(dashes+f.Name)+`[ ,\n]`, usage, "usage does not mention %s%s", dashes, f.Name)
+	})
+}
+
+func TestDefaults(t *testing.T) {
+	o, err := parseArgs([]string{"example.com"}, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, []string{"example.com", "8443", "example.com", "default_tls13"}, []string{o.host, o.port, o.sni, o.tls.Ciphers})
+	o, err = parseArgs([]string{"127.0.0.1", "443"}, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1", o.sni, "s2n verifies the certificate against the SNI name")
+	o, err = parseArgs([]string{"127.0.0.1", "443", "-n", "localhost"}, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, "localhost", o.sni)
+}
+
+func TestRuntimeErrors(t *testing.T) {
+	dir := t.TempDir()
+	srv := clitest.NewECDSACert(t, dir, "server")
+	other := clitest.NewECDSACert(t, dir, "other")
+	host, port := goServer(t, serverConfig(srv), echo)
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closedPort := fmt.Sprint(closed.Addr().(*net.TCPAddr).Port)
+	closed.Close()
+	missing := filepath.Join(dir, "nope.pem")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-f", missing, host, port}, "s2nc: --ca-file: open " + missing + ": no such file or directory\n"},
+		{[]string{"-f", srv.KeyFile, host, port}, "s2nc: --ca-file " + srv.KeyFile + ": no PEM CERTIFICATE block found\n"},
+		{[]string{"-l", missing, "-k", srv.KeyFile, host, port}, "s2nc: --cert: open " + missing + ": no such file or directory\n"},
+		{[]string{"-l", srv.CertFile, "-k", other.KeyFile, host, port}, "s2nc: --cert " + srv.CertFile + ", --key " + other.KeyFile + ": tls: private key does not match public key\n"},
+		{[]string{"-c", "bogus", host, port}, `s2nc: --ciphers "bogus": s2n: `},
+		{[]string{"-f", srv.CertFile, "127.0.0.1", closedPort}, "s2nc: dial tcp 127.0.0.1:" + closedPort + ": connect: connection refused\n"},
+		{[]string{"-f", other.CertFile, host, port}, "s2nc: handshake with " + host + ":" + port + ": s2n: "},
+		{[]string{"-f", srv.CertFile, "-n", "example.com", host, port}, "s2nc: handshake with " + host + ":" + port + ": s2n: Certificate is not valid for the supplied hostname"},
+		{[]string{"-f", srv.CertFile, "--send-file", missing, host, port}, "s2nc: --send-file: open " + missing + ": no such file or directory\n"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, _, stderr := runS2nc("", tc.args...)
+			require.Equal(t, cli.ExitFailure, code, stderr)
+			require.True(t, strings.HasPrefix(stderr, tc.want), "stderr %q, want prefix %q", stderr, tc.want)
+			require.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %q", stderr)
+		})
+	}
+}
+
+func TestSendAgainstGoServer(t *testing.T) {
+	srv := clitest.NewECDSACert(t, t.TempDir(), "server")
+	cfg := serverConfig(srv)
+	cfg.NextProtos = []string{"h2"}
+	var sni string
+	cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		sni = hello.ServerName
+		return nil, nil
+	}
+	host, port := goServer(t, cfg, echo)
+	code, stdout, stderr := runS2nc("", "-f", srv.CertFile, "-a", "http/1.1,h2", host, port, "--send", "hello\n")
+	require.Equal(t, cli.ExitOK, code, stderr)
+	require.Equal(t, "hello\n", stdout)
+	require.Equal(t, "localhost", sni)
+	require.Regexp(t, `^s2nc: connected to localhost:`+port+` \(127\.0\.0\.1:`+port+`\) in \S+
+  protocol                  TLS1\.3
+  cipher suite              TLS_\S+
+  key exchange              \S+
+  ALPN                      h2
+  server name               localhost
+  peer certificate          CN=server \(ECDSA P-256, self-signed, expires [^)]+\)
+  resumed                   no
+  client key ops offloaded  0
+  verified                  yes, against `+regexp.QuoteMeta(srv.CertFile)+"\n$", stderr)
+
+	code, stdout, stderr = runS2nc("", "-q", "-f", srv.CertFile, host, port)
+	require.Equal(t, cli.ExitOK, code, stderr)
+	require.Empty(t, stdout+stderr, "handshake only, quiet")
+
+	// By address: verified against the certificate's IP address.
+	code, stdout, stderr = runS2nc("", "-q", "-f", srv.CertFile, "127.0.0.1", port, "--send", "ip")
+	require.Equal(t, cli.ExitOK, code, stderr)
+	require.Equal(t, "ip", stdout)
+}
+
+func TestEchoStdin(t *testing.T) {
+	srv := clitest.NewECDSACert(t, t.TempDir(), "server")
+	host, port := goServer(t, serverConfig(srv), echo)
+	code, stdout, stderr := runS2nc("line one\nline two\n", "-q", "-e", "-f", srv.CertFile, host, port)
+	require.Equal(t, cli.ExitOK, code, stderr)
+	require.Equal(t, "line one\nline two\n", stdout)
+
+	code, stdout, stderr = runS2nc("from stdin", "-q", "--send-file", "-", "-f", srv.CertFile, host, port)
+	require.Equal(t, cli.ExitOK, code, stderr)
+	require.Equal(t, "from stdin", stdout)
+}
+
+// TLS 1.2 has no half-close: s2nc reads the answer for --linger, then
+// closes.
+func TestTLS12Linger(t *testing.T) {
+	srv := clitest.NewECDSACert(t, t.TempDir(), "server")
+	cfg := serverConfig(srv)
+	cfg.MaxVersion = tls.VersionTLS12
+	host, port := goServer(t, cfg, echoUntil(5))
+	start := time.Now()
+	code, stdout, stderr := runS2nc("", "-f", srv.CertFile, "--linger", "300ms", host, port, "--send", "12345")
+	require.Equal(t, cli.ExitOK, code, stderr)
+	require.Equal(t, "12345", stdout)
+	require.Contains(t, stderr, "  protocol                  TLS1.2\n")
+	require.Less(t, time.Since(start), 5*time.Second)
+
+	code, stdout, stderr = runS2nc("abcde", "-q", "-e", "-f", srv.CertFile, "--linger", "300ms", host, port)
+	require.Equal(t, cli.ExitOK, code, stderr)
+	require.Equal(t, "abcde", stdout)
+}
+
+func TestInsecure(t *testing.T) {
+	srv := clitest.NewECDSACert(t, t.TempDir(), "server")
+	host, port := goServer(t, serverConfig(srv), echo)
+	code, stdout, stderr := runS2nc("", "-i", host, port, "--send", "x")
+	require.Equal(t, cli.ExitOK, code, stderr)
+	require.Equal(t, "x", stdout)
+	require.Contains(t, stderr, "  verified                  no (--insecure)\n")
+}
+
+func TestReconnectResumes(t *testing.T) {
+	srv := clitest.NewECDSACert(t, t.TempDir(), "server")
+	for _, version := range []uint16{tls.VersionTLS13, tls.VersionTLS12} {
+		t.Run(tls.VersionName(version), func(t *testing.T) {
+			cfg := serverConfig(srv)
+			cfg.MaxVersion = version
+			var mu sync.Mutex
+			var resumed []bool
+			host, port := goServer(t, cfg, func(c *tls.Conn) {
+				if c.Handshake() == nil {
+					mu.Lock()
+					resumed = append(resumed, c.ConnectionState().DidResume)
+					mu.Unlock()
+				}
+				if version == tls.VersionTLS13 {
+					echo(c)
+				} else {
+					echoUntil(2)(c)
+				}
+			})
+			code, stdout, stderr := runS2nc("", "-r", "-f", srv.CertFile, "--linger", "200ms", host, port, "--send", "ab")
+			require.Equal(t, cli.ExitOK, code, stderr)
+			require.Equal(t, "abab", stdout)
+			require.Regexp(t, `(?s)resumed +no\n.*resumed +yes\n`, stderr)
+			require.Contains(t, stderr, "peer certificate          none (not sent again on resumption)")
+			mu.Lock()
+			defer mu.Unlock()
+			require.Equal(t, []bool{false, true}, resumed)
+		})
+	}
+}
+
+// The client's key, for mutual authentication, is offloaded: a file key
+// with simulated latency, and a key in a PKCS#11 token.
+func TestClientKeyOffloaded(t *testing.T) {
+	dir := t.TempDir()
+	srv := clitest.NewECDSACert(t, dir, "server")
+	tok := clitest.NewToken(t, "../..")
+	fileKey := clitest.NewECDSACert(t, dir, "alice")
+	tokenKey := tok.ECDSAKey(t, dir, "bob", true)
+	cfg := serverConfig(srv)
+	cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	cfg.ClientCAs = fileKey.Pool
+	cfg.ClientCAs.AddCert(tokenKey.Leaf)
+	var mu sync.Mutex
+	var clients []string
+	host, port := goServer(t, cfg, func(c *tls.Conn) {
+		if c.Handshake() == nil {
+			mu.Lock()
+			clients = append(clients, c.ConnectionState().PeerCertificates[0].Subject.CommonName)
+			mu.Unlock()
+		}
+		echo(c)
+	})
+	for _, tc := range []struct {
+		name, source string
+		args         []string
+	}{
+		{"alice", "", []string{"-l", fileKey.CertFile, "-k", fileKey.KeyFile, "--key-latency", "20ms"}},
+		{"bob", "", []string{"--pkcs11-module", tok.Module, "--pkcs11-token", tok.Label, "--pkcs11-pin", tok.PIN,
+			"--pkcs11-key-label", "bob"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"-f", srv.CertFile, host, port, "--send", "hi"}, tc.args...)
+			code, stdout, stderr := runS2nc("", args...)
+			require.Equal(t, cli.ExitOK, code, stderr)
+			require.Equal(t, "hi", stdout)
+			require.Contains(t, stderr, "  client key ops offloaded  1\n")
+			require.Contains(t, stderr, "s2nc: client key: 1 key operation offloaded, ")
+		})
+	}
+	mu.Lock()
+	require.Equal(t, []string{"alice", "bob"}, clients)
+	mu.Unlock()
+
+	// A key s2n holds is not offloaded.
+	code, _, stderr := runS2nc("", "-f", srv.CertFile, host, port, "-l", fileKey.CertFile, "-k", fileKey.KeyFile)
+	require.Equal(t, cli.ExitOK, code, stderr)
+	require.Contains(t, stderr, "  client key ops offloaded  0\n")
+	require.NotContains(t, stderr, "s2nc: client key:")
+}
+
+func TestGet(t *testing.T) {
+	srv := clitest.NewECDSACert(t, t.TempDir(), "server")
+	var protos []string
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		protos = append(protos, r.Proto+" "+r.TLS.NegotiatedProtocol+" "+r.Host)
+		if r.URL.Path != "/hello" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "hello over s2n\n")
+	}))
+	ts.TLS = serverConfig(srv)
+	ts.TLS.NextProtos = []string{"h2", "http/1.1"} // s2nc must pick http/1.1
+	ts.EnableHTTP2 = true
+	ts.StartTLS()
+	defer ts.Close()
+	port := fmt.Sprint(ts.Listener.Addr().(*net.TCPAddr).Port)
+
+	code, stdout, stderr := runS2nc("", "-f", srv.CertFile, "localhost", port, "--get", "/hello", "-r")
+	require.Equal(t, cli.ExitOK, code, stderr)
+	require.Equal(t, "hello over s2n\nhello over s2n\n", stdout)
+	require.Contains(t, stderr, "  ALPN                      http/1.1\n")
+	require.Contains(t, stderr, "s2nc: GET /hello: HTTP/1.1 200 OK (text/plain)\n")
+	require.Regexp(t, `(?s)resumed +no\n.*resumed +yes\n`, stderr)
+	require.Equal(t, []string{"HTTP/1.1 http/1.1 localhost:" + port, "HTTP/1.1 http/1.1 localhost:" + port}, protos)
+
+	code, stdout, stderr = runS2nc("", "-q", "-f", srv.CertFile, "localhost", port, "--get", "/nope")
+	require.Equal(t, cli.ExitFailure, code)
+	require.Equal(t, "404 page not found\n", stdout)
+	require.Equal(t, "s2nc: GET /nope: HTTP/1.1 404 Not Found (text/plain; charset=utf-8)\ns2nc: GET /nope: 404 Not Found\n", stderr)
+}
+
+// Against the binding's own server, with its key offloaded: the pair the
+// demo runs, in-process.
+func TestAgainstBindingServer(t *testing.T) {
+	srv := clitest.NewECDSACert(t, t.TempDir(), "server")
+	cfg, err := s2n.NewConfig()
+	require.NoError(t, err)
+	defer cfg.Close()
+	require.NoError(t, cfg.SetCipherPreferences("default_pq"))
+	require.NoError(t, cfg.AddCertChainWithSigner(srv.PEM(), srv.Key))
+	l, err := s2n.Listen("tcp", "127.0.0.1:0", cfg)
+	require.NoError(t, err)
+	served := make(chan error, 1)
+	go func() {
+		c, err := l.Accept()
+		l.Close()
+		if err != nil {
+			served <- err
+			return
+		}
+		defer c.Close()
+		_, err = io.Copy(c, c)
+		served <- err
+	}()
+	port := fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
+	code, stdout, stderr := runS2nc("", "-c", "default_pq", "-f", srv.CertFile, "localhost", port, "--send", "pq?")
+	require.Equal(t, cli.ExitOK, code, stderr)
+	require.Equal(t, "pq?", stdout)
+	require.NoError(t, <-served)
+	require.Regexp(t, `key exchange +\S+\n`, stderr)
+}

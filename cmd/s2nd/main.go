@@ -1,0 +1,259 @@
+// Command s2nd is a TLS server on s2n-tls through the Go binding, modelled
+// on s2n-tls's own s2nd test utility. It shows what the binding is for: the
+// server's private key can live elsewhere (a PKCS#11 token, or a simulated
+// remote key with --key-latency) and every key operation is offloaded
+// without blocking a thread.
+//
+// With no arguments it serves on localhost:8443 with a throwaway ECDSA P-256
+// certificate made at start, its key offloaded. Run "s2nd -h" for the
+// options.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/s2n-go/s2n"
+	"github.com/s2n-go/s2n/internal/cli"
+)
+
+const name = "s2nd"
+
+const usage = `usage: s2nd [options] [host] [port]
+
+A TLS server on s2n-tls, modelled on s2n-tls's s2nd utility. It prints one
+summary line per connection on stderr and, by default, what clients send on
+stdout. With no options it listens on localhost 8443 with a throwaway ECDSA
+P-256 certificate made at start, its key offloaded asynchronously.
+
+  host port               where to listen (default localhost 8443; port 0: any free port)
+
+Certificate and key (default: throwaway, offloaded):
+      --cert FILE           PEM certificate chain, leaf first
+      --key FILE            PEM private key (held by s2n unless --async)
+      --pkcs11-key-label L  key pair L in a PKCS#11 token, always offloaded; its
+                            certificate comes from --cert or from the token (label L)
+      --pkcs11-module PATH  PKCS#11 module (default $S2N_PKCS11_MODULE)
+      --pkcs11-token LABEL  token label (default $S2N_PKCS11_TOKEN_LABEL)
+      --pkcs11-pin PIN      user PIN (default $S2N_PKCS11_PIN)
+      --async               offload key operations to goroutines
+      --key-latency DUR     simulated remote-key delay per operation (implies --async)
+      --max-inflight N      bound on concurrent key operations (default 0: none)
+      --write-cert PATH     write the certificate chain (PEM) to PATH ("-": stdout)
+
+TLS:
+  -c, --ciphers POLICY      s2n security policy (default default_tls13)
+  -A, -a, --alpn LIST       ALPN protocols, comma-separated, most preferred first
+  -m, --mutualAuth          require a client certificate; s2n also checks that it
+                            names the server name the client sent (SNI)
+  -t, --ca-file FILE        trust these certificates for client certificates (with -m)
+  -i, --insecure            accept any client certificate, unverified (with -m)
+  -T, --no-session-ticket   disable session resumption by ticket
+      --timeout DUR         handshake timeout (default 10s)
+
+Mode (default: print what clients send on stdout):
+  -e, --echo                send back what each client sends
+  -w, --https, --https-server
+                            answer GET / with an HTML page of the connection's
+                            parameters and the key offload statistics
+  -X, --max-conns N         exit after N connections (default 0: until interrupted)
+      --version             print the s2n-tls and libcrypto versions
+  -h, --help                print this help
+
+Exit status: 0 done, 1 runtime error, 2 usage error.
+`
+
+// options is the parsed command line.
+type options struct {
+	host, port string
+	tls        cli.TLSFlags
+	key        cli.KeyFlags
+	mutual     bool
+	echo       bool
+	https      bool
+	maxConns   int
+	writeCert  string
+	timeout    time.Duration
+	version    bool
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole command: it returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, err := parseArgs(args, stdout)
+	if err != nil {
+		return cli.Report(stderr, name, err)
+	}
+	if o.version {
+		fmt.Fprintf(stdout, "s2nd: s2n-tls %s; libcrypto %s\n", s2n.Version(), s2n.Libcrypto())
+		return cli.ExitOK
+	}
+	return cli.Report(stderr, name, serve(ctx, o, stdout, stderr))
+}
+
+func (o *options) register(fs *flag.FlagSet) {
+	o.tls.Register(fs, []string{"A", "a"}, "t")
+	o.key.Register(fs, []string{"cert"}, []string{"key"})
+	fs.BoolVar(&o.mutual, "mutualAuth", false, "require a client certificate")
+	cli.Alias(fs, "mutualAuth", "m")
+	fs.BoolVar(&o.echo, "echo", false, "send back what each client sends")
+	cli.Alias(fs, "echo", "e")
+	fs.BoolVar(&o.https, "https", false, "answer GET with a page")
+	cli.Alias(fs, "https", "w", "https-server")
+	fs.IntVar(&o.maxConns, "max-conns", 0, "exit after N connections")
+	cli.Alias(fs, "max-conns", "X")
+	fs.StringVar(&o.writeCert, "write-cert", "", "write the certificate chain to PATH")
+	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "handshake timeout")
+	fs.BoolVar(&o.version, "version", false, "print versions")
+}
+
+func parseArgs(args []string, stdout io.Writer) (*options, error) {
+	o := &options{host: "localhost", port: "8443"}
+	fs := cli.NewFlagSet(name, usage, stdout)
+	o.register(fs.FlagSet)
+	pos, err := fs.ParseArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	switch len(pos) {
+	case 2:
+		if o.port, err = cli.Port(pos[1]); err != nil {
+			return nil, err
+		}
+		fallthrough
+	case 1:
+		o.host = pos[0]
+	case 0:
+	default:
+		return nil, cli.Usagef("too many arguments: %q", pos[2:])
+	}
+	return o, o.validate()
+}
+
+func (o *options) validate() error {
+	switch {
+	case o.echo && o.https:
+		return cli.Usagef("--echo and --https are exclusive")
+	case o.maxConns < 0:
+		return cli.Usagef("--max-conns must not be negative")
+	case o.timeout <= 0:
+		return cli.Usagef("--timeout must be positive")
+	case !o.mutual && (o.tls.CAFile != "" || o.tls.Insecure):
+		return cli.Usagef("--ca-file and --insecure are for client certificates: add --mutualAuth")
+	case o.https && o.tls.ALPN != "" && o.tls.ALPN != "http/1.1":
+		return cli.Usagef("--https speaks HTTP/1.1 only: --alpn must be http/1.1 or absent")
+	}
+	if o.https {
+		o.tls.ALPN = "http/1.1"
+	}
+	return o.key.Validate("--cert", "--key")
+}
+
+// loadKey loads the key the flags name, or makes a throwaway one.
+func (o *options) loadKey() (*cli.Key, error) {
+	if !o.key.Configured() {
+		return cli.Throwaway(o.key.Latency)
+	}
+	return o.key.Load("--cert", "--key")
+}
+
+// newConfig builds the server's s2n Config.
+func (o *options) newConfig(key *cli.Key) (*s2n.Config, error) {
+	cfg, err := s2n.NewConfig()
+	if err != nil {
+		return nil, err
+	}
+	if err := o.configure(cfg, key); err != nil {
+		cfg.Close()
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func (o *options) configure(cfg *s2n.Config, key *cli.Key) error {
+	if err := o.tls.Apply(cfg); err != nil {
+		return err
+	}
+	if err := key.AddTo(cfg, o.key.MaxInflight); err != nil {
+		return err
+	}
+	if o.mutual {
+		if err := cfg.SetClientAuthType(s2n.ClientAuthRequired); err != nil {
+			return err
+		}
+	}
+	if !o.tls.NoTickets {
+		if err := enableTickets(cfg); err != nil {
+			return fmt.Errorf("session tickets: %w", err)
+		}
+	}
+	return nil
+}
+
+// enableTickets turns session tickets on with a random key that lives as
+// long as the process.
+func enableTickets(cfg *s2n.Config) error {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return err
+	}
+	if err := cfg.SetSessionTickets(true); err != nil {
+		return err
+	}
+	return cfg.AddTicketKey([]byte("s2nd"), key, time.Time{})
+}
+
+// serve loads the key, listens and serves until ctx ends or --max-conns
+// connections are done.
+func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
+	key, err := o.loadKey()
+	if err != nil {
+		return err
+	}
+	defer key.Close()
+	cfg, err := o.newConfig(key)
+	if err != nil {
+		return err
+	}
+	defer cfg.Close()
+	if o.writeCert != "" {
+		if err := key.WriteCert(o.writeCert, stdout); err != nil {
+			return err
+		}
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(o.host, o.port))
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	s := newServer(o, cfg, key, stdout, stderr)
+	s.log.Printf("s2nd: listening on %s (policy %s, %s mode); certificate %s; key: %s",
+		l.Addr(), o.tls.Ciphers, o.mode(), cli.CertSummary(key.Leaf), key.Describe())
+	err = s.serve(ctx, l)
+	s.log.Printf("s2nd: %s", s.totals())
+	return err
+}
+
+func (o *options) mode() string {
+	switch {
+	case o.echo:
+		return "echo"
+	case o.https:
+		return "https"
+	}
+	return "print"
+}

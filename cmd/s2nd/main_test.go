@@ -1,0 +1,602 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/s2n-go/s2n"
+	"github.com/s2n-go/s2n/internal/cli"
+	"github.com/s2n-go/s2n/internal/clitest"
+	"github.com/stretchr/testify/require"
+)
+
+func TestMain(m *testing.M) { clitest.Main(m) }
+
+var listening = regexp.MustCompile(`^s2nd: listening on 127\.0\.0\.1:(\d+) `)
+
+// daemon is s2nd running in-process on a free localhost port.
+type daemon struct {
+	addr     string // localhost:port, the name its certificate has
+	certFile string // its certificate, from --write-cert
+	stdout   *clitest.Output
+	stderr   *clitest.Output
+	cancel   context.CancelFunc
+	exited   chan struct{}
+	code     int
+}
+
+// startS2nd runs s2nd with args on localhost, port 0, and waits until it
+// listens. The test's cleanup stops it.
+func startS2nd(t *testing.T, args ...string) *daemon {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &daemon{
+		certFile: filepath.Join(t.TempDir(), "s2nd.pem"),
+		stdout:   clitest.NewOutput(),
+		stderr:   clitest.NewOutput(),
+		cancel:   cancel,
+		exited:   make(chan struct{}),
+	}
+	args = append([]string{"--write-cert", d.certFile}, append(args, "localhost", "0")...)
+	go func() {
+		defer close(d.exited)
+		d.code = run(ctx, args, d.stdout, d.stderr)
+	}()
+	t.Cleanup(func() { d.stop(t) })
+	m := d.stderr.WaitFor(t, listening, d.exited)
+	d.addr = "localhost:" + m[1]
+	return d
+}
+
+// wait waits for s2nd to exit by itself and returns its status.
+func (d *daemon) wait(t *testing.T) int {
+	t.Helper()
+	select {
+	case <-d.exited:
+		return d.code
+	case <-time.After(15 * time.Second):
+		t.Fatalf("s2nd did not exit; stderr:\n%s", d.stderr)
+		return -1
+	}
+}
+
+// stop interrupts s2nd (as SIGINT does) and returns its status.
+func (d *daemon) stop(t *testing.T) int {
+	d.cancel()
+	return d.wait(t)
+}
+
+// summary waits for connection #id's summary line.
+func (d *daemon) summary(t *testing.T, id int) string {
+	t.Helper()
+	return d.stderr.WaitFor(t, regexp.MustCompile(fmt.Sprintf(`^s2nd: #%d .*`, id)), d.exited)[0]
+}
+
+// trust returns a pool with s2nd's certificate.
+func (d *daemon) trust(t *testing.T) *x509.CertPool {
+	pem, err := os.ReadFile(d.certFile)
+	require.NoError(t, err)
+	pool := x509.NewCertPool()
+	require.True(t, pool.AppendCertsFromPEM(pem))
+	return pool
+}
+
+// s2nClient is a binding client Config trusting s2nd's certificate.
+func (d *daemon) s2nClient(t *testing.T, policy string) *s2n.Config {
+	t.Helper()
+	pem, err := os.ReadFile(d.certFile)
+	require.NoError(t, err)
+	cfg, err := s2n.NewConfig()
+	require.NoError(t, err)
+	t.Cleanup(func() { cfg.Close() })
+	require.NoError(t, cfg.SetCipherPreferences(policy))
+	require.NoError(t, cfg.WipeTrustStore())
+	require.NoError(t, cfg.AddPEMToTrustStore(pem))
+	require.NoError(t, cfg.SetSessionTickets(true))
+	return cfg
+}
+
+// exchange sends msg, half-closes (TLS 1.3) and reads until the server
+// closes.
+func exchange(t *testing.T, c *s2n.Conn, msg string) string {
+	t.Helper()
+	require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err := io.WriteString(c, msg)
+	require.NoError(t, err)
+	require.NoError(t, c.CloseWrite())
+	got, err := io.ReadAll(c)
+	require.NoError(t, err)
+	return string(got)
+}
+
+func runS2nd(args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestDefaults(t *testing.T) {
+	o, err := parseArgs(nil, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, "localhost", o.host)
+	require.Equal(t, "8443", o.port)
+	require.Equal(t, "default_tls13", o.tls.Ciphers)
+	require.False(t, o.key.Configured(), "no key flags: the throwaway key")
+	require.Equal(t, "print", o.mode())
+	key, err := o.loadKey()
+	require.NoError(t, err)
+	defer key.Close()
+	require.True(t, key.Offloaded(), "the default key is offloaded")
+
+	o, err = parseArgs([]string{"-e", "127.0.0.1", "9000", "-c", "default_pq"}, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, []string{"127.0.0.1", "9000", "default_pq", "echo"}, []string{o.host, o.port, o.tls.Ciphers, o.mode()})
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--bogus"}, "s2nd: flag provided but not defined: -bogus (see s2nd -h)\n"},
+		{[]string{"-c"}, "s2nd: flag needs an argument: -c (see s2nd -h)\n"},
+		{[]string{"--key-latency", "soon"}, `s2nd: invalid value "soon" for flag -key-latency: parse error (see s2nd -h)` + "\n"},
+		{[]string{"localhost", "99999"}, `s2nd: invalid port "99999" (see s2nd -h)` + "\n"},
+		{[]string{"a", "1", "b"}, `s2nd: too many arguments: ["b"] (see s2nd -h)` + "\n"},
+		{[]string{"-e", "-w"}, "s2nd: --echo and --https are exclusive (see s2nd -h)\n"},
+		{[]string{"-X", "-1"}, "s2nd: --max-conns must not be negative (see s2nd -h)\n"},
+		{[]string{"--cert", "c.pem"}, "s2nd: --cert needs --key (or --pkcs11-key-label) (see s2nd -h)\n"},
+		{[]string{"-t", "ca.pem"}, "s2nd: --ca-file and --insecure are for client certificates: add --mutualAuth (see s2nd -h)\n"},
+		{[]string{"-w", "-A", "h2"}, "s2nd: --https speaks HTTP/1.1 only: --alpn must be http/1.1 or absent (see s2nd -h)\n"},
+		{[]string{"--timeout", "0s"}, "s2nd: --timeout must be positive (see s2nd -h)\n"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, stdout, stderr := runS2nd(tc.args...)
+			require.Equal(t, cli.ExitUsage, code)
+			require.Equal(t, tc.want, stderr)
+			require.Empty(t, stdout)
+		})
+	}
+}
+
+func TestHelpListsEveryFlag(t *testing.T) {
+	code, stdout, stderr := runS2nd("-h")
+	require.Equal(t, cli.ExitOK, code)
+	require.Empty(t, stderr)
+	require.Equal(t, usage, stdout)
+	fs := cli.NewFlagSet(name, usage, io.Discard)
+	new(options).register(fs.FlagSet)
+	fs.VisitAll(func(f *flag.Flag) {
+		dashes := "--"
+		if len(f.Name) == 1 {
+			dashes = "-"
+		}
+		require.Regexp(t, `[ ,]`+regexp.QuoteMeta(dashes+f.Name)+`[ ,\n]`, usage, "usage does not mention %s%s", dashes, f.Name)
+	})
+}
+
+func TestRuntimeErrors(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "x.pem")
+	c := clitest.NewECDSACert(t, dir, "localhost")
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--cert", missing, "--key", c.KeyFile}, "s2nd: --cert: open " + missing + ": no such file or directory\n"},
+		{[]string{"--cert", c.CertFile, "--key", missing}, "s2nd: --key: open " + missing + ": no such file or directory\n"},
+		{[]string{"--cert", c.KeyFile, "--key", c.KeyFile}, "s2nd: --cert " + c.KeyFile + ": no PEM CERTIFICATE block found\n"},
+		{[]string{"-c", "no_such_policy"}, `s2nd: --ciphers "no_such_policy": s2n: `},
+		{[]string{"-m", "-t", missing}, "s2nd: --ca-file: open " + missing + ": no such file or directory\n"},
+		{[]string{"--write-cert", filepath.Join(c.CertFile, "c.pem")}, "s2nd: --write-cert: open " + filepath.Join(c.CertFile, "c.pem") + ": not a directory\n"},
+		{[]string{"127.0.0.1", portOf(busy.Addr())}, "s2nd: listen tcp 127.0.0.1:" + portOf(busy.Addr()) + ": bind: address already in use\n"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, _, stderr := runS2nd(tc.args...)
+			require.Equal(t, cli.ExitFailure, code)
+			require.True(t, strings.HasPrefix(stderr, tc.want), "stderr %q, want prefix %q", stderr, tc.want)
+			require.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %q", stderr)
+		})
+	}
+}
+
+func rsaKey(t *testing.T) *rsa.PrivateKey {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	return key
+}
+
+func portOf(a net.Addr) string { return fmt.Sprint(a.(*net.TCPAddr).Port) }
+
+// The README's case: no key flags, a throwaway certificate, the key
+// offloaded with a simulated delay; a binding client verifies the
+// certificate s2nd wrote.
+func TestEchoThrowawayKeyOffloaded(t *testing.T) {
+	d := startS2nd(t, "--key-latency", "20ms", "-e", "-X", "1")
+	require.Contains(t, d.stderr.String(), "echo mode); certificate CN=localhost,O=s2nd throwaway (ECDSA P-256, self-signed, expires ")
+	require.Contains(t, d.stderr.String(), "key: throwaway ECDSA P-256 key made at start, offloaded asynchronously (+20ms simulated latency)\n")
+
+	start := time.Now()
+	c, err := s2n.Dial("tcp", d.addr, d.s2nClient(t, "default_tls13"))
+	require.NoError(t, err)
+	defer c.Close()
+	require.GreaterOrEqual(t, time.Since(start), 20*time.Millisecond, "the handshake waited for the key")
+	st := c.ConnectionState()
+	require.Equal(t, s2n.TLS13, st.Version)
+	require.Equal(t, "localhost", st.PeerCertificates[0].Subject.CommonName)
+	require.Equal(t, "ping\n", exchange(t, c, "ping\n"))
+
+	require.Equal(t, cli.ExitOK, d.wait(t))
+	require.Regexp(t, `^s2nd: #1 127\.0\.0\.1:\d+ protocol=TLS1\.3 cipher=TLS_AES_\S+ group=\S+ alpn=- sni=localhost resumed=no `+
+		`peer-cert=- offloaded-ops=1 handshake=\S+ in=5 out=5$`, d.summary(t, 1))
+	require.Equal(t, "s2nd: done: 1 connection, 0 failed handshakes; server key: 1 key operation offloaded, ",
+		d.stderr.Lines()[2][:len("s2nd: done: 1 connection, 0 failed handshakes; server key: 1 key operation offloaded, ")])
+	require.Empty(t, d.stdout.String(), "echo mode prints nothing on stdout")
+}
+
+// Default mode: what a crypto/tls client sends shows on stdout.
+func TestPrintModeWithGoClient(t *testing.T) {
+	d := startS2nd(t, "-X", "2", "-A", "h2,http/1.1")
+	for i, msg := range []string{"hello\n", "world\n"} {
+		c, err := tls.Dial("tcp", d.addr, &tls.Config{RootCAs: d.trust(t), NextProtos: []string{"http/1.1"}})
+		require.NoError(t, err)
+		require.Equal(t, "http/1.1", c.ConnectionState().NegotiatedProtocol)
+		_, err = io.WriteString(c, msg)
+		require.NoError(t, err)
+		require.NoError(t, c.CloseWrite())
+		_, err = io.ReadAll(c) // until s2nd's close_notify
+		require.NoError(t, err)
+		c.Close()
+		require.Contains(t, d.summary(t, i+1), " alpn=http/1.1 sni=localhost ")
+	}
+	require.Equal(t, cli.ExitOK, d.wait(t))
+	require.Equal(t, "hello\nworld\n", d.stdout.String())
+}
+
+func TestHTTPS(t *testing.T) {
+	d := startS2nd(t, "-w", "-X", "2", "--key-latency", "5ms")
+	client := &http.Client{Transport: &http.Transport{
+		TLSClientConfig:   &tls.Config{RootCAs: d.trust(t), NextProtos: []string{"http/1.1"}},
+		DisableKeepAlives: true,
+	}}
+	resp, err := client.Get("https://" + d.addr + "/")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"))
+	page := string(body)
+	for _, want := range []string{
+		"<h2>Your connection (#1, from 127.0.0.1:",
+		"<tr><td>protocol</td><td>TLS1.3</td></tr>",
+		"<tr><td>ALPN</td><td>http/1.1</td></tr>",
+		"<tr><td>server name</td><td>localhost</td></tr>",
+		"<tr><td>server key ops offloaded</td><td>1</td></tr>",
+		"<tr><td>key offload</td><td>1 key operation offloaded, ",
+		"<tr><td>s2n-tls</td><td>" + s2n.Version() + "</td></tr>",
+	} {
+		require.Contains(t, page, want)
+	}
+
+	resp, err = client.Get("https://" + d.addr + "/missing")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	require.Equal(t, cli.ExitOK, d.wait(t))
+	require.Regexp(t, ` alpn=http/1\.1 sni=localhost resumed=no peer-cert=- offloaded-ops=1 handshake=\S+ in=\d+ out=\d+$`, d.summary(t, 2))
+}
+
+// Mutual authentication and TLS 1.2 RSA key exchange: the server's RSA key
+// decrypts the premaster secret through the offloaded Decrypter, and the
+// client's offloaded ECDSA key signs.
+func TestMutualAuthRSAKeyExchange(t *testing.T) {
+	dir := t.TempDir()
+	server := clitest.NewCert(t, dir, "server", rsaKey(t))
+	client := clitest.NewECDSACert(t, dir, "alice")
+	d := startS2nd(t, "--cert", server.CertFile, "--key", server.KeyFile, "--async", "-m", "-t", client.CertFile,
+		"-c", "test_all_rsa_kex", "-e", "-X", "2")
+	require.Contains(t, d.stderr.String(), "key: file "+server.KeyFile+", offloaded asynchronously\n")
+
+	cfg := d.s2nClient(t, "test_all_rsa_kex")
+	require.NoError(t, cfg.AddCertChainWithSigner(client.PEM(), client.Key))
+	c, err := s2n.Dial("tcp", d.addr, cfg)
+	require.NoError(t, err)
+	defer c.Close()
+	st := c.ConnectionState()
+	require.Equal(t, s2n.TLS12, st.Version)
+	require.Empty(t, st.KeyExchangeGroup, "RSA key exchange")
+	require.Equal(t, 1, st.OffloadedOps, "the client's signature")
+	require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err = io.WriteString(c, "abc")
+	require.NoError(t, err)
+	buf := make([]byte, 3)
+	_, err = io.ReadFull(c, buf)
+	require.NoError(t, err)
+	require.Equal(t, "abc", string(buf))
+	require.NoError(t, c.Close())
+	require.Regexp(t, `^s2nd: #1 \S+ protocol=TLS1\.2 cipher=\S+ group=- alpn=- sni=localhost resumed=no peer-cert=CN=alice offloaded-ops=1 `,
+		d.summary(t, 1))
+
+	// Without a client certificate the handshake fails, and s2nd says so.
+	_, err = s2n.Dial("tcp", d.addr, d.s2nClient(t, "test_all_rsa_kex"))
+	require.Error(t, err)
+	require.Regexp(t, `^s2nd: #2 127\.0\.0\.1:\d+ handshake failed: s2n: `, d.summary(t, 2))
+	require.Equal(t, cli.ExitOK, d.wait(t))
+	require.Contains(t, d.stderr.String(), "s2nd: done: 1 connection, 1 failed handshake; server key: 1 key operation offloaded, ")
+}
+
+// -m -i takes any client certificate, whatever its names, but still
+// requires one.
+func TestMutualAuthInsecure(t *testing.T) {
+	d := startS2nd(t, "-m", "-i", "-e", "-X", "2")
+	mallory := clitest.NewECDSACert(t, t.TempDir(), "mallory")
+	c, err := tls.Dial("tcp", d.addr, &tls.Config{RootCAs: d.trust(t), Certificates: []tls.Certificate{mallory.TLS()}})
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = io.WriteString(c, "me")
+	require.NoError(t, err)
+	require.NoError(t, c.CloseWrite())
+	got, err := io.ReadAll(c)
+	require.NoError(t, err)
+	require.Equal(t, "me", string(got))
+	// s2n keeps no peer chain when it did not verify it.
+	require.Contains(t, d.summary(t, 1), " peer-cert=- ")
+
+	c, err = tls.Dial("tcp", d.addr, &tls.Config{RootCAs: d.trust(t)})
+	if err == nil { // TLS 1.3: the client learns at its first read
+		_, err = c.Read(make([]byte, 1))
+		c.Close()
+	}
+	require.Error(t, err)
+	require.Contains(t, d.summary(t, 2), "handshake failed: ")
+	require.Equal(t, cli.ExitOK, d.wait(t))
+}
+
+// A key in s2n (no --async) is not offloaded.
+func TestFileKeyHeldByS2n(t *testing.T) {
+	c := clitest.NewECDSACert(t, t.TempDir(), "localhost")
+	d := startS2nd(t, "--cert", c.CertFile, "--key", c.KeyFile, "-X", "1")
+	require.Contains(t, d.stderr.String(), ", held by s2n\n")
+	conn, err := tls.Dial("tcp", d.addr, &tls.Config{RootCAs: c.Pool})
+	require.NoError(t, err)
+	conn.Close()
+	require.Equal(t, cli.ExitOK, d.wait(t))
+	require.Contains(t, d.summary(t, 1), " offloaded-ops=0 ")
+	require.True(t, strings.HasSuffix(d.stderr.String(), "s2nd: done: 1 connection, 0 failed handshakes\n"), d.stderr.String())
+}
+
+func TestSessionResumption(t *testing.T) {
+	for _, tc := range []struct {
+		name, policy string
+		args         []string
+		resumed      bool
+	}{
+		{"TLS1.3", "default_tls13", nil, true},
+		{"TLS1.2", "test_all_tls12", nil, true},
+		{"no tickets", "default_tls13", []string{"-T"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := startS2nd(t, append(tc.args, "-c", tc.policy, "-e", "-X", "2")...)
+			cfg := d.s2nClient(t, tc.policy)
+			var session []byte
+			for i := range 2 {
+				raw, err := net.Dial("tcp", d.addr)
+				require.NoError(t, err)
+				c := s2n.Client(raw, cfg, "localhost")
+				if session != nil {
+					require.NoError(t, c.Connection().SetSession(session))
+				}
+				require.NoError(t, c.Handshake())
+				// TLS 1.2 cannot half-close: echo, then close.
+				_, err = io.WriteString(c, "x")
+				require.NoError(t, err)
+				_, err = io.ReadFull(c, make([]byte, 1))
+				require.NoError(t, err)
+				require.Equal(t, i == 1 && tc.resumed, c.ConnectionState().DidResume)
+				session, _ = c.Connection().Session()
+				require.NoError(t, c.Close())
+			}
+			want := "no"
+			if tc.resumed {
+				want = "yes"
+			}
+			require.Contains(t, d.summary(t, 2), " resumed="+want+" ")
+			require.Equal(t, cli.ExitOK, d.wait(t))
+		})
+	}
+}
+
+// Interrupting s2nd ends its open connections and prints the totals.
+func TestInterruptStops(t *testing.T) {
+	d := startS2nd(t)
+	c, err := tls.Dial("tcp", d.addr, &tls.Config{RootCAs: d.trust(t)})
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = io.WriteString(c, "partial")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return d.stdout.String() == "partial" }, 10*time.Second, 10*time.Millisecond)
+	require.Equal(t, cli.ExitOK, d.stop(t))
+	require.Contains(t, d.summary(t, 1), " in=7 out=0")
+	require.Equal(t, "s2nd: done: 1 connection, 0 failed handshakes; server key: 1 key operation offloaded, ",
+		d.stderr.Lines()[2][:len("s2nd: done: 1 connection, 0 failed handshakes; server key: 1 key operation offloaded, ")])
+	_, err = c.Read(make([]byte, 1))
+	require.Error(t, err, "the connection was closed")
+}
+
+// Connections are served concurrently, each handshake waiting for its own
+// key operation; --max-inflight bounds them.
+func TestConcurrentHandshakes(t *testing.T) {
+	const n = 8
+	d := startS2nd(t, "--key-latency", "200ms", "--max-inflight", "4", "-e", "-X", fmt.Sprint(n))
+	cfg := d.s2nClient(t, "default_tls13")
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	start := time.Now()
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := s2n.Dial("tcp", d.addr, cfg)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			if got := exchange(t, c, "hi"); got != "hi" {
+				errs <- errors.New("echo: " + got)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	elapsed := time.Since(start)
+	require.Equal(t, cli.ExitOK, d.wait(t))
+	// 8 operations of 200 ms, 4 at a time: two rounds (400 ms), not one
+	// (no bound) nor eight (serialized, 1.6 s).
+	require.GreaterOrEqual(t, elapsed, 400*time.Millisecond)
+	require.Less(t, elapsed, 1200*time.Millisecond)
+	require.Contains(t, d.stderr.String(), fmt.Sprintf("done: %d connections, 0 failed handshakes; server key: %d key operations offloaded", n, n))
+}
+
+func TestPKCS11Key(t *testing.T) {
+	tok := clitest.NewToken(t, "../..")
+	dir := t.TempDir()
+	inToken := tok.ECDSAKey(t, dir, "s2nd-key", true)
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"certificate from the token", nil},
+		{"certificate from a file", []string{"--cert", inToken.CertFile}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"--pkcs11-module", tok.Module, "--pkcs11-token", tok.Label, "--pkcs11-key-label", "s2nd-key",
+				"-e", "-X", "1"}, tc.args...)
+			t.Setenv("S2N_PKCS11_PIN", tok.PIN) // the PIN from the environment
+			d := startS2nd(t, args...)
+			require.Contains(t, d.stderr.String(), `key: PKCS#11 key "s2nd-key" in token "`+tok.Label+`", offloaded asynchronously`)
+			c, err := tls.Dial("tcp", d.addr, &tls.Config{RootCAs: inToken.Pool})
+			require.NoError(t, err)
+			require.Equal(t, inToken.Leaf.Raw, c.ConnectionState().PeerCertificates[0].Raw)
+			_, err = io.WriteString(c, "hsm")
+			require.NoError(t, err)
+			require.NoError(t, c.CloseWrite())
+			got, err := io.ReadAll(c)
+			require.NoError(t, err)
+			require.Equal(t, "hsm", string(got))
+			c.Close()
+			require.Equal(t, cli.ExitOK, d.wait(t))
+			require.Contains(t, d.summary(t, 1), " offloaded-ops=1 ")
+		})
+	}
+
+	t.Run("errors", func(t *testing.T) {
+		base := []string{"--pkcs11-module", tok.Module, "--pkcs11-token", tok.Label, "--pkcs11-pin", tok.PIN}
+		for _, tc := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"--pkcs11-key-label", "nope"}, `s2nd: --pkcs11-key-label: 0 key pairs labelled "nope" in token "` + tok.Label + `", want one` + "\n"},
+			{[]string{"--pkcs11-key-label", "s2nd-key", "--cert", clitest.NewECDSACert(t, dir, "other").CertFile},
+				`s2nd: the certificate's public key is not the one of PKCS#11 key "s2nd-key"` + "\n"},
+		} {
+			code, _, stderr := runS2nd(append(base, tc.args...)...)
+			require.Equal(t, cli.ExitFailure, code)
+			require.Equal(t, tc.want, stderr)
+		}
+		code, _, stderr := runS2nd("--pkcs11-module", tok.Module, "--pkcs11-token", tok.Label, "--pkcs11-pin", "0000",
+			"--pkcs11-key-label", "s2nd-key")
+		require.Equal(t, cli.ExitFailure, code)
+		require.Contains(t, stderr, `s2nd: PKCS#11 token "`+tok.Label+`" in `+tok.Module+": ")
+		require.Contains(t, stderr, "CKR_PIN_INCORRECT")
+	})
+}
+
+// The built commands, as the demo runs them: s2nd in the background with a
+// throwaway offloaded key, s2nc trusting the certificate s2nd wrote, exit
+// statuses from main, and SIGTERM ending s2nd cleanly.
+func TestBinaries(t *testing.T) {
+	bin := clitest.Build(t, "github.com/s2n-go/s2n/cmd/s2nd", "github.com/s2n-go/s2n/cmd/s2nc")
+	s2nd, s2nc := filepath.Join(bin, "s2nd"), filepath.Join(bin, "s2nc")
+	cert := filepath.Join(t.TempDir(), "cert.pem")
+
+	server := exec.Command(s2nd, "--write-cert", cert, "--key-latency", "20ms", "-e", "localhost", "0")
+	stderr := clitest.NewOutput()
+	server.Stderr = stderr
+	require.NoError(t, server.Start())
+	exited := make(chan struct{})
+	var waitErr error
+	go func() {
+		waitErr = server.Wait()
+		close(exited)
+	}()
+	defer func() {
+		server.Process.Kill()
+		<-exited
+	}()
+	port := stderr.WaitFor(t, listening, exited)[1]
+
+	client := exec.Command(s2nc, "-f", cert, "localhost", port, "--send", "hello\n")
+	var clientErr bytes.Buffer
+	client.Stderr = &clientErr
+	out, err := client.Output()
+	require.NoError(t, err, clientErr.String())
+	require.Equal(t, "hello\n", string(out))
+	require.Contains(t, clientErr.String(), "verified                  yes, against "+cert+"\n")
+	require.Contains(t, stderr.WaitFor(t, regexp.MustCompile(`^s2nd: #1 .*`), exited)[0], " offloaded-ops=1 ")
+
+	for _, tc := range []struct {
+		cmd  *exec.Cmd
+		code int
+	}{
+		{exec.Command(s2nc, "--bogus", "localhost"), cli.ExitUsage},
+		{exec.Command(s2nc, "-f", filepath.Join(bin, "missing.pem"), "localhost", port), cli.ExitFailure},
+		{exec.Command(s2nd, "-X", "x"), cli.ExitUsage},
+		{exec.Command(s2nc, "--version"), cli.ExitOK},
+	} {
+		err := tc.cmd.Run()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else {
+			require.NoError(t, err)
+		}
+		require.Equal(t, tc.code, code, "%v", tc.cmd.Args)
+	}
+
+	require.NoError(t, server.Process.Signal(syscall.SIGTERM))
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("s2nd did not stop on SIGTERM")
+	}
+	require.NoError(t, waitErr, "exit status after SIGTERM")
+	require.Contains(t, stderr.String(), "s2nd: done: 1 connection, 0 failed handshakes; server key: 1 key operation offloaded, ")
+}

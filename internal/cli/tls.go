@@ -1,0 +1,177 @@
+package cli
+
+import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/s2n-go/s2n"
+)
+
+// DefaultCiphers is the s2n security policy used without -c: TLS 1.3 and
+// 1.2 with s2n's current defaults.
+const DefaultCiphers = "default_tls13"
+
+// TLSFlags are the settings both commands share.
+type TLSFlags struct {
+	Ciphers   string
+	ALPN      string
+	CAFile    string
+	Insecure  bool
+	NoTickets bool
+}
+
+// Register adds the shared flags; alpnShort and caShort are the one-letter
+// names, which differ between s2nd and s2nc as in s2n-tls's utilities.
+func (f *TLSFlags) Register(fs *flag.FlagSet, alpnShort []string, caShort string) {
+	fs.StringVar(&f.Ciphers, "ciphers", DefaultCiphers, "s2n security policy")
+	Alias(fs, "ciphers", "c")
+	fs.StringVar(&f.ALPN, "alpn", "", "ALPN protocols, comma-separated, most preferred first")
+	Alias(fs, "alpn", alpnShort...)
+	fs.StringVar(&f.CAFile, "ca-file", "", "PEM file of certificates to trust (replaces the system store)")
+	Alias(fs, "ca-file", caShort)
+	fs.BoolVar(&f.Insecure, "insecure", false, "do not verify the peer's certificate")
+	Alias(fs, "insecure", "i")
+	fs.BoolVar(&f.NoTickets, "no-session-ticket", false, "disable session tickets")
+	Alias(fs, "no-session-ticket", "T")
+}
+
+// Apply sets the policy, ALPN and trust on cfg.
+func (f *TLSFlags) Apply(cfg *s2n.Config) error {
+	if err := cfg.SetCipherPreferences(f.Ciphers); err != nil {
+		return fmt.Errorf("--ciphers %q: %w", f.Ciphers, err)
+	}
+	if alpn := SplitList(f.ALPN); len(alpn) > 0 {
+		if err := cfg.SetProtocolPreferences(alpn); err != nil {
+			return fmt.Errorf("--alpn %q: %w", f.ALPN, err)
+		}
+	}
+	return f.applyTrust(cfg)
+}
+
+func (f *TLSFlags) applyTrust(cfg *s2n.Config) error {
+	if f.Insecure {
+		return cfg.DisableX509Verification()
+	}
+	if f.CAFile == "" {
+		return nil // s2n's default: the system trust store
+	}
+	pemBytes, err := ReadFile("--ca-file", f.CAFile)
+	if err != nil {
+		return err
+	}
+	if _, err := ParseLeaf(pemBytes); err != nil {
+		return fmt.Errorf("--ca-file %s: %w", f.CAFile, err)
+	}
+	if err := cfg.WipeTrustStore(); err != nil {
+		return err
+	}
+	if err := cfg.AddPEMToTrustStore(pemBytes); err != nil {
+		return fmt.Errorf("--ca-file %s: %w", f.CAFile, err)
+	}
+	return nil
+}
+
+// Field is one named connection parameter.
+type Field struct{ Name, Value string }
+
+// Fields lists a connection's negotiated parameters in a fixed order. side
+// ("server" or "client") is whose key operations OffloadedOps counts.
+func Fields(st s2n.ConnectionState, side string) []Field {
+	peer := "none"
+	switch {
+	case len(st.PeerCertificates) > 0:
+		peer = CertSummary(st.PeerCertificates[0])
+	case st.DidResume:
+		peer = "none (not sent again on resumption)"
+	}
+	return []Field{
+		{"protocol", st.Version.String()},
+		{"cipher suite", st.CipherSuite},
+		{"key exchange", orNone(st.KeyExchangeGroup)},
+		{"ALPN", orNone(st.NegotiatedProtocol)},
+		{"server name", orNone(st.ServerName)},
+		{"peer certificate", peer},
+		{"resumed", yesNo(st.DidResume)},
+		{side + " key ops offloaded", fmt.Sprint(st.OffloadedOps)},
+	}
+}
+
+// Block formats fields as aligned "  name  value" lines.
+func Block(fields []Field) string {
+	width := 0
+	for _, f := range fields {
+		width = max(width, len(f.Name))
+	}
+	var b strings.Builder
+	for _, f := range fields {
+		fmt.Fprintf(&b, "  %-*s  %s\n", width, f.Name, f.Value)
+	}
+	return b.String()
+}
+
+// Summary formats a connection's parameters as one line of key=value pairs.
+func Summary(st s2n.ConnectionState) string {
+	client := "-"
+	if len(st.PeerCertificates) > 0 {
+		client = quoteIfSpaced(st.PeerCertificates[0].Subject.String())
+	}
+	return fmt.Sprintf("protocol=%s cipher=%s group=%s alpn=%s sni=%s resumed=%s peer-cert=%s offloaded-ops=%d",
+		st.Version, st.CipherSuite, dash(st.KeyExchangeGroup), dash(st.NegotiatedProtocol),
+		dash(st.ServerName), yesNo(st.DidResume), client, st.OffloadedOps)
+}
+
+// CertSummary names a certificate by subject, key type and expiry.
+func CertSummary(c *x509.Certificate) string {
+	s := fmt.Sprintf("%s (%s", c.Subject, KeyType(c.PublicKey))
+	if c.Subject.String() == c.Issuer.String() {
+		s += ", self-signed"
+	}
+	return s + ", expires " + c.NotAfter.UTC().Format(time.DateTime) + " UTC)"
+}
+
+// KeyType names a public key's algorithm and size.
+func KeyType(pub any) string {
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		return "ECDSA " + k.Curve.Params().Name
+	case *rsa.PublicKey:
+		return fmt.Sprintf("RSA %d", k.N.BitLen())
+	case ed25519.PublicKey:
+		return "Ed25519"
+	}
+	return fmt.Sprintf("%T", pub)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func quoteIfSpaced(s string) string {
+	if strings.ContainsAny(s, " \t") {
+		return fmt.Sprintf("%q", s)
+	}
+	return s
+}
