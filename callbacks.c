@@ -137,6 +137,13 @@ static int go_s2n_async_pkey_cb(struct s2n_connection *conn, struct s2n_async_pk
     return goS2nAsyncPkey((uintptr_t) ctx, op, (uintptr_t) pthread_self());
 }
 
+/* s2n asks whether a name in the peer's certificate is acceptable; data is
+ * the config's handle. */
+static uint8_t go_s2n_verify_host_cb(const char *host_name, size_t host_name_len, void *data)
+{
+    return goS2nVerifyHost((uintptr_t) data, (char *) host_name, host_name_len);
+}
+
 /* ---- config ---- */
 struct s2n_config *go_s2n_config_new(uintptr_t handle, go_s2n_error *e)
 {
@@ -194,6 +201,16 @@ int go_s2n_config_set_async_pkey_callback(struct s2n_config *c, int enabled, go_
 int go_s2n_config_set_async_pkey_validation_mode(struct s2n_config *c, int mode, go_s2n_error *e)
 {
     return (int) go_s2n_check(s2n_config_set_async_pkey_validation_mode(c, (s2n_async_pkey_validation_mode) mode), e);
+}
+
+int go_s2n_config_set_verify_host_callback(struct s2n_config *c, int enabled, uintptr_t handle, go_s2n_error *e)
+{
+    return (int) go_s2n_check(s2n_config_set_verify_host_callback(c, enabled ? go_s2n_verify_host_cb : NULL, (void *) handle), e);
+}
+
+int go_s2n_config_set_max_blinding_delay(struct s2n_config *c, uint32_t seconds, go_s2n_error *e)
+{
+    return (int) go_s2n_check(s2n_config_set_max_blinding_delay(c, seconds), e);
 }
 
 int go_s2n_config_set_protocol_preferences(struct s2n_config *c, const char *const *protocols, int count, go_s2n_error *e)

@@ -57,3 +57,21 @@ func goS2nAsyncPkey(h C.uintptr_t, p *C.struct_s2n_async_pkey_op, tid C.uintptr_
 	}
 	return 0
 }
+
+// goS2nVerifyHost is s2n's verify-host callback: it runs the Config's
+// VerifyHostFunc for a name from the peer's certificate. A panic counts as
+// rejection and never reaches C.
+//
+//export goS2nVerifyHost
+func goS2nVerifyHost(h C.uintptr_t, name *C.char, n C.size_t) (ok C.uint8_t) {
+	defer func() {
+		if recover() != nil {
+			ok = 0
+		}
+	}()
+	st := cgo.Handle(h).Value().(*configState)
+	if st.verifyHost != nil && st.verifyHost(C.GoStringN(name, C.int(n))) {
+		return 1
+	}
+	return 0
+}

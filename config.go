@@ -67,6 +67,8 @@ type configState struct {
 	signers       map[*certState]crypto.Signer
 	sem           chan struct{}
 	validationSet bool // SetAsyncPkeyValidationMode was called
+
+	verifyHost func(name string) bool
 }
 
 // NewConfig creates a Config with s2n's defaults (s2n_config_new).
@@ -316,5 +318,36 @@ func (c *Config) AddTicketKey(name, key []byte, introduced time.Time) error {
 	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_add_ticket_crypto_key(p, (*C.uint8_t)(&name[0]), C.uint32_t(len(name)), (*C.uint8_t)(ck),
 			C.uint32_t(len(key)), C.uint64_t(intro), e)
+	})
+}
+
+// SetVerifyHostCallback replaces s2n's check of the names in the peer's
+// certificate (s2n_config_set_verify_host_callback). By default s2n requires
+// a name matching the server name set on the connection, which a server
+// doing client authentication rarely wants. fn is called with each DNS name
+// (and the common name) of the peer's leaf certificate, from inside the
+// handshake; the chain is still verified against the trust store. A nil fn
+// restores the default.
+func (c *Config) SetVerifyHostCallback(fn func(name string) bool) error {
+	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		if C.go_s2n_config_set_verify_host_callback(p, cBool(fn != nil), C.uintptr_t(c.s.h), e) < 0 {
+			return -1
+		}
+		c.s.verifyHost = fn
+		return 0
+	})
+}
+
+// SetMaxBlindingDelay caps the delay s2n asks for after a failed handshake
+// (s2n_config_set_max_blinding_delay; default 30 s, applied with
+// [Connection.Delay] or, by [Conn], with a timer). Lowering it makes timing
+// attacks cheaper: keep it above zero outside tests, and below your
+// transport's timeouts.
+func (c *Config) SetMaxBlindingDelay(d time.Duration) error {
+	if d < 0 || d > 24*time.Hour {
+		return usageError(nameInvalidArg, "blinding delay %v out of range", d)
+	}
+	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		return C.go_s2n_config_set_max_blinding_delay(p, C.uint32_t(d/time.Second), e)
 	})
 }

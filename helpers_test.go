@@ -51,10 +51,15 @@ func testKeys(t testing.TB) (ec, rs, ec2 *testKey) {
 }
 
 func makeTestKey(t testing.TB, name string, priv crypto.Signer) *testKey {
+	return makeTestKeyFor(t, name, "localhost", priv)
+}
+
+// makeTestKeyFor makes a self-signed certificate for the DNS name dns.
+func makeTestKeyFor(t testing.TB, name, dns string, priv crypto.Signer) *testKey {
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "localhost"},
-		DNSNames:              []string{"localhost"},
+		Subject:               pkix.Name{CommonName: dns},
+		DNSNames:              []string{dns},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(24 * time.Hour),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment | x509.KeyUsageCertSign,
