@@ -308,7 +308,7 @@ func (c *Conn) wrapErr(err error) error {
 func (c *Conn) fill() error {
 	c.closedMu.RLock()
 	defer c.closedMu.RUnlock()
-	if c.closed.Load() {
+	if c.closed.Load() || c.io == nil {
 		return net.ErrClosed
 	}
 	b := c.io
@@ -339,7 +339,7 @@ func (c *Conn) flush() error {
 	defer c.flushMu.Unlock()
 	c.closedMu.RLock()
 	defer c.closedMu.RUnlock()
-	if c.closed.Load() {
+	if c.io == nil { // released
 		return nil
 	}
 	s := c.c.s
@@ -421,10 +421,15 @@ func (c *Conn) Write(b []byte) (int, error) {
 }
 
 // CloseWrite sends close_notify and shuts down the transport's write side,
-// if it has one; reading goes on. Only meaningful after the handshake.
+// if it has one; reading goes on. Half-close exists only in TLS 1.3: on an
+// earlier version the peer discards the rest of the connection, so
+// CloseWrite refuses with an error and sends nothing.
 func (c *Conn) CloseWrite() error {
 	if !c.handshakeDone.Load() {
-		return errors.New("s2n: CloseWrite before the handshake completed")
+		return usageError(nameInvalidArg, "CloseWrite before the handshake completed")
+	}
+	if v := c.c.ProtocolVersion(); v < TLS13 {
+		return usageError(nameInvalidArg, "CloseWrite needs TLS 1.3 (half-close); this connection is %v", v)
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
@@ -448,8 +453,10 @@ func (c *Conn) closeNotify() error {
 
 // Close sends close_notify (after a completed handshake), closes the
 // transport, and frees the s2n connection and any pending key operation.
-// After a failed handshake the transport is closed only once s2n's blinding
-// delay has passed, by a timer. Close is idempotent.
+// After a failed handshake, s2n's blinding delay is honoured without
+// blocking: Close returns at once, and a timer sends s2n's alert, closes the
+// transport and frees the connection when the delay has passed
+// ([RuntimeStats].Blinding counts such connections). Close is idempotent.
 func (c *Conn) Close() error {
 	if c.c == nil { // set-up failed: only the transport to close
 		if c.closed.Swap(true) || c.conn == nil {
@@ -470,20 +477,13 @@ func (c *Conn) Close() error {
 		return nil
 	}
 	c.c.s.notify() // a handshake parked on a key op sees the close
-	var err error
 	if wait := time.Until(time.Unix(0, c.blindUntil.Load())); wait > 0 {
-		conn := c.conn
-		time.AfterFunc(wait, func() { conn.Close() })
-	} else {
-		err = c.conn.Close()
+		blinding.Add(1)
+		time.AfterFunc(wait, c.closeAfterBlinding)
+		return nil
 	}
-	// Readers, writers and flushers leave C memory alone from here on.
-	c.closedMu.Lock()
-	c.c.Close()
-	c.cleanup.Stop()
-	freeIO(c.io)
-	c.io = nil
-	c.closedMu.Unlock()
+	err := c.conn.Close()
+	c.release()
 	if notifyErr != nil && err == nil {
 		err = notifyErr
 	}
@@ -491,6 +491,29 @@ func (c *Conn) Close() error {
 		err = nil
 	}
 	return err
+}
+
+// closeAfterBlinding runs when the blinding delay has passed: s2n now sends
+// the alert it held back, then the transport is closed.
+func (c *Conn) closeAfterBlinding() {
+	defer blinding.Add(-1)
+	c.conn.SetWriteDeadline(time.Now().Add(closeNotifyTimeout))
+	if _, err := c.c.ShutdownSend(); err == nil || errors.Is(err, ErrBlocked) {
+		c.flush()
+	}
+	c.conn.Close()
+	c.release()
+}
+
+// release frees the s2n connection and the I/O buffers once no reader,
+// writer or flusher can touch them.
+func (c *Conn) release() {
+	c.closedMu.Lock()
+	defer c.closedMu.Unlock()
+	c.c.Close()
+	c.cleanup.Stop()
+	freeIO(c.io)
+	c.io = nil
 }
 
 // ConnectionState describes a connection, like tls.ConnectionState.

@@ -448,3 +448,71 @@ func TestConnHTTPS(t *testing.T) {
 	goClient.CloseIdleConnections()
 	require.GreaterOrEqual(t, signer.calls.Load(), int32(2))
 }
+
+// TestConnBlindingAfterFailedHandshake: a client that rejects the server's
+// certificate fails; its Close returns at once, the connection is held for
+// s2n's blinding delay by a timer (no goroutine, no thread), then s2n's alert
+// is sent and everything is freed.
+func TestConnBlindingAfterFailedHandshake(t *testing.T) {
+	ec, _, ec2 := testKeys(t)
+	addr, served := serveOnce(t, signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer}), func(c *Conn) error {
+		if err := c.Handshake(); err != nil {
+			return err
+		}
+		_, err := c.Read(make([]byte, 1))
+		return err
+	})
+	client := newTestConfig(t, configOpts{policy: "default_tls13", trust: ec2}) // trusts the wrong key
+	require.NoError(t, client.SetMaxBlindingDelay(time.Second))
+	raw, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	c := Client(raw, client, "localhost")
+	err = c.Handshake()
+	var se *Error
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, "S2N_ERR_CERT_UNTRUSTED", se.Name)
+	delay := c.Connection().Delay()
+	require.Greater(t, delay, time.Duration(0), "s2n asks for blinding")
+	require.LessOrEqual(t, delay, time.Second, "capped by SetMaxBlindingDelay")
+	before := Stats().Handles
+	require.NoError(t, c.Close())
+	require.EqualValues(t, 1, Stats().Blinding)
+	require.Equal(t, before, Stats().Handles, "still allocated during the delay")
+	// The server sees the end only once the delay has passed.
+	require.Error(t, <-served)
+	require.Eventually(t, func() bool { return Stats().Blinding == 0 }, 10*time.Second, 10*time.Millisecond)
+	require.Less(t, Stats().Handles, before)
+}
+
+// TestVerifyHostCallback: a server requiring client certificates checks the
+// client's names with its own callback instead of s2n's default (which wants
+// them to match the SNI name).
+func TestVerifyHostCallback(t *testing.T) {
+	ec, _, ec2 := testKeys(t)
+	clientKey := makeTestKeyFor(t, "client", "client.example", ec2.signer)
+	for _, accept := range []bool{true, false} {
+		t.Run(map[bool]string{true: "accepts", false: "rejects"}[accept], func(t *testing.T) {
+			var seen []string
+			var mu sync.Mutex
+			server := newTestConfig(t, configOpts{policy: "default_tls13", chain: ec, trust: clientKey, clientAuth: ClientAuthRequired})
+			require.NoError(t, server.SetVerifyHostCallback(func(name string) bool {
+				mu.Lock()
+				defer mu.Unlock()
+				seen = append(seen, name)
+				return accept && name == "client.example"
+			}))
+			client := newTestConfig(t, configOpts{policy: "default_tls13", chain: clientKey, trust: ec, clientAuth: ClientAuthRequired})
+			p := newPair(t, server, client)
+			s, _ := p.drive(t, 10*time.Second)
+			mu.Lock()
+			require.Contains(t, seen, "client.example")
+			mu.Unlock()
+			if accept {
+				require.NoError(t, s.err)
+				require.True(t, s.done)
+			} else {
+				require.Error(t, s.err)
+			}
+		})
+	}
+}

@@ -55,6 +55,9 @@ type RuntimeStats struct {
 	// binding's allocator.
 	CAllocations int64
 	CBytes       int64
+	// Blinding is the number of closed Conns whose transport is held open
+	// until s2n's blinding delay after a failed handshake has passed.
+	Blinding int64
 }
 
 // Stats returns the current [RuntimeStats].
@@ -64,12 +67,14 @@ func Stats() RuntimeStats {
 		PendingOps:   pendingOps.Load(),
 		CAllocations: int64(C.go_s2n_live_allocations()),
 		CBytes:       int64(C.go_s2n_live_bytes()),
+		Blinding:     blinding.Load(),
 	}
 }
 
 var (
 	liveHandles atomic.Int64
 	pendingOps  atomic.Int64
+	blinding    atomic.Int64
 )
 
 // newHandle and deleteHandle wrap runtime/cgo handles so they are counted.
