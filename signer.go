@@ -168,22 +168,26 @@ const premasterLen = 48
 var errNotDecrypter = errors.New("TLS 1.2 RSA key exchange needs a key that is also a crypto.Decrypter")
 
 // decryptPremaster decrypts an RSA-encrypted premaster secret without
-// revealing, through errors or timing of the error path, whether the padding
-// was valid (RFC 5246 7.4.7.1): any failure yields random bytes instead.
+// revealing, through errors, whether the padding was valid (RFC 5246
+// 7.4.7.1). Keys that implement rsa.PKCS1v15DecryptOptions.SessionKeyLen
+// (Go's own, and wrappers that pass options through) do it in constant
+// time; for keys that refuse the option (PKCS#11 tokens through crypto11,
+// for one) any failure or wrong-length result yields random bytes instead.
 func decryptPremaster(key crypto.Signer, ciphertext []byte) ([]byte, error) {
 	d, ok := key.(crypto.Decrypter)
 	if !ok {
 		return nil, errNotDecrypter
 	}
-	if priv, ok := key.(*rsa.PrivateKey); ok {
-		// Go's own implementation does this in constant time.
-		return priv.Decrypt(rand.Reader, ciphertext, &rsa.PKCS1v15DecryptOptions{SessionKeyLen: premasterLen})
-	}
 	random := make([]byte, premasterLen)
 	if _, err := rand.Read(random); err != nil {
 		return nil, err
 	}
-	out, err := d.Decrypt(rand.Reader, ciphertext, nil)
+	out, err := d.Decrypt(rand.Reader, ciphertext, &rsa.PKCS1v15DecryptOptions{SessionKeyLen: premasterLen})
+	if err != nil {
+		// The key does not take the option: this happens for every
+		// ciphertext alike, so it reveals nothing about this one.
+		out, err = d.Decrypt(rand.Reader, ciphertext, nil)
+	}
 	if err != nil || len(out) != premasterLen {
 		return random, nil
 	}
