@@ -1,0 +1,66 @@
+//go:build cgo
+
+package bench
+
+// #include <stdlib.h>
+// #include "inproc.h"
+import "C"
+
+import (
+	"unsafe"
+
+	"github.com/s2n-go/s2n"
+)
+
+// native is the native side of the in-process comparison: the standalone
+// driver's C code (native/core.h) compiled into this package, on the s2n
+// library the binding links and initialises. Every method is one cgo call
+// for a whole batch of ops, so the crossing does not count.
+type native struct {
+	p *C.struct_inproc
+}
+
+// newNative builds the C configs for k and policy with the server's key
+// operations done as mode says (the same modes as the binding side).
+func newNative(k *keyPair, policy string, mode cbMode) (*native, error) {
+	if err := s2n.Init(); err != nil {
+		return nil, err
+	}
+	var cb C.int
+	for i, m := range cbModes {
+		if m == mode {
+			cb = C.int(i)
+		}
+	}
+	cpolicy := C.CString(policy)
+	defer C.free(unsafe.Pointer(cpolicy))
+	p := C.inproc_new((*C.uint8_t)(unsafe.Pointer(&k.certPEM[0])), C.uint32_t(len(k.certPEM)),
+		(*C.uint8_t)(unsafe.Pointer(&k.keyPEM[0])), C.uint32_t(len(k.keyPEM)), cpolicy, cb)
+	return &native{p: p}, nil
+}
+
+func (n *native) handshakes(count int) { C.inproc_handshakes(n.p, C.long(count)) }
+
+func (n *native) transfers(count, size int) { C.inproc_transfers(n.p, C.long(count), C.size_t(size)) }
+
+func (n *native) free() { C.inproc_free(n.p) }
+
+// rawHandshakes does count handshakes like handshakes, but from Go, one cgo
+// call per s2n call (pair set-up and free in one call each): the binding's
+// crossing pattern without the binding's own code. Mode none only.
+func (n *native) rawHandshakes(count int) {
+	var blocked C.int
+	for range count {
+		C.inproc_pair_new(n.p)
+		cdone, sdone := false, false
+		for !(cdone && sdone) {
+			if !cdone {
+				cdone = C.inproc_negotiate(n.p, 0, &blocked) == 1
+			}
+			if !sdone {
+				sdone = C.inproc_negotiate(n.p, 1, &blocked) == 1
+			}
+		}
+		C.inproc_pair_free(n.p)
+	}
+}

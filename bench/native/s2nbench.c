@@ -1,0 +1,472 @@
+/* s2nbench: the native C side of the binding's benchmark suite.
+ *
+ * It links the very libs2n.a and libcrypto.a the Go binding links
+ * (third_party/dist/<mode>) and does, in C, exactly the work the Go
+ * benchmarks in bench/ do through the binding, so that every ratio
+ * binding/native compares like with like:
+ *
+ *   - client and server in one process, one thread (except the "offthread"
+ *     variant, where a second thread performs the key operation);
+ *   - the same transport: a non-blocking AF_UNIX socketpair handed to s2n with
+ *     s2n_connection_set_fd (the binding has no custom I/O callbacks), or,
+ *     for reference only, in-memory buffers behind s2n's I/O callbacks (-x mem);
+ *   - the same allocator: by default the one the binding installs (plain
+ *     malloc, OPENSSL_cleanse before free, live counters), or s2n's own
+ *     default (mlock'ed pages) with -a s2n, for reference;
+ *   - a fresh pair of connections per handshake ("reuse": one pair, wiped).
+ *
+ * Output: one line per measurement, "name value unit", e.g.
+ *   handshake/ecdsa/tls13/none 3094.2 handshakes/s
+ *   handshake/ecdsa/tls13/none 3120.7 handshakes/cpu-s
+ *   bulk/16KiB 2612.9 MB/s
+ *   bulk/16KiB 2630.1 MB/cpu-s
+ * The /s rates are per wall-clock second; the /cpu-s rates per second of CPU
+ * time used by the whole process (getrusage), steadier on a shared machine.
+ * Lines starting with '#' are comments (what was negotiated, settings).
+ *
+ * Usage: s2nbench -c CERTDIR [-t SECONDS | -n COUNT] [-w WARMUP_SECONDS]
+ *                 [-x socketpair|mem] [-a binding|s2n] [-f FILTER] [-l]
+ * CERTDIR holds ecdsa.crt, ecdsa.key, rsa.crt, rsa.key (PEM, self-signed for
+ * "localhost"). FILTER is a comma-separated list of substrings of names.
+ */
+#define _GNU_SOURCE
+#include <sys/resource.h>
+
+#include "core.h"
+
+static double opt_seconds = 1.0;
+static long opt_count; /* > 0: exactly this many measured ops instead of opt_seconds */
+static double opt_warmup = 0.2;
+static const char *opt_certdir;
+static const char *opt_filter;
+static bool opt_mem_transport;
+static bool opt_s2n_alloc;
+static bool opt_list;
+
+/* ---- the binding's allocator, so that native and binding allocate alike ---- */
+
+static _Atomic int64_t live_allocations;
+static _Atomic int64_t live_bytes;
+
+static int mem_init(void)
+{
+    return S2N_SUCCESS;
+}
+
+static int mem_cleanup(void)
+{
+    return S2N_SUCCESS;
+}
+
+static int mem_malloc(void **ptr, uint32_t requested, uint32_t *allocated)
+{
+    void *p = malloc(requested ? requested : 1);
+    if (p == NULL) {
+        return S2N_FAILURE;
+    }
+    *ptr = p;
+    *allocated = requested;
+    atomic_fetch_add_explicit(&live_allocations, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&live_bytes, requested, memory_order_relaxed);
+    return S2N_SUCCESS;
+}
+
+static int mem_free(void *ptr, uint32_t size)
+{
+    if (ptr == NULL) {
+        return S2N_SUCCESS;
+    }
+    OPENSSL_cleanse(ptr, size);
+    free(ptr);
+    atomic_fetch_sub_explicit(&live_allocations, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&live_bytes, size, memory_order_relaxed);
+    return S2N_SUCCESS;
+}
+
+/* ---- time ---- */
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* CPU time of the whole process (every thread), in seconds: on a shared
+ * machine, work per CPU-second is steadier than work per wall second. */
+static double cpu_now(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double) ru.ru_utime.tv_sec + (double) ru.ru_utime.tv_usec / 1e6 + (double) ru.ru_stime.tv_sec
+            + (double) ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Whether a measurement has run long enough: opt_count ops if given (after
+ * the warm-up), else opt_seconds. */
+static bool done_measuring(long n, double elapsed)
+{
+    return opt_count > 0 ? n >= opt_count : elapsed >= opt_seconds;
+}
+
+/* ---- certificates ---- */
+
+static uint8_t *read_file(const char *name, uint32_t *len)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", opt_certdir, name);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "s2nbench: open %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+    uint8_t *buf = malloc(1 << 16);
+    size_t n = fread(buf, 1, (1 << 16) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    *len = (uint32_t) n;
+    return buf;
+}
+
+static void keypair_load(struct keypair *k, const char *name)
+{
+    char file[64];
+    uint8_t *cert, *key;
+    uint32_t cert_len, key_len;
+    snprintf(file, sizeof(file), "%s.crt", name);
+    cert = read_file(file, &cert_len);
+    snprintf(file, sizeof(file), "%s.key", name);
+    key = read_file(file, &key_len);
+    keypair_init(k, name, cert, cert_len, key, key_len);
+}
+
+/* ---- measurements ---- */
+
+static bool selected(const char *name)
+{
+    if (opt_filter == NULL || *opt_filter == 0) {
+        return true;
+    }
+    const char *f = opt_filter;
+    while (*f) {
+        const char *end = strchr(f, ',');
+        size_t len = end ? (size_t) (end - f) : strlen(f);
+        if (len > 0) {
+            char sub[256];
+            if (len >= sizeof(sub)) {
+                len = sizeof(sub) - 1;
+            }
+            memcpy(sub, f, len);
+            sub[len] = 0;
+            if (strstr(name, sub) != NULL) {
+                return true;
+            }
+        }
+        if (end == NULL) {
+            break;
+        }
+        f = end + 1;
+    }
+    return false;
+}
+
+/* A comment line saying what was negotiated. */
+static void describe(const char *name, struct s2n_connection *conn)
+{
+    const char *group = "none";
+    if (s2n_connection_get_key_exchange_group(conn, &group) < 0) {
+        group = "none";
+    }
+    s2n_tls_signature_algorithm sig = S2N_TLS_SIGNATURE_ANONYMOUS;
+    s2n_connection_get_selected_signature_algorithm(conn, &sig);
+    printf("# %s: %s %s group %s sigalg %d\n", name, s2n_connection_get_cipher(conn),
+            s2n_connection_get_actual_protocol_version(conn) == S2N_TLS13 ? "TLS1.3" : "TLS1.2", group, (int) sig);
+}
+
+static void bench_handshake(struct keypair *k, const char *vname, const char *policy, enum cb_mode cb)
+{
+    char name[128];
+    snprintf(name, sizeof(name), "handshake/%s/%s/%s", k->name, vname, cb_names[cb]);
+    if (!selected(name)) {
+        return;
+    }
+    if (opt_list) {
+        puts(name);
+        return;
+    }
+    if (cb == CB_OFFTHREAD) {
+        worker_start();
+    }
+    struct transport t;
+    transport_init(&t, opt_mem_transport);
+    struct pair p = { .t = &t };
+    p.server_cfg = server_config(k, policy, cb);
+    p.client_cfg = client_config(k, policy);
+
+    if (cb == CB_REUSE) {
+        pair_new(&p);
+    }
+    /* A first handshake, to say what was negotiated; it counts as warm-up. */
+    if (cb != CB_REUSE) {
+        pair_new(&p);
+    }
+    handshake(&p, cb);
+    describe(name, p.server);
+    if (cb == CB_REUSE) {
+        pair_wipe(&p);
+    } else {
+        pair_free(&p);
+    }
+    long n = 0;
+    double start = now(), warm_end = start + opt_warmup, end = 0, measured_start = 0, cpu_start = 0, cpu_end = 0;
+    bool measuring = false;
+    for (;;) {
+        one_handshake(&p, cb);
+        double tnow = now();
+        if (!measuring) {
+            if (tnow >= warm_end) {
+                measuring = true;
+                measured_start = tnow;
+                cpu_start = cpu_now();
+            }
+            continue;
+        }
+        n++;
+        if (done_measuring(n, tnow - measured_start)) {
+            end = tnow;
+            cpu_end = cpu_now();
+            break;
+        }
+    }
+    if (cb == CB_REUSE) {
+        pair_free(&p);
+    }
+    printf("%s %.1f handshakes/s\n", name, (double) n / (end - measured_start));
+    printf("%s %.1f handshakes/cpu-s\n", name, (double) n / (cpu_end - cpu_start));
+    fflush(stdout);
+    S2N_CHECK(s2n_config_free(p.server_cfg));
+    S2N_CHECK(s2n_config_free(p.client_cfg));
+    transport_free(&t);
+}
+
+
+
+static void bench_bulk(struct keypair *k, const char *label, size_t size)
+{
+    char name[128];
+    snprintf(name, sizeof(name), "bulk/%s", label);
+    if (!selected(name)) {
+        return;
+    }
+    if (opt_list) {
+        puts(name);
+        return;
+    }
+    struct transport t;
+    transport_init(&t, opt_mem_transport);
+    struct pair p = { .t = &t };
+    p.server_cfg = server_config(k, POLICY_TLS13, CB_NONE);
+    p.client_cfg = client_config(k, POLICY_TLS13);
+    pair_new(&p);
+    handshake(&p, CB_NONE);
+    describe(name, p.server);
+
+    uint8_t *buf = malloc(size), *rbuf = malloc(RECV_BUF);
+    memset(buf, 'x', size);
+    long n = 0;
+    double warm_end = now() + opt_warmup, measured_start = 0, end = 0, cpu_start = 0, cpu_end = 0;
+    bool measuring = false;
+    for (;;) {
+        transfer(&p, buf, size, rbuf, RECV_BUF);
+        double tnow = now();
+        if (!measuring) {
+            if (tnow >= warm_end) {
+                measuring = true;
+                measured_start = tnow;
+                cpu_start = cpu_now();
+            }
+            continue;
+        }
+        n++;
+        if (done_measuring(n, tnow - measured_start)) {
+            end = tnow;
+            cpu_end = cpu_now();
+            break;
+        }
+    }
+    printf("%s %.1f MB/s\n", name, (double) n * (double) size / (end - measured_start) / 1e6);
+    printf("%s %.1f MB/cpu-s\n", name, (double) n * (double) size / (cpu_end - cpu_start) / 1e6);
+    fflush(stdout);
+    free(buf);
+    free(rbuf);
+    pair_free(&p);
+    S2N_CHECK(s2n_config_free(p.server_cfg));
+    S2N_CHECK(s2n_config_free(p.client_cfg));
+    transport_free(&t);
+}
+
+/* Per-call costs, to put a number on what one crossing of the binding adds:
+ * "call/getter" is a call that does almost nothing
+ * (s2n_connection_get_actual_protocol_version), "call/recv-blocked" an
+ * s2n_recv on an empty socket (one read(2) that fails with EAGAIN, and the
+ * blocked error). */
+static void bench_call(struct keypair *k, const char *label)
+{
+    char name[128];
+    snprintf(name, sizeof(name), "call/%s", label);
+    if (!selected(name)) {
+        return;
+    }
+    if (opt_list) {
+        puts(name);
+        return;
+    }
+    struct transport t;
+    transport_init(&t, opt_mem_transport);
+    struct pair p = { .t = &t };
+    p.server_cfg = server_config(k, POLICY_TLS13, CB_NONE);
+    p.client_cfg = client_config(k, POLICY_TLS13);
+    pair_new(&p);
+    handshake(&p, CB_NONE);
+    bool getter = strcmp(label, "getter") == 0;
+    uint8_t rbuf[RECV_BUF];
+    long n = 0;
+    volatile int sink = 0;
+    double warm_end = now() + opt_warmup, measured_start = 0, end = 0, cpu_start = 0, cpu_end = 0;
+    bool measuring = false;
+    for (;;) {
+        for (int i = 0; i < 1000; i++) {
+            if (getter) {
+                sink += s2n_connection_get_actual_protocol_version(p.server);
+            } else {
+                s2n_blocked_status blocked;
+                ssize_t r = s2n_recv(p.server, rbuf, sizeof(rbuf), &blocked);
+                if (r >= 0 || s2n_error_get_type(s2n_errno) != S2N_ERR_T_BLOCKED) {
+                    die_s2n("s2n_recv on an empty socket", __LINE__);
+                }
+            }
+        }
+        double tnow = now();
+        if (!measuring) {
+            if (tnow >= warm_end) {
+                measuring = true;
+                measured_start = tnow;
+                cpu_start = cpu_now();
+            }
+            continue;
+        }
+        n += 1000;
+        if (done_measuring(n, tnow - measured_start)) {
+            end = tnow;
+            cpu_end = cpu_now();
+            break;
+        }
+    }
+    printf("%s %.1f calls/s\n", name, (double) n / (end - measured_start));
+    printf("%s %.1f calls/cpu-s\n", name, (double) n / (cpu_end - cpu_start));
+    fflush(stdout);
+    pair_free(&p);
+    S2N_CHECK(s2n_config_free(p.server_cfg));
+    S2N_CHECK(s2n_config_free(p.client_cfg));
+    transport_free(&t);
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: s2nbench -c CERTDIR [-t SECONDS | -n COUNT] [-w WARMUP] [-x socketpair|mem] [-a binding|s2n] [-f FILTER] [-l]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    int opt;
+    while ((opt = getopt(argc, argv, "c:t:n:w:x:a:f:l")) != -1) {
+        switch (opt) {
+        case 'c':
+            opt_certdir = optarg;
+            break;
+        case 't':
+            opt_seconds = atof(optarg);
+            break;
+        case 'n':
+            opt_count = atol(optarg);
+            break;
+        case 'w':
+            opt_warmup = atof(optarg);
+            break;
+        case 'x':
+            if (strcmp(optarg, "mem") == 0) {
+                opt_mem_transport = true;
+            } else if (strcmp(optarg, "socketpair") != 0) {
+                usage();
+            }
+            break;
+        case 'a':
+            if (strcmp(optarg, "s2n") == 0) {
+                opt_s2n_alloc = true;
+            } else if (strcmp(optarg, "binding") != 0) {
+                usage();
+            }
+            break;
+        case 'f':
+            opt_filter = optarg;
+            break;
+        case 'l':
+            opt_list = true;
+            break;
+        default:
+            usage();
+        }
+    }
+    if (opt_certdir == NULL && !opt_list) {
+        usage();
+    }
+    if (opt_seconds <= 0) {
+        usage();
+    }
+
+    if (!opt_s2n_alloc) {
+        S2N_CHECK(s2n_mem_set_callbacks(mem_init, mem_cleanup, mem_malloc, mem_free));
+    }
+    S2N_CHECK(s2n_init());
+    if (!opt_list) {
+        printf("# s2nbench: %s, transport %s, allocator %s, %.2f s per measurement after %.2f s warm-up\n",
+                OpenSSL_version(OPENSSL_VERSION), opt_mem_transport ? "mem" : "socketpair",
+                opt_s2n_alloc ? "s2n" : "binding", opt_seconds, opt_warmup);
+    }
+
+    struct keypair keys[2] = { 0 };
+    if (!opt_list) {
+        keypair_load(&keys[0], "ecdsa");
+        keypair_load(&keys[1], "rsa");
+    } else {
+        keys[0].name = "ecdsa";
+        keys[1].name = "rsa";
+    }
+    const char *vnames[] = { "tls13", "tls12" };
+    const char *policies[] = { POLICY_TLS13, POLICY_TLS12 };
+    for (int ki = 0; ki < 2; ki++) {
+        for (int vi = 0; vi < 2; vi++) {
+            for (int cb = CB_NONE; cb <= CB_REUSE; cb++) {
+                bench_handshake(&keys[ki], vnames[vi], policies[vi], (enum cb_mode) cb);
+            }
+        }
+    }
+    bench_bulk(&keys[0], "1KiB", 1024);
+    bench_bulk(&keys[0], "16KiB", 16 * 1024);
+    bench_bulk(&keys[0], "1MiB", 1024 * 1024);
+    bench_call(&keys[0], "getter");
+    bench_call(&keys[0], "recv-blocked");
+
+    worker_stop();
+    if (!opt_list) {
+        for (int ki = 0; ki < 2; ki++) {
+            S2N_CHECK(s2n_cert_chain_and_key_free(keys[ki].chain));
+            free(keys[ki].cert_pem);
+            free(keys[ki].key_pem);
+        }
+    }
+    S2N_CHECK(s2n_cleanup_final());
+    return 0;
+}
