@@ -1,17 +1,18 @@
 module github.com/s2n-go/s2n
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/ThalesGroup/crypto11 v1.6.2
-	github.com/miekg/pkcs11 v1.1.2
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
+	golang.org/x/net v0.62.0
 )
 
 require (
+	github.com/miekg/pkcs11 v1.1.2 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
 	github.com/thales-e-security/pool v0.0.2 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
-	golang.org/x/net v0.62.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
 )
