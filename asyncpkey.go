@@ -141,6 +141,7 @@ type opState struct {
 	ptr     *C.struct_s2n_async_pkey_op
 	conn    *connState
 	applied bool
+	e       C.go_s2n_error // error record of calls made under mu
 }
 
 // errOpAbandoned is the asynchronous failure recorded when an op is freed
@@ -151,6 +152,9 @@ var errOpAbandoned = errors.New("async pkey op freed without being applied")
 func (s *connState) newOp(p *C.struct_s2n_async_pkey_op) *AsyncPkeyOp {
 	op := &opState{ptr: p, conn: s}
 	s.opsMu.Lock()
+	if s.ops == nil {
+		s.ops = make(map[*opState]struct{})
+	}
 	s.ops[op] = struct{}{}
 	s.opsMu.Unlock()
 	pendingOps.Add(1)
@@ -187,9 +191,8 @@ func (o *AsyncPkeyOp) with(f func(p *C.struct_s2n_async_pkey_op, e *C.go_s2n_err
 	if s.ptr == nil {
 		return closedError("async pkey op (freed, or its connection was closed)")
 	}
-	var e C.go_s2n_error
-	if f(s.ptr, &e) < 0 {
-		return newError(&e, nil)
+	if f(s.ptr, &s.e) < 0 {
+		return newError(&s.e, nil)
 	}
 	return nil
 }

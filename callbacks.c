@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -22,7 +23,7 @@
 
 /* Fill e from s2n_errno when rc reports failure, and clear s2n_errno as the
  * s2n docs ask, so a later success on this thread is not misread. */
-static inline long go_s2n_check(long rc, go_s2n_error *e)
+long go_s2n_check(long rc, go_s2n_error *e)
 {
     if (rc >= 0) {
         return rc;
@@ -30,11 +31,20 @@ static inline long go_s2n_check(long rc, go_s2n_error *e)
     int err = s2n_errno;
     e->code = err;
     e->type = s2n_error_get_type(err);
-    e->name = s2n_strerror_name(err);
-    e->message = s2n_strerror(err, "EN");
-    e->debug = s2n_strerror_debug(err, "EN");
+    const char *debug = s2n_strerror_debug(err, "EN");
+    snprintf(e->debug, sizeof(e->debug), "%s", debug ? debug : "");
     s2n_errno = S2N_ERR_T_OK;
     return rc;
+}
+
+const char *go_s2n_strerror_name(int code)
+{
+    return s2n_strerror_name(code);
+}
+
+const char *go_s2n_strerror(int code)
+{
+    return s2n_strerror(code, "EN");
 }
 
 /* A NULL result is a failure too. */

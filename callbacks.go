@@ -43,7 +43,7 @@ func goS2nAsyncPkey(h C.uintptr_t, p *C.struct_s2n_async_pkey_op, tid C.uintptr_
 			rc = -1
 		}
 	}()
-	conn := s.self.Value()
+	conn := s.driver
 	var fn AsyncPkeyFunc
 	if s.config != nil {
 		fn = s.config.callback()

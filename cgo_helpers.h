@@ -16,14 +16,19 @@
 
 /* What an s2n call that failed left in the thread-local s2n_errno, read by the
  * wrapper in the same C call (a goroutine may change OS threads between two
- * cgo calls). The strings are s2n's own static strings. */
+ * cgo calls). The debug string lives in thread-local storage too, so it is
+ * copied; names and messages are static and looked up by code. The record
+ * holds no pointers, so passing it costs cgo no pointer check. */
 typedef struct {
     int code;
     int type;
-    const char *name;
-    const char *message;
-    const char *debug;
+    char debug[128];
 } go_s2n_error;
+
+/* Fills e from s2n_errno when rc < 0, and returns rc. */
+long go_s2n_check(long rc, go_s2n_error *e);
+const char *go_s2n_strerror_name(int code);
+const char *go_s2n_strerror(int code);
 
 /* Library set-up and facts about the linked build. */
 int go_s2n_init(go_s2n_error *e);

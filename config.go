@@ -69,6 +69,8 @@ type configState struct {
 	validationSet bool // SetAsyncPkeyValidationMode was called
 
 	verifyHost func(name string) bool
+
+	e C.go_s2n_error // error record of calls made under mu
 }
 
 // NewConfig creates a Config with s2n's defaults (s2n_config_new).
@@ -144,9 +146,8 @@ func (c *Config) modify(f func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int)
 	if st.inUse {
 		return usageError(nameInUse, "config is in use by a connection: finish configuring it before Connection.SetConfig")
 	}
-	var e C.go_s2n_error
-	if f(st.ptr, &e) < 0 {
-		return newError(&e, nil)
+	if f(st.ptr, &st.e) < 0 {
+		return newError(&st.e, nil)
 	}
 	return nil
 }

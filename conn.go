@@ -109,6 +109,7 @@ func (c *Conn) setup() error {
 			return err
 		}
 	}
+	conn.s.wake = make(chan struct{}, 1)
 	c.c = conn
 	c.cleanup = runtime.AddCleanup(c, freeIO, c.io)
 	return nil

@@ -1,16 +1,5 @@
 package s2n
 
-// Send and Recv keep their pointer arguments (the error record, the blocked
-// status, the caller's buffer) only for the duration of the call, and never
-// call back into Go (the only Go callback, for async key operations, runs
-// during the handshake), so with both directives nothing escapes to the heap:
-// no allocation per Send or Recv. A Go callback reachable from s2n_send or
-// s2n_recv would have to drop nocallback here.
-
-// #cgo noescape go_s2n_send
-// #cgo nocallback go_s2n_send
-// #cgo noescape go_s2n_recv
-// #cgo nocallback go_s2n_recv
 // #include "cgo_helpers.h"
 import "C"
 
@@ -23,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
-	"weak"
 )
 
 // Mode says which side of the handshake a connection plays (s2n_mode).
@@ -129,12 +117,16 @@ type connState struct {
 	ptr *C.struct_s2n_connection
 	h   cgo.Handle
 
-	self   weak.Pointer[Connection]
+	// driver is the Connection whose Negotiate is running, the only call
+	// during which s2n runs callbacks: they hand it to the application.
+	// Set and cleared under mu; no weak pointer or lookup needed.
+	driver *Connection
 	config *configState
 	mode   Mode
 
 	// wake is signalled when an async op of this connection is applied or
-	// fails, so a handshake parked on BlockedOnApplicationInput can go on;
+	// fails, so a handshake parked on BlockedOnApplicationInput can go on
+	// (made by the net.Conn layer, before its handshake; nil otherwise);
 	// asyncErr is the first failure of an op completed off the handshake's
 	// goroutine, which s2n itself has no way to report.
 	wake     chan struct{}
@@ -153,6 +145,10 @@ type connState struct {
 
 	opsMu sync.Mutex // leaf lock: guards ops only
 	ops   map[*opState]struct{}
+
+	// e receives the error of calls made under mu (or from inside a
+	// callback, sequentially); a field, so it never escapes per call.
+	e C.go_s2n_error
 }
 
 // NewConnection creates a connection for the given side (s2n_connection_new).
@@ -163,7 +159,7 @@ func NewConnection(mode Mode) (*Connection, error) {
 	if mode != ModeServer && mode != ModeClient {
 		return nil, usageError(nameInvalidArg, "invalid mode %d", int(mode))
 	}
-	st := &connState{ops: make(map[*opState]struct{}), mode: mode, wake: make(chan struct{}, 1)}
+	st := &connState{mode: mode}
 	st.h = newHandle(st)
 	var e C.go_s2n_error
 	st.ptr = C.go_s2n_connection_new(C.int(mode), C.uintptr_t(st.h), &e)
@@ -172,7 +168,6 @@ func NewConnection(mode Mode) (*Connection, error) {
 		return nil, newError(&e, nil)
 	}
 	c := &Connection{s: st}
-	st.self = weak.Make(c)
 	c.cleanup = runtime.AddCleanup(c, (*connState).closeFromCleanup, st)
 	return c, nil
 }
@@ -272,9 +267,8 @@ func (c *Connection) simple(f func(p *C.struct_s2n_connection, e *C.go_s2n_error
 		return err
 	}
 	defer s.unlock(cb)
-	var e C.go_s2n_error
-	if f(s.ptr, &e) < 0 {
-		return newError(&e, nil)
+	if f(s.ptr, &s.e) < 0 {
+		return newError(&s.e, nil)
 	}
 	return nil
 }
@@ -328,9 +322,10 @@ func (c *Connection) Negotiate() (Blocked, error) {
 		return NotBlocked, err
 	}
 	var blocked C.int
-	var e C.go_s2n_error
-	rc := C.go_s2n_negotiate(s.ptr, &blocked, &e)
-	return Blocked(blocked), s.finish(rc < 0, &e)
+	s.driver = c
+	rc := C.go_s2n_negotiate(s.ptr, &blocked, &s.e)
+	s.driver = nil
+	return Blocked(blocked), s.finish(rc < 0, &s.e)
 }
 
 // Send encrypts and writes b (s2n_send). It returns how many bytes of b were

@@ -6,6 +6,7 @@ import "C"
 import (
 	"fmt"
 	"sync"
+	"unsafe"
 )
 
 // ErrorType is s2n's classification of an error (s2n_error_get_type).
@@ -104,9 +105,9 @@ func convertError(e *C.go_s2n_error, cause error) *Error {
 	return &Error{
 		Code:    int(e.code),
 		Type:    ErrorType(e._type),
-		Name:    C.GoString(e.name),
-		Message: C.GoString(e.message),
-		Debug:   C.GoString(e.debug),
+		Name:    C.GoString(C.go_s2n_strerror_name(e.code)),
+		Message: C.GoString(C.go_s2n_strerror(e.code)),
+		Debug:   cString(e.debug[:]),
 		cause:   cause,
 	}
 }
@@ -134,3 +135,13 @@ type PanicError struct {
 }
 
 func (p *PanicError) Error() string { return fmt.Sprintf("callback panicked: %v", p.Value) }
+
+// cString copies a NUL-terminated C array into a Go string without handing
+// the array to C.GoString (which would make the record escape).
+func cString(b []C.char) string {
+	n := 0
+	for n < len(b) && b[n] != 0 {
+		n++
+	}
+	return string(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(b))), n))
+}

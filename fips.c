@@ -1,5 +1,4 @@
-/* C glue for fips.go. Kept apart from callbacks.c, which belongs to the core
- * binding; the error capture below mirrors go_s2n_check there. */
+/* C glue for fips.go; errors are captured by go_s2n_check (callbacks.c). */
 #include <s2n.h>
 
 #include <openssl/crypto.h>
@@ -10,15 +9,7 @@
 int go_s2n_fips_get_mode(go_s2n_error *e)
 {
     s2n_fips_mode mode = S2N_FIPS_MODE_DISABLED;
-    if (s2n_get_fips_mode(&mode) < 0) {
-        /* Read s2n_errno in this same C call: it is thread-local. */
-        int err = s2n_errno;
-        e->code = err;
-        e->type = s2n_error_get_type(err);
-        e->name = s2n_strerror_name(err);
-        e->message = s2n_strerror(err, "EN");
-        e->debug = s2n_strerror_debug(err, "EN");
-        s2n_errno = S2N_ERR_T_OK;
+    if (go_s2n_check(s2n_get_fips_mode(&mode), e) < 0) {
         return -1;
     }
     return mode == S2N_FIPS_MODE_ENABLED;
