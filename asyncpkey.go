@@ -182,8 +182,8 @@ func (o *opState) free() {
 
 // with runs f on the C op under its lock.
 func (o *AsyncPkeyOp) with(f func(p *C.struct_s2n_async_pkey_op, e *C.go_s2n_error) C.int) error {
-	if o == nil {
-		return usageError(nameInvalidArg, "nil async pkey op")
+	if o == nil || o.s == nil {
+		return usageError(nameInvalidArg, "nil or zero async pkey op")
 	}
 	s := o.s
 	s.mu.Lock()
@@ -242,17 +242,27 @@ func (o *AsyncPkeyOp) SetOutput(out []byte) error {
 	if len(out) > 1<<16 {
 		return usageError(nameInvalidArg, "async pkey output of %d bytes is too large", len(out))
 	}
-	return o.with(func(p *C.struct_s2n_async_pkey_op, e *C.go_s2n_error) C.int {
+	applied := false
+	err := o.with(func(p *C.struct_s2n_async_pkey_op, e *C.go_s2n_error) C.int {
+		// s2n frees the output at Apply and only then: an output set after
+		// Apply would leak (for a decryption, a secret never wiped).
+		if applied = o.s.applied; applied {
+			return 0
+		}
 		return C.go_s2n_async_pkey_op_set_output(p, (*C.uint8_t)(unsafe.SliceData(out)), C.uint32_t(len(out)), e)
 	})
+	if applied {
+		return usageError(nameAlreadyApplied, "async pkey op already applied")
+	}
+	return err
 }
 
 // Perform runs the operation with a key loaded in s2n
 // (s2n_async_pkey_op_perform). It may run on any goroutine, concurrently with
 // calls on the connection; it does not apply the result.
 func (o *AsyncPkeyOp) Perform(key *PrivateKey) error {
-	if key == nil {
-		return usageError(nameInvalidArg, "nil private key")
+	if key == nil || key.cert == nil || key.ptr == nil {
+		return usageError(nameInvalidArg, "nil or zero private key")
 	}
 	cert := key.cert
 	cert.mu.RLock()
@@ -275,7 +285,7 @@ func (o *AsyncPkeyOp) Apply(conn *Connection) error {
 	if conn == nil {
 		return usageError(nameInvalidArg, "nil connection")
 	}
-	cs := conn.s
+	cs := conn.state()
 	cb, err := cs.lock()
 	if err != nil {
 		return err
@@ -297,7 +307,7 @@ func (o *AsyncPkeyOp) Apply(conn *Connection) error {
 // Free releases the operation (s2n_async_pkey_op_free). It is idempotent and
 // always returns nil.
 func (o *AsyncPkeyOp) Free() error {
-	if o != nil {
+	if o != nil && o.s != nil {
 		o.s.free()
 	}
 	return nil

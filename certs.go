@@ -122,7 +122,7 @@ func certFromC(p *C.struct_s2n_cert_chain_and_key) *CertChainAndKey {
 // Close releases this reference to the chain. It is idempotent; the C object
 // is freed once no Config uses it.
 func (c *CertChainAndKey) Close() error {
-	if c.closed.Swap(true) || c.borrowed {
+	if c == nil || c.s == nil || c.closed.Swap(true) || c.borrowed {
 		return nil
 	}
 	c.cleanup.Stop()
@@ -134,6 +134,9 @@ func (c *CertChainAndKey) Close() error {
 // For a chain loaded with NewPublicCertChain the key is empty and Perform
 // fails: use SetOutput instead.
 func (c *CertChainAndKey) PrivateKey() (*PrivateKey, error) {
+	if c == nil || c.s == nil {
+		return nil, usageError(nameInvalidArg, "nil or zero *CertChainAndKey: use NewCertChainAndKey")
+	}
 	if c.closed.Load() {
 		return nil, closedError("certificate chain")
 	}

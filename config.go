@@ -6,6 +6,7 @@ import "C"
 import (
 	"bytes"
 	"crypto"
+	"math"
 	"runtime"
 	"runtime/cgo"
 	"strings"
@@ -94,7 +95,7 @@ func NewConfig() (*Config, error) {
 // Close releases the caller's reference to the Config. It is idempotent and
 // safe from any goroutine; connections already using the Config keep working.
 func (c *Config) Close() error {
-	if c.closed.Swap(true) {
+	if c == nil || c.s == nil || c.closed.Swap(true) {
 		return nil
 	}
 	c.cleanup.Stop()
@@ -134,6 +135,9 @@ func (st *configState) acquire() bool {
 // modify runs f on the C config under the lock, refusing once the Config is
 // closed or in use.
 func (c *Config) modify(f func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int) error {
+	if c == nil || c.s == nil {
+		return usageError(nameInvalidArg, "nil or zero *Config: use NewConfig")
+	}
 	if c.closed.Load() {
 		return closedError("config")
 	}
@@ -169,7 +173,7 @@ func (c *Config) SetCipherPreferences(version string) error {
 // (s2n_config_add_cert_chain_and_key_to_store). The Config keeps the chain
 // alive until the Config itself is freed.
 func (c *Config) AddCertChainAndKey(chain *CertChainAndKey) error {
-	if chain == nil || chain.closed.Load() {
+	if chain == nil || chain.s == nil || chain.closed.Load() {
 		return usageError(nameInvalidArg, "certificate chain is nil or closed")
 	}
 	cert := chain.s
@@ -223,6 +227,10 @@ func (c *Config) DisableX509Verification() error {
 // SetClientAuthType sets whether client certificates are requested (server)
 // or sent (client) (s2n_config_set_client_auth_type).
 func (c *Config) SetClientAuthType(t ClientAuthType) error {
+	// s2n stores any value, and a server then behaves as if Required.
+	if t != ClientAuthNone && t != ClientAuthRequired && t != ClientAuthOptional {
+		return usageError(nameInvalidArg, "invalid client auth type %d", int(t))
+	}
 	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_set_client_auth_type(p, C.int(t), e)
 	})
@@ -308,7 +316,13 @@ func (c *Config) AddTicketKey(name, key []byte, introduced time.Time) error {
 	}
 	var intro uint64
 	if !introduced.IsZero() {
-		intro = uint64(introduced.Unix())
+		// s2n keeps nanoseconds in a uint64: before 1970 would wrap, after
+		// 2554 would overflow.
+		u := introduced.Unix()
+		if u <= 0 || uint64(u) > math.MaxUint64/uint64(time.Second) {
+			return usageError(nameInvalidArg, "ticket key introduction time %v out of range", introduced)
+		}
+		intro = uint64(u)
 	}
 	// s2n takes key as non-const; hand it a copy in C memory.
 	ck := C.CBytes(key)
@@ -349,6 +363,7 @@ func (c *Config) SetMaxBlindingDelay(d time.Duration) error {
 		return usageError(nameInvalidArg, "blinding delay %v out of range", d)
 	}
 	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
-		return C.go_s2n_config_set_max_blinding_delay(p, C.uint32_t(d/time.Second), e)
+		// Whole seconds, rounded up: a fraction must not turn blinding off.
+		return C.go_s2n_config_set_max_blinding_delay(p, C.uint32_t((d+time.Second-1)/time.Second), e)
 	})
 }

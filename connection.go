@@ -4,6 +4,7 @@ package s2n
 import "C"
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"runtime/cgo"
@@ -175,6 +176,9 @@ func NewConnection(mode Mode) (*Connection, error) {
 // inCallback reports whether the caller runs inside this connection's
 // callback (on the callback's locked OS thread).
 func (s *connState) inCallback() bool {
+	if s == nil {
+		return false
+	}
 	t := s.cbThread.Load()
 	return t != 0 && t == threadID()
 }
@@ -184,6 +188,9 @@ func (s *connState) inCallback() bool {
 // call already holds the lock) and reports cb = true; the caller decides
 // whether the call is allowed there.
 func (s *connState) lock() (cb bool, err error) {
+	if s == nil {
+		return false, usageError(nameInvalidArg, "nil or zero *Connection: use NewConnection")
+	}
 	if s.inCallback() {
 		return true, nil
 	}
@@ -215,7 +222,8 @@ func (s *connState) drive(what string) error {
 }
 
 // finish ends a driving call: it turns a C failure into an error carrying the
-// callback's own error, and carries out a Close requested inside a callback.
+// callback's own error (e is read only when failed), and carries out a Close
+// requested inside a callback.
 func (s *connState) finish(failed bool, e *C.go_s2n_error) error {
 	var err error
 	if failed {
@@ -235,7 +243,7 @@ func (c *Connection) SetConfig(config *Config) error {
 	if config == nil || config.closed.Load() {
 		return usageError(nameInvalidArg, "config is nil or closed")
 	}
-	s := c.s
+	s := c.state()
 	if err := s.drive("SetConfig"); err != nil {
 		return err
 	}
@@ -258,10 +266,19 @@ func (c *Connection) SetConfig(config *Config) error {
 	return nil
 }
 
+// state returns the inner state: nil for a nil or zero Connection, which
+// lock turns into a usage error.
+func (c *Connection) state() *connState {
+	if c == nil {
+		return nil
+	}
+	return c.s
+}
+
 // simple runs a call that cannot trigger callbacks; it is allowed from inside
 // a callback.
 func (c *Connection) simple(f func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int) error {
-	s := c.s
+	s := c.state()
 	cb, err := s.lock()
 	if err != nil {
 		return err
@@ -317,7 +334,7 @@ func (c *Connection) SetBlinding(b Blinding) error {
 // BlockedOnRead/Write wait for I/O, BlockedOnApplicationInput waits for an
 // async private-key operation to be applied.
 func (c *Connection) Negotiate() (Blocked, error) {
-	s := c.s
+	s := c.state()
 	if err := s.drive("Negotiate"); err != nil {
 		return NotBlocked, err
 	}
@@ -325,13 +342,24 @@ func (c *Connection) Negotiate() (Blocked, error) {
 	s.driver = c
 	rc := C.go_s2n_negotiate(s.ptr, &blocked, &s.e)
 	s.driver = nil
+	if rc < 0 && Blocked(blocked) == BlockedOnApplicationInput && s.cbErr == nil {
+		// s2n cannot learn that an op failed off this goroutine (a
+		// signer's error, an answer Apply rejected, an op freed without
+		// Apply): it would report BlockedOnApplicationInput for ever.
+		if err := s.failure(); err != nil {
+			s.finish(false, nil)
+			return NotBlocked, asyncFailure(err)
+		}
+	}
 	return Blocked(blocked), s.finish(rc < 0, &s.e)
 }
 
 // Send encrypts and writes b (s2n_send). It returns how many bytes of b were
-// consumed; on ErrBlocked, call Send again with the rest.
+// consumed, which may be fewer than len(b) with a nil error when the
+// transport took only part (Blocked then says why): call Send again with the
+// rest. On ErrBlocked, call Send again with the same bytes.
 func (c *Connection) Send(b []byte) (int, Blocked, error) {
-	s := c.s
+	s := c.state()
 	if err := s.drive("Send"); err != nil {
 		return 0, NotBlocked, err
 	}
@@ -342,10 +370,10 @@ func (c *Connection) Send(b []byte) (int, Blocked, error) {
 	return max(int(n), 0), Blocked(blocked), err
 }
 
-// Recv reads and decrypts into b (s2n_recv). It returns 0 and nil when the
-// peer closed the connection cleanly.
+// Recv reads and decrypts into b (s2n_recv). With len(b) > 0, 0 and nil
+// mean the peer closed the connection cleanly (close_notify).
 func (c *Connection) Recv(b []byte) (int, Blocked, error) {
-	s := c.s
+	s := c.state()
 	if err := s.drive("Recv"); err != nil {
 		return 0, NotBlocked, err
 	}
@@ -358,7 +386,7 @@ func (c *Connection) Recv(b []byte) (int, Blocked, error) {
 
 // Shutdown sends close_notify and waits for the peer's (s2n_shutdown).
 func (c *Connection) Shutdown() (Blocked, error) {
-	s := c.s
+	s := c.state()
 	if err := s.drive("Shutdown"); err != nil {
 		return NotBlocked, err
 	}
@@ -371,7 +399,7 @@ func (c *Connection) Shutdown() (Blocked, error) {
 // ShutdownSend sends close_notify without waiting for the peer's
 // (s2n_shutdown_send): the write side is closed, reading goes on.
 func (c *Connection) ShutdownSend() (Blocked, error) {
-	s := c.s
+	s := c.state()
 	if err := s.drive("ShutdownSend"); err != nil {
 		return NotBlocked, err
 	}
@@ -385,7 +413,7 @@ func (c *Connection) ShutdownSend() (Blocked, error) {
 // same *CertChainAndKey that was added to the Config
 // (s2n_connection_get_selected_cert).
 func (c *Connection) SelectedCert() (*CertChainAndKey, error) {
-	s := c.s
+	s := c.state()
 	cb, err := s.lock()
 	if err != nil {
 		return nil, err
@@ -475,12 +503,13 @@ func (c *Connection) Delay() time.Duration {
 // Wipe resets the connection for reuse, keeping its mode and Config
 // (s2n_connection_wipe). Async operations still pending are freed first.
 func (c *Connection) Wipe() error {
-	s := c.s
+	s := c.state()
 	if err := s.drive("Wipe"); err != nil {
 		return err
 	}
 	defer s.mu.Unlock()
 	s.freeOps()
+	s.asyncErr.Store(nil) // the freed ops' failures belong to the old handshake
 	var e C.go_s2n_error
 	if C.go_s2n_connection_wipe(s.ptr, C.uintptr_t(s.h), &e) < 0 {
 		return newError(&e, nil)
@@ -493,7 +522,10 @@ func (c *Connection) Wipe() error {
 // callback, it is carried out when the callback's s2n call returns. Close is
 // idempotent; it does not send close_notify (see Shutdown).
 func (c *Connection) Close() error {
-	s := c.s
+	s := c.state()
+	if s == nil {
+		return nil
+	}
 	if s.inCallback() {
 		s.closeInCallback = true
 		return nil
@@ -534,6 +566,16 @@ func (s *connState) notify() {
 	case s.wake <- struct{}{}:
 	default:
 	}
+}
+
+// asyncFailure is the error Negotiate returns for a failure recorded by fail:
+// the application's error is kept for errors.Is and errors.As.
+func asyncFailure(err error) *Error {
+	var se *Error
+	if errors.As(err, &se) && se.Type != ErrorTypeBlocked {
+		return se
+	}
+	return &Error{Type: ErrorTypeInternal, Name: nameAsyncFailed, Message: "async private-key operation failed", cause: err}
 }
 
 // fail records the first asynchronous failure and wakes the handshake.

@@ -118,6 +118,10 @@ const (
 	nameInCallback = "S2N_GO_ERR_IN_CALLBACK"
 	nameInvalidArg = "S2N_GO_ERR_INVALID_ARGUMENT"
 	nameInUse      = "S2N_GO_ERR_IN_USE"
+	// nameAlreadyApplied: SetOutput after Apply.
+	nameAlreadyApplied = "S2N_GO_ERR_ALREADY_APPLIED"
+	// nameAsyncFailed: an async op failed off the handshake's goroutine.
+	nameAsyncFailed = "S2N_GO_ERR_ASYNC_FAILED"
 )
 
 func usageError(name, format string, args ...any) *Error {
