@@ -1,4 +1,4 @@
-//go:build cgo && !s2n_openssl && !s2n_fips && !s2n_system
+//go:build cgo && !s2n_openssl && !s2n_fips && !s2n_system && !s2n_asan
 
 package s2n
 
