@@ -44,6 +44,8 @@ TLS:
   -a, --alpn LIST           ALPN protocols, comma-separated, most preferred first
   -r, --reconnect           connect a second time, resuming the session
   -T, --no-session-ticket   disable session tickets
+      --max-blinding DUR    cap s2n's delay after a failed handshake
+                            (default: s2n's, up to 30s)
       --timeout DUR         bound on connect and handshake, and on the whole
                             exchange except --echo (default 30s)
       --linger DUR          TLS 1.2 has no half-close: after sending, read the

@@ -57,6 +57,8 @@ TLS:
   -t, --ca-file FILE        trust these certificates for client certificates (with -m)
   -i, --insecure            accept any client certificate, unverified (with -m)
   -T, --no-session-ticket   disable session resumption by ticket
+      --max-blinding DUR    cap s2n's delay after a failed handshake
+                            (default: s2n's, up to 30s)
       --timeout DUR         handshake timeout (default 10s)
 
 Mode (default: print what clients send on stdout):

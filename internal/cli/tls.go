@@ -24,6 +24,9 @@ type TLSFlags struct {
 	CAFile    string
 	Insecure  bool
 	NoTickets bool
+	// MaxBlinding caps s2n's delay after a failed handshake; 0 keeps
+	// s2n's default (up to 30 s).
+	MaxBlinding time.Duration
 }
 
 // Register adds the shared flags; alpnShort and caShort are the one-letter
@@ -39,12 +42,18 @@ func (f *TLSFlags) Register(fs *flag.FlagSet, alpnShort []string, caShort string
 	Alias(fs, "insecure", "i")
 	fs.BoolVar(&f.NoTickets, "no-session-ticket", false, "disable session tickets")
 	Alias(fs, "no-session-ticket", "T")
+	fs.DurationVar(&f.MaxBlinding, "max-blinding", 0, "cap s2n's delay after a failed handshake (0: s2n's default, up to 30s)")
 }
 
 // Apply sets the policy, ALPN and trust on cfg.
 func (f *TLSFlags) Apply(cfg *s2n.Config) error {
 	if err := cfg.SetCipherPreferences(f.Ciphers); err != nil {
 		return fmt.Errorf("--ciphers %q: %w", f.Ciphers, err)
+	}
+	if f.MaxBlinding > 0 {
+		if err := cfg.SetMaxBlindingDelay(f.MaxBlinding); err != nil {
+			return fmt.Errorf("--max-blinding %v: %w", f.MaxBlinding, err)
+		}
 	}
 	if alpn := SplitList(f.ALPN); len(alpn) > 0 {
 		if err := cfg.SetProtocolPreferences(alpn); err != nil {
