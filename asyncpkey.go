@@ -175,7 +175,7 @@ func (o *opState) free() {
 	o.conn.opsMu.Lock()
 	delete(o.conn.ops, o)
 	o.conn.opsMu.Unlock()
-	if !o.applied {
+	if !o.applied && !o.conn.closing.Load() {
 		o.conn.fail(errOpAbandoned)
 	}
 }
@@ -302,6 +302,14 @@ func (o *AsyncPkeyOp) Apply(conn *Connection) error {
 		cs.notify()
 	}
 	return err
+}
+
+// live reports whether the op can still be completed (not freed, and its
+// connection not closed).
+func (o *AsyncPkeyOp) live() bool {
+	o.s.mu.Lock()
+	defer o.s.mu.Unlock()
+	return o.s.ptr != nil
 }
 
 // Free releases the operation (s2n_async_pkey_op_free). It is idempotent and

@@ -56,8 +56,9 @@ type Conn struct {
 	closed   atomic.Bool
 	closedMu sync.RWMutex // write-held by Close while it frees C memory
 
-	deadline   atomic.Int64 // unix nanos of the key-wait deadline; 0: none
-	blindUntil atomic.Int64 // unix nanos: close the transport no earlier
+	state      atomic.Pointer[ConnectionState] // taken when the handshake completes
+	deadline   atomic.Int64                    // unix nanos of the key-wait deadline; 0: none
+	blindUntil atomic.Int64                    // unix nanos: close the transport no earlier
 	cleanup    runtime.Cleanup
 }
 
@@ -199,14 +200,20 @@ func (c *Conn) HandshakeContext(ctx context.Context) error {
 		defer stop()
 	}
 	err := c.handshake(ctx)
-	if err != nil && ctx.Err() != nil {
+	switch {
+	case err != nil && ctx.Err() != nil:
 		err = ctx.Err()
+	case err != nil && c.closed.Load() && !errors.Is(err, net.ErrClosed):
+		err = fmt.Errorf("%w: %w", net.ErrClosed, err)
 	}
 	if err != nil {
 		c.handshakeErr = err
 		c.abortKeyOps()
 		return err
 	}
+	st := c.liveState()
+	st.HandshakeComplete = true
+	c.state.Store(&st)
 	c.handshakeDone.Store(true)
 	return nil
 }
@@ -249,6 +256,9 @@ func (c *Conn) handshake(ctx context.Context) error {
 // or the context or deadline ends.
 func (c *Conn) waitForKey(ctx context.Context) error {
 	s := c.c.s
+	if c.closed.Load() {
+		return net.ErrClosed
+	}
 	if err := s.failure(); err != nil {
 		return err
 	}
@@ -294,6 +304,9 @@ func (c *Conn) failed() {
 // wrapErr maps s2n's closed-connection errors to the io errors Go code
 // expects, keeping the s2n error in the chain.
 func (c *Conn) wrapErr(err error) error {
+	if c.closed.Load() { // closed here: whatever s2n said, the cause is Close
+		return fmt.Errorf("%w: %w", net.ErrClosed, err)
+	}
 	var se *Error
 	if errors.As(err, &se) && se.Type == ErrorTypeClosed {
 		return fmt.Errorf("%w: %w", io.ErrUnexpectedEOF, err)
@@ -386,6 +399,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 			return 0, io.EOF
 		}
 		if !errors.Is(err, ErrBlocked) {
+			c.failed()
 			return 0, c.wrapErr(err)
 		}
 		// s2n may have answered something (a KeyUpdate, an alert).
@@ -412,6 +426,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 		n, _, err := c.c.Send(b[sent:])
 		sent += n
 		if err != nil && !errors.Is(err, ErrBlocked) {
+			c.failed()
 			return sent, c.wrapErr(err)
 		}
 		if err := c.flush(); err != nil {
@@ -469,7 +484,8 @@ func (c *Conn) Close() error {
 		return nil
 	}
 	var notifyErr error
-	if c.handshakeDone.Load() && c.writeMu.TryLock() {
+	blinded := time.Until(time.Unix(0, c.blindUntil.Load())) > 0
+	if c.handshakeDone.Load() && !blinded && c.writeMu.TryLock() {
 		c.conn.SetWriteDeadline(time.Now().Add(closeNotifyTimeout))
 		notifyErr = c.closeNotify()
 		c.writeMu.Unlock()
@@ -535,10 +551,21 @@ type ConnectionState struct {
 }
 
 // ConnectionState returns the connection's negotiated parameters.
+//
+// Once the handshake is complete, it returns the parameters as they were
+// then, also after Close (as crypto/tls does).
 func (c *Conn) ConnectionState() ConnectionState {
+	if st := c.state.Load(); st != nil {
+		return *st
+	}
 	if c.c == nil {
 		return ConnectionState{}
 	}
+	return c.liveState()
+}
+
+// liveState reads the parameters from s2n.
+func (c *Conn) liveState() ConnectionState {
 	st := ConnectionState{
 		Version:            c.c.ProtocolVersion(),
 		HandshakeComplete:  c.handshakeDone.Load(),

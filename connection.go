@@ -134,6 +134,9 @@ type connState struct {
 	asyncErr atomic.Pointer[error]
 	// offloaded counts key operations completed off the handshake goroutine.
 	offloaded atomic.Int32
+	// closing is set once Close has begun: ops freed from then on were not
+	// abandoned by the application.
+	closing atomic.Bool
 
 	// cbThread is the OS thread running this connection's callback, 0 if
 	// none. Only the callback's own goroutine stores it.
@@ -144,8 +147,9 @@ type connState struct {
 	cbErr           error
 	closeInCallback bool
 
-	opsMu sync.Mutex // leaf lock: guards ops only
+	opsMu sync.Mutex // leaf lock: guards ops and done
 	ops   map[*opState]struct{}
+	done  chan struct{} // closed by Close; made on demand by dead
 
 	// e receives the error of calls made under mu (or from inside a
 	// callback, sequentially); a field, so it never escapes per call.
@@ -549,6 +553,12 @@ func (s *connState) closeLocked() {
 	if s.ptr == nil {
 		return
 	}
+	s.opsMu.Lock()
+	s.closing.Store(true)
+	if s.done != nil {
+		close(s.done)
+	}
+	s.opsMu.Unlock()
 	s.freeOps()
 	var e C.go_s2n_error
 	C.go_s2n_connection_free(s.ptr, &e)
@@ -558,6 +568,20 @@ func (s *connState) closeLocked() {
 		s.config.release()
 		s.config = nil
 	}
+}
+
+// dead returns a channel that is closed when the connection closes, for
+// goroutines that wait on its behalf.
+func (s *connState) dead() <-chan struct{} {
+	s.opsMu.Lock()
+	defer s.opsMu.Unlock()
+	if s.done == nil {
+		s.done = make(chan struct{})
+		if s.closing.Load() {
+			close(s.done)
+		}
+	}
+	return s.done
 }
 
 // notify wakes a handshake waiting for an async op.

@@ -127,8 +127,15 @@ func (st *configState) dispatchToSigner(conn *Connection, op *AsyncPkeyOp) error
 func (st *configState) runKeyOp(conn *Connection, op *AsyncPkeyOp, key crypto.Signer, typ AsyncPkeyOpType, in []byte, opts crypto.SignerOpts) {
 	defer op.Free()
 	if st.sem != nil {
-		st.sem <- struct{}{}
-		defer func() { <-st.sem }()
+		select {
+		case st.sem <- struct{}{}:
+			defer func() { <-st.sem }()
+		case <-conn.s.dead(): // died while queued: spare the key
+			return
+		}
+		if !op.live() {
+			return
+		}
 	}
 	out, err := callKey(key, typ, in, opts)
 	if err == nil {
@@ -182,16 +189,27 @@ func decryptPremaster(key crypto.Signer, ciphertext []byte) ([]byte, error) {
 	if _, err := rand.Read(random); err != nil {
 		return nil, err
 	}
-	out, err := d.Decrypt(rand.Reader, ciphertext, &rsa.PKCS1v15DecryptOptions{SessionKeyLen: premasterLen})
+	out, err := safeDecrypt(d, ciphertext, &rsa.PKCS1v15DecryptOptions{SessionKeyLen: premasterLen})
 	if err != nil {
 		// The key does not take the option: this happens for every
 		// ciphertext alike, so it reveals nothing about this one.
-		out, err = d.Decrypt(rand.Reader, ciphertext, nil)
+		out, err = safeDecrypt(d, ciphertext, nil)
 	}
 	if err != nil || len(out) != premasterLen {
 		return random, nil
 	}
 	return out, nil
+}
+
+// safeDecrypt turns a panic of the key into an error: for a decryption it
+// must be as invisible to the peer as bad padding.
+func safeDecrypt(d crypto.Decrypter, ciphertext []byte, opts crypto.DecrypterOpts) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, &PanicError{Value: r}
+		}
+	}()
+	return d.Decrypt(rand.Reader, ciphertext, opts)
 }
 
 // signerOpts maps the connection's selected algorithms (server or client
