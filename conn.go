@@ -564,11 +564,11 @@ func (c *Conn) ConnectionState() ConnectionState {
 	return c.liveState()
 }
 
-// liveState reads the parameters from s2n.
+// liveState reads the parameters from s2n; HandshakeComplete is left for the
+// caller (only the snapshot taken at completion claims it).
 func (c *Conn) liveState() ConnectionState {
 	st := ConnectionState{
 		Version:            c.c.ProtocolVersion(),
-		HandshakeComplete:  c.handshakeDone.Load(),
 		CipherSuite:        c.c.CipherSuite(),
 		KeyExchangeGroup:   c.c.KeyExchangeGroup(),
 		NegotiatedProtocol: c.c.ApplicationProtocol(),
