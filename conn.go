@@ -54,6 +54,7 @@ type Conn struct {
 	writeMu  sync.Mutex
 	flushMu  sync.Mutex // one flusher at a time keeps records in order
 	closed   atomic.Bool
+	closing  atomic.Bool  // set by Close before its close_notify
 	closedMu sync.RWMutex // write-held by Close while it frees C memory
 
 	state      atomic.Pointer[ConnectionState] // taken when the handshake completes
@@ -304,7 +305,7 @@ func (c *Conn) failed() {
 // wrapErr maps s2n's closed-connection errors to the io errors Go code
 // expects, keeping the s2n error in the chain.
 func (c *Conn) wrapErr(err error) error {
-	if c.closed.Load() { // closed here: whatever s2n said, the cause is Close
+	if c.closing.Load() { // closed here: whatever s2n said, the cause is Close
 		return fmt.Errorf("%w: %w", net.ErrClosed, err)
 	}
 	var se *Error
@@ -483,6 +484,7 @@ func (c *Conn) Close() error {
 	if c.closed.Load() {
 		return nil
 	}
+	c.closing.Store(true)
 	var notifyErr error
 	blinded := time.Until(time.Unix(0, c.blindUntil.Load())) > 0
 	if c.handshakeDone.Load() && !blinded && c.writeMu.TryLock() {
