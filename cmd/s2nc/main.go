@@ -196,20 +196,6 @@ func (o *options) validate() error {
 	return o.key.Validate("--cert", "--key")
 }
 
-// newConfig builds the client's s2n Config, with the client certificate
-// when one was given.
-func (o *options) newConfig(key *cli.Key) (*s2n.Config, error) {
-	cfg, err := s2n.NewConfig()
-	if err != nil {
-		return nil, err
-	}
-	if err := o.configure(cfg, key); err != nil {
-		cfg.Close()
-		return nil, err
-	}
-	return cfg, nil
-}
-
 func (o *options) configure(cfg *s2n.Config, key *cli.Key) error {
 	if err := o.tls.Apply(cfg); err != nil {
 		return err
@@ -272,7 +258,7 @@ func connect(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io
 		}
 		defer key.Close()
 	}
-	cfg, err := o.newConfig(key)
+	cfg, err := cli.NewConfig(func(cfg *s2n.Config) error { return o.configure(cfg, key) })
 	if err != nil {
 		return err
 	}

@@ -173,19 +173,6 @@ func (o *options) loadKey() (*cli.Key, error) {
 	return o.key.Load("--cert", "--key")
 }
 
-// newConfig builds the server's s2n Config.
-func (o *options) newConfig(key *cli.Key) (*s2n.Config, error) {
-	cfg, err := s2n.NewConfig()
-	if err != nil {
-		return nil, err
-	}
-	if err := o.configure(cfg, key); err != nil {
-		cfg.Close()
-		return nil, err
-	}
-	return cfg, nil
-}
-
 func (o *options) configure(cfg *s2n.Config, key *cli.Key) error {
 	if err := o.tls.Apply(cfg); err != nil {
 		return err
@@ -227,7 +214,7 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer key.Close()
-	cfg, err := o.newConfig(key)
+	cfg, err := cli.NewConfig(func(cfg *s2n.Config) error { return o.configure(cfg, key) })
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,20 @@ func (f *TLSFlags) Register(fs *flag.FlagSet, alpnShort []string, caShort string
 	fs.DurationVar(&f.MaxBlinding, "max-blinding", 0, "cap s2n's delay after a failed handshake (0: s2n's default, up to 30s)")
 }
 
+// NewConfig makes an s2n Config and has configure set it up; the Config is
+// closed again if that fails.
+func NewConfig(configure func(*s2n.Config) error) (*s2n.Config, error) {
+	cfg, err := s2n.NewConfig()
+	if err != nil {
+		return nil, err
+	}
+	if err := configure(cfg); err != nil {
+		cfg.Close()
+		return nil, err
+	}
+	return cfg, nil
+}
+
 // Apply sets the policy, ALPN and trust on cfg.
 func (f *TLSFlags) Apply(cfg *s2n.Config) error {
 	if err := cfg.SetCipherPreferences(f.Ciphers); err != nil {
