@@ -494,13 +494,56 @@ go_s2n_io *go_s2n_io_new(uint32_t in_cap)
     if (io == NULL) {
         return NULL;
     }
-    io->in = malloc(in_cap);
-    if (io->in == NULL) {
+    if (go_s2n_io_alloc_in(io, in_cap) < 0) {
         free(io);
         return NULL;
     }
-    io->in_cap = in_cap;
     return io;
+}
+
+/* (Re)allocates the input buffer after go_s2n_io_release freed it. */
+int go_s2n_io_alloc_in(go_s2n_io *io, uint32_t in_cap)
+{
+    if (io->in != NULL) {
+        return 0;
+    }
+    io->in = malloc(in_cap);
+    if (io->in == NULL) {
+        return -1;
+    }
+    io->in_cap = in_cap;
+    io->in_off = io->in_len = 0;
+    return 0;
+}
+
+int go_s2n_connection_release_buffers(struct s2n_connection *c, go_s2n_error *e)
+{
+    return (int) go_s2n_check(s2n_connection_release_buffers(c), e);
+}
+
+/* Frees what an idle connection holds: s2n's own I/O buffers and ours, each
+ * only if it is empty (a buffer with bytes in it stays). The spare output
+ * buffer only when the caller holds the flusher's lock (spare != 0). Returns
+ * 0, or -1 when s2n kept its buffers because they hold data (not a failure
+ * of the connection: the caller goes on as before). */
+int go_s2n_io_release(struct s2n_connection *c, go_s2n_io *io, int spare, go_s2n_error *e)
+{
+    if (io->in != NULL && io->in_off == io->in_len) {
+        free(io->in);
+        io->in = NULL;
+        io->in_cap = io->in_off = io->in_len = 0;
+    }
+    if (io->out != NULL && io->out_len == 0) {
+        free(io->out);
+        io->out = NULL;
+        io->out_cap = 0;
+    }
+    if (spare && io->spare != NULL) {
+        free(io->spare);
+        io->spare = NULL;
+        io->spare_cap = 0;
+    }
+    return go_s2n_connection_release_buffers(c, e);
 }
 
 void go_s2n_io_free(go_s2n_io *io)

@@ -72,6 +72,8 @@ package s2n
 // #cgo nocallback go_s2n_connection_get_session
 // #cgo noescape go_s2n_connection_new
 // #cgo nocallback go_s2n_connection_new
+// #cgo noescape go_s2n_connection_release_buffers
+// #cgo nocallback go_s2n_connection_release_buffers
 // #cgo noescape go_s2n_connection_set_blinding
 // #cgo nocallback go_s2n_connection_set_blinding
 // #cgo noescape go_s2n_connection_set_config
@@ -86,10 +88,14 @@ package s2n
 // #cgo nocallback go_s2n_connection_wipe
 // #cgo noescape go_s2n_init
 // #cgo nocallback go_s2n_init
+// #cgo noescape go_s2n_io_alloc_in
+// #cgo nocallback go_s2n_io_alloc_in
 // #cgo noescape go_s2n_io_free
 // #cgo nocallback go_s2n_io_free
 // #cgo noescape go_s2n_io_new
 // #cgo nocallback go_s2n_io_new
+// #cgo noescape go_s2n_io_release
+// #cgo nocallback go_s2n_io_release
 // #cgo noescape go_s2n_libcrypto_mode
 // #cgo nocallback go_s2n_libcrypto_mode
 // #cgo noescape go_s2n_libcrypto_version

@@ -71,6 +71,8 @@ type configState struct {
 
 	verifyHost func(name string) bool
 
+	releaseIdle bool // SetReleaseBuffersWhenIdle
+
 	e C.go_s2n_error // error record of calls made under mu
 }
 
@@ -349,6 +351,21 @@ func (c *Config) SetVerifyHostCallback(fn func(name string) bool) error {
 			return -1
 		}
 		c.s.verifyHost = fn
+		return 0
+	})
+}
+
+// SetReleaseBuffersWhenIdle makes each [Conn] using this Config free its
+// I/O buffers, s2n's (s2n_connection_release_buffers) and its own, whenever a
+// Read finds nothing buffered and has to wait for the peer. An idle
+// connection then holds a few hundred bytes of buffers instead of about
+// 50 KiB; the price is allocating them again when data arrives (a malloc and
+// one extra read from the network per wake-up), so turn it on for servers
+// with many long-lived, mostly idle connections, not for bulk transfers.
+// It affects Conn only; low-level users call [Connection.ReleaseBuffers].
+func (c *Config) SetReleaseBuffersWhenIdle(on bool) error {
+	return c.modify(func(*C.struct_s2n_config, *C.go_s2n_error) C.int {
+		c.s.releaseIdle = on
 		return 0
 	})
 }

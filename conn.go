@@ -57,6 +57,11 @@ type Conn struct {
 	closing  atomic.Bool  // set by Close before its close_notify
 	closedMu sync.RWMutex // write-held by Close while it frees C memory
 
+	// releaseIdle: Config.SetReleaseBuffersWhenIdle. A Read that waits for
+	// the peer with its buffers released reads into idleBuf.
+	releaseIdle bool
+	idleBuf     [64]byte
+
 	state      atomic.Pointer[ConnectionState] // taken when the handshake completes
 	deadline   atomic.Int64                    // unix nanos of the key-wait deadline; 0: none
 	blindUntil atomic.Int64                    // unix nanos: close the transport no earlier
@@ -113,6 +118,7 @@ func (c *Conn) setup() error {
 	}
 	conn.s.wake = make(chan struct{}, 1)
 	c.c = conn
+	c.releaseIdle = c.config.s.releaseIdle // frozen since SetConfig
 	c.cleanup = runtime.AddCleanup(c, freeIO, c.io)
 	return nil
 }
@@ -327,6 +333,9 @@ func (c *Conn) fill() error {
 		return net.ErrClosed
 	}
 	b := c.io
+	if b.in == nil { // released while idle
+		return c.fillIdle()
+	}
 	if b.in_off > 0 {
 		n := b.in_len - b.in_off
 		buf := unsafe.Slice((*byte)(unsafe.Pointer(b.in)), b.in_cap)
@@ -344,6 +353,48 @@ func (c *Conn) fill() error {
 		return nil
 	}
 	return err
+}
+
+// fillIdle is fill with the input buffer released: the wait for the peer
+// holds only idleBuf, and the buffer comes back once bytes have arrived.
+func (c *Conn) fillIdle() error {
+	n, err := c.conn.Read(c.idleBuf[:])
+	if n > 0 {
+		if C.go_s2n_io_alloc_in(c.io, inBufSize) < 0 {
+			return usageError(nameInvalidArg, "out of memory for I/O buffers")
+		}
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(c.io.in)), n), c.idleBuf[:n])
+		c.io.in_len = C.uint32_t(n)
+	}
+	if err == io.EOF {
+		c.io.in_eof = 1
+		return nil
+	}
+	if n > 0 {
+		return nil
+	}
+	return err
+}
+
+// releaseBuffers frees the buffers of an idle connection (see
+// Config.SetReleaseBuffersWhenIdle). Called by the reader only, which owns
+// the input buffer; the output buffers are freed only when empty, under the
+// connection's lock, and the spare one only if no flush is running.
+func (c *Conn) releaseBuffers() {
+	c.closedMu.RLock()
+	defer c.closedMu.RUnlock()
+	if c.closed.Load() || c.io == nil {
+		return
+	}
+	spare := C.int(0)
+	if c.flushMu.TryLock() {
+		defer c.flushMu.Unlock()
+		spare = 1
+	}
+	// Failing because s2n still holds data is fine: the buffers stay.
+	c.c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		return C.go_s2n_io_release(p, c.io, spare, e)
+	})
 }
 
 // flush sends the records s2n produced. The output buffers are swapped under
@@ -408,6 +459,9 @@ func (c *Conn) Read(b []byte) (int, error) {
 			return 0, err
 		}
 		if blocked == BlockedOnRead {
+			if c.releaseIdle {
+				c.releaseBuffers()
+			}
 			if err := c.fill(); err != nil {
 				return 0, err
 			}

@@ -294,6 +294,15 @@ func (c *Connection) simple(f func(p *C.struct_s2n_connection, e *C.go_s2n_error
 	return nil
 }
 
+// ReleaseBuffers frees the connection's I/O buffers while it is idle
+// (s2n_connection_release_buffers); s2n allocates them again when needed.
+// It fails, changing nothing, while a buffer still holds data.
+func (c *Connection) ReleaseBuffers() error {
+	return c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		return C.go_s2n_connection_release_buffers(p, e)
+	})
+}
+
 // SetFd makes s2n read and write the file descriptor directly
 // (s2n_connection_set_fd). The caller keeps ownership of fd.
 func (c *Connection) SetFd(fd int) error {
