@@ -62,7 +62,7 @@ type Conn struct {
 	releaseIdle bool
 	idleBuf     [64]byte
 
-	state      atomic.Pointer[ConnectionState] // taken when the handshake completes
+	state      atomic.Pointer[stateSnapshot] // taken when the handshake completes
 	deadline   atomic.Int64                    // unix nanos of the key-wait deadline; 0: none
 	blindUntil atomic.Int64                    // unix nanos: close the transport no earlier
 	cleanup    runtime.Cleanup
@@ -218,9 +218,10 @@ func (c *Conn) HandshakeContext(ctx context.Context) error {
 		c.abortKeyOps()
 		return err
 	}
-	st := c.liveState()
-	st.HandshakeComplete = true
-	c.state.Store(&st)
+	snap := &stateSnapshot{st: c.liveState(false)}
+	snap.st.HandshakeComplete = true
+	snap.peerDER, _ = c.c.PeerCertChain()
+	c.state.Store(snap)
 	c.handshakeDone.Store(true)
 	return nil
 }
@@ -611,18 +612,46 @@ type ConnectionState struct {
 // Once the handshake is complete, it returns the parameters as they were
 // then, also after Close (as crypto/tls does).
 func (c *Conn) ConnectionState() ConnectionState {
-	if st := c.state.Load(); st != nil {
-		return *st
+	if snap := c.state.Load(); snap != nil {
+		return snap.get()
 	}
 	if c.c == nil {
 		return ConnectionState{}
 	}
-	return c.liveState()
+	return c.liveState(true)
 }
 
-// liveState reads the parameters from s2n; HandshakeComplete is left for the
-// caller (only the snapshot taken at completion claims it).
-func (c *Conn) liveState() ConnectionState {
+// stateSnapshot is the state taken when the handshake completed. The peer's
+// certificates are kept as DER and parsed on the first ConnectionState call:
+// s2n has verified them already, and most connections never ask.
+type stateSnapshot struct {
+	st      ConnectionState
+	peerDER [][]byte
+	once    sync.Once
+	certs   []*x509.Certificate
+}
+
+func (s *stateSnapshot) get() ConnectionState {
+	s.once.Do(func() { s.certs = parseCerts(s.peerDER) })
+	st := s.st
+	st.PeerCertificates = s.certs
+	return st
+}
+
+func parseCerts(ders [][]byte) []*x509.Certificate {
+	var certs []*x509.Certificate
+	for _, der := range ders {
+		if cert, err := x509.ParseCertificate(der); err == nil {
+			certs = append(certs, cert)
+		}
+	}
+	return certs
+}
+
+// liveState reads the parameters from s2n, the peer's certificates only if
+// peerCerts; HandshakeComplete is left for the caller (only the snapshot
+// taken at completion claims it).
+func (c *Conn) liveState(peerCerts bool) ConnectionState {
 	st := ConnectionState{
 		Version:            c.c.ProtocolVersion(),
 		CipherSuite:        c.c.CipherSuite(),
@@ -633,11 +662,9 @@ func (c *Conn) liveState() ConnectionState {
 		OffloadedOps:       int(c.c.s.offloaded.Load()),
 	}
 	st.KeyOffloaded = st.OffloadedOps > 0
-	if ders, err := c.c.PeerCertChain(); err == nil {
-		for _, der := range ders {
-			if cert, err := x509.ParseCertificate(der); err == nil {
-				st.PeerCertificates = append(st.PeerCertificates, cert)
-			}
+	if peerCerts {
+		if ders, err := c.c.PeerCertChain(); err == nil {
+			st.PeerCertificates = parseCerts(ders)
 		}
 	}
 	return st

@@ -701,7 +701,7 @@ func (c *Connection) IsSessionResumed() bool {
 func (c *Connection) PeerCertChain() ([][]byte, error) {
 	var raw []byte
 	err := c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
-		buf := make([]byte, 8192)
+		buf := make([]byte, 2048) // a certificate or two; grown to what s2n needs
 		for {
 			need := C.go_s2n_connection_get_peer_chain(p, (*C.uint8_t)(&buf[0]), C.uint32_t(len(buf)), e)
 			if need < 0 {
