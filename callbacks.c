@@ -521,6 +521,11 @@ int go_s2n_connection_release_buffers(struct s2n_connection *c, go_s2n_error *e)
     return (int) go_s2n_check(s2n_connection_release_buffers(c), e);
 }
 
+int go_s2n_connection_free_handshake(struct s2n_connection *c, go_s2n_error *e)
+{
+    return (int) go_s2n_check(s2n_connection_free_handshake(c), e);
+}
+
 /* Frees what an idle connection holds: s2n's own I/O buffers and ours, each
  * only if it is empty (a buffer with bytes in it stays). The spare output
  * buffer only when the caller holds the flusher's lock (spare != 0). Returns

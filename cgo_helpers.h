@@ -106,6 +106,7 @@ int go_s2n_connection_set_io(struct s2n_connection *c, go_s2n_io *io, go_s2n_err
 int go_s2n_io_alloc_in(go_s2n_io *io, uint32_t in_cap);
 int go_s2n_io_release(struct s2n_connection *c, go_s2n_io *io, int spare, go_s2n_error *e);
 int go_s2n_connection_release_buffers(struct s2n_connection *c, go_s2n_error *e);
+int go_s2n_connection_free_handshake(struct s2n_connection *c, go_s2n_error *e);
 int go_s2n_shutdown_send(struct s2n_connection *c, int *blocked, go_s2n_error *e);
 
 /* Async private-key operations */

@@ -222,6 +222,14 @@ func (c *Conn) HandshakeContext(ctx context.Context) error {
 	snap.st.HandshakeComplete = true
 	snap.peerDER, _ = c.c.PeerCertChain()
 	c.state.Store(snap)
+	// As s2n's own s2nd does: about 3.5 KiB less per connection. Not on a
+	// client, whose TLS 1.2 session ticket (Session) is freed with it.
+	if !c.isClient {
+		if err := c.c.FreeHandshake(); err != nil {
+			c.handshakeErr = err
+			return err
+		}
+	}
 	c.handshakeDone.Store(true)
 	return nil
 }

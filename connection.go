@@ -303,6 +303,17 @@ func (c *Connection) ReleaseBuffers() error {
 	})
 }
 
+// FreeHandshake frees what s2n keeps only for the handshake: transcript
+// hashes, key-derivation state, the ClientHello (s2n_connection_free_handshake).
+// Call it once the handshake is complete and nothing more is read from it
+// (such as the ClientHello or, on a TLS 1.2 client, the session ticket for
+// Session); a server [Conn] does so itself.
+func (c *Connection) FreeHandshake() error {
+	return c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		return C.go_s2n_connection_free_handshake(p, e)
+	})
+}
+
 // SetFd makes s2n read and write the file descriptor directly
 // (s2n_connection_set_fd). The caller keeps ownership of fd.
 func (c *Connection) SetFd(fd int) error {

@@ -96,3 +96,25 @@ func TestConnectionReleaseBuffers(t *testing.T) {
 	require.Equal(t, "ping", string(buf))
 	require.NoError(t, <-served)
 }
+
+// TestConnectionFreeHandshake: freeing the handshake's state gives memory
+// back and the connection goes on working.
+func TestConnectionFreeHandshake(t *testing.T) {
+	ec, _, _ := testKeys(t)
+	cfg := signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer})
+	addr, served := serveOnce(t, cfg, echoOnce)
+	c, err := Dial("tcp", addr, clientConfig(t, "default_tls13", ec))
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Handshake())
+	before := Stats().CBytes
+	require.NoError(t, c.Connection().FreeHandshake())
+	require.Less(t, Stats().CBytes, before, "freed something")
+	_, err = c.Write([]byte("ping"))
+	require.NoError(t, err)
+	buf := make([]byte, 4)
+	_, err = io.ReadFull(c, buf)
+	require.NoError(t, err)
+	require.Equal(t, "ping", string(buf))
+	require.NoError(t, <-served)
+}
