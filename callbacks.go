@@ -27,6 +27,10 @@ func goS2nAsyncPkey(h C.uintptr_t, p *C.struct_s2n_async_pkey_op, tid C.uintptr_
 		return -1
 	}
 	s := cgo.Handle(h).Value().(*connState)
+	if s.gated { // the callback may block: let other handshakes in
+		s.gated = false
+		handshakeGate.release()
+	}
 	op := s.newOp(p)
 	var err error
 	s.cbThread.Store(uintptr(tid))

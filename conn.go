@@ -239,7 +239,15 @@ func (c *Conn) handshake(ctx context.Context) error {
 		if c.closed.Load() {
 			return net.ErrClosed
 		}
+		if err := handshakeGate.acquire(ctx); err != nil {
+			return err
+		}
+		c.c.s.gated = true
 		blocked, err := c.c.Negotiate()
+		if c.c.s.gated { // not given back by a key callback
+			c.c.s.gated = false
+			handshakeGate.release()
+		}
 		if err == nil {
 			return c.flush()
 		}

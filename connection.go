@@ -146,6 +146,9 @@ type connState struct {
 	// callback. Both are only touched by the goroutine that holds mu.
 	cbErr           error
 	closeInCallback bool
+	// gated: the Negotiate running holds a handshakeGate slot (Conn only),
+	// which a key callback gives back. Only the driving goroutine touches it.
+	gated bool
 
 	opsMu sync.Mutex // leaf lock: guards ops and done
 	ops   map[*opState]struct{}
