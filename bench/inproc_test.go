@@ -3,6 +3,7 @@ package bench
 import (
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,40 +43,81 @@ func BenchmarkInProcess(b *testing.B) {
 	})
 }
 
-// sideBySide runs b.N ops of each side in alternating batches (which side
-// goes first alternates too) and reports the rates, and the binding/native
-// ratios as the median over rounds of each round's ratio: a burst of load
+// side is one implementation in a side-by-side benchmark: run does n ops.
+type side struct {
+	name string
+	run  func(n int)
+}
+
+// ratio names a pair of sides whose rate ratio num/den is reported, as
+// "ratio-<den>-wall" and "ratio-<den>-cpu" when num is "binding", else
+// "ratio-<num>-<den>-wall" and "-cpu".
+type ratio struct{ num, den string }
+
+// sideBySide runs b.N ops of each side in alternating batches (the order
+// of the sides rotates every round) and reports each side's rate, and each
+// ratio as the median over rounds of that round's ratio: a burst of load
 // from elsewhere spoils a round or two, not the result.
-func sideBySide(b *testing.B, batch int, unit string, perOp float64, nativeRun, bindingRun func(n int)) {
-	var wall [2]time.Duration
-	var wallRatios, cpuRatios []float64
-	sides := [2]func(int){nativeRun, bindingRun}
+//
+// S2N_BENCH_ONLY=name,name runs only the named sides (to profile one), and
+// the ratios between them.
+func sideBySide(b *testing.B, batch int, unit string, perOp float64, sides []side, ratios []ratio) {
+	if only := os.Getenv("S2N_BENCH_ONLY"); only != "" {
+		names := strings.Split(only, ",")
+		sides = slices.DeleteFunc(slices.Clone(sides), func(s side) bool { return !slices.Contains(names, s.name) })
+		ratios = slices.DeleteFunc(slices.Clone(ratios), func(r ratio) bool {
+			return !slices.Contains(names, r.num) || !slices.Contains(names, r.den)
+		})
+	}
+	idx := map[string]int{}
+	for i, s := range sides {
+		idx[s.name] = i
+	}
+	wall := make([]time.Duration, len(sides))
+	wallRatios := make([][]float64, len(ratios))
+	cpuRatios := make([][]float64, len(ratios))
+	w := make([]time.Duration, len(sides))
+	c := make([]float64, len(sides))
 	b.ResetTimer()
-	for done, round := 0, 0; done < b.N; round++ {
+	rounds := 0
+	for done := 0; done < b.N; rounds++ {
 		n := min(batch, b.N-done)
-		var w [2]time.Duration
-		var c [2]float64
-		for j := range 2 {
-			side := (j + round) % 2
+		for j := range sides {
+			i := (j + rounds) % len(sides)
 			t0, c0 := time.Now(), cpuTime()
-			sides[side](n)
-			c[side] = cpuTime() - c0
-			w[side] = time.Since(t0)
-			wall[side] += w[side]
+			sides[i].run(n)
+			c[i] = cpuTime() - c0
+			w[i] = time.Since(t0)
+			wall[i] += w[i]
 		}
-		wallRatios = append(wallRatios, w[0].Seconds()/w[1].Seconds())
-		if c[1] > 0 {
-			cpuRatios = append(cpuRatios, c[0]/c[1])
+		for k, r := range ratios {
+			num, den := idx[r.num], idx[r.den]
+			wallRatios[k] = append(wallRatios[k], w[den].Seconds()/w[num].Seconds())
+			if c[num] > 0 {
+				cpuRatios[k] = append(cpuRatios[k], c[den]/c[num])
+			}
 		}
 		done += n
 	}
 	b.StopTimer()
 	ops := float64(b.N) * perOp
-	b.ReportMetric(ops/wall[0].Seconds(), "native-"+unit+"/s")
-	b.ReportMetric(ops/wall[1].Seconds(), "binding-"+unit+"/s")
-	b.ReportMetric(median(wallRatios), "ratio-wall")
-	b.ReportMetric(median(cpuRatios), "ratio-cpu")
-	b.ReportMetric(float64(len(wallRatios)), "rounds")
+	for i, s := range sides {
+		b.ReportMetric(ops/wall[i].Seconds(), s.name+"-"+unit+"/s")
+	}
+	for k, r := range ratios {
+		name := "ratio-" + r.den
+		if r.num != "binding" {
+			name = "ratio-" + r.num + "-" + r.den
+		}
+		b.ReportMetric(median(wallRatios[k]), name+"-wall")
+		b.ReportMetric(median(cpuRatios[k]), name+"-cpu")
+	}
+	b.ReportMetric(float64(rounds), "rounds")
+}
+
+// vsNative: the sides and ratio of a binding-against-native comparison.
+func vsNative(nativeRun, bindingRun func(int)) ([]side, []ratio) {
+	return []side{{"native", nativeRun}, {"binding", bindingRun}}, []ratio{{"binding", "native"}}
 }
 
 func median(v []float64) float64 {
@@ -122,7 +164,8 @@ func inProcHandshakes(b *testing.B, k *keyPair, policy string, mode cbMode) {
 		// code driven from Go one cgo call per s2n call.
 		binding = nat.rawHandshakes
 	}
-	sideBySide(b, 1, "handshakes", 1, nat.handshakes, binding)
+	sides, ratios := vsNative(nat.handshakes, binding)
+	sideBySide(b, 1, "handshakes", 1, sides, ratios)
 }
 
 func inProcBulk(b *testing.B, k *keyPair, size int) {
@@ -156,5 +199,6 @@ func inProcBulk(b *testing.B, k *keyPair, size int) {
 	nativeRun := func(n int) { nat.transfers(n, size) }
 	nativeRun(1)
 	binding(1)
-	sideBySide(b, max(1, (256<<10)/size), "MB", float64(size)/1e6, nativeRun, binding)
+	sides, ratios := vsNative(nativeRun, binding)
+	sideBySide(b, max(1, (256<<10)/size), "MB", float64(size)/1e6, sides, ratios)
 }

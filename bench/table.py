@@ -81,7 +81,7 @@ def inproc_table(path):
         m = runs[name]
         unit = "handshakes/s" if name.startswith("handshake/") else "MB/s"
         nat, bnd = m.get("native-" + unit, []), m.get("binding-" + unit, [])
-        rw, rc = m.get("ratio-wall", []), m.get("ratio-cpu", [])
+        rw, rc = m.get("ratio-native-wall", []), m.get("ratio-native-cpu", [])
         med = lambda v: statistics.median(v) if v else None
         print("| %s | %s | %s | %s | %s | **%s** | %s | %s | %d |" % (
             name, fmt(med(nat)), fmt(med(bnd)), unit,
