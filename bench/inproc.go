@@ -64,3 +64,18 @@ func (n *native) rawHandshakes(count int) {
 		C.inproc_pair_free(n.p)
 	}
 }
+
+// nativeTCP is the native side of BenchmarkLoopback: a connection pair over
+// loopback TCP with a writer thread (inproc_tcp_* in inproc.c).
+type nativeTCP struct {
+	p *C.struct_inproc_tcp
+}
+
+// tcp connects a pair with n's configs (made with mode none) and handshakes.
+func (n *native) tcp() *nativeTCP { return &nativeTCP{C.inproc_tcp_new(n.p)} }
+
+func (t *nativeTCP) transfers(count, size int) {
+	C.inproc_tcp_transfers(t.p, C.long(count), C.size_t(size))
+}
+
+func (t *nativeTCP) free() { C.inproc_tcp_free(t.p) }

@@ -27,4 +27,13 @@ void inproc_pair_new(struct inproc *ip);
 void inproc_pair_free(struct inproc *ip);
 int inproc_negotiate(struct inproc *ip, int server, int *blocked);
 
+/* Bulk over loopback TCP: a client and server connection (TLS 1.3, the
+ * configs of ip) over blocking sockets, a writer thread sending on the
+ * client side while the caller receives on the server side. */
+struct inproc_tcp;
+struct inproc_tcp *inproc_tcp_new(struct inproc *ip);
+/* n writes of size bytes, all received before it returns. */
+void inproc_tcp_transfers(struct inproc_tcp *tc, long n, size_t size);
+void inproc_tcp_free(struct inproc_tcp *tc);
+
 #endif
