@@ -63,8 +63,8 @@ type Conn struct {
 	idleBuf     [64]byte
 
 	state      atomic.Pointer[stateSnapshot] // taken when the handshake completes
-	deadline   atomic.Int64                    // unix nanos of the key-wait deadline; 0: none
-	blindUntil atomic.Int64                    // unix nanos: close the transport no earlier
+	deadline   atomic.Int64                  // unix nanos of the key-wait deadline; 0: none
+	blindUntil atomic.Int64                  // unix nanos: close the transport no earlier
 	cleanup    runtime.Cleanup
 }
 
