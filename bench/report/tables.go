@@ -1,0 +1,573 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// A column of a Markdown table: its heading and how to fill its cell for a
+// row key. An empty cell means no data; a column empty in every row is left
+// out unless keep is set.
+type column struct {
+	head string
+	cell func(row string) string
+	keep bool
+}
+
+// A table: a ### heading, one sentence, rows (keys handed to the columns'
+// cell functions) and notes printed after it.
+type table struct {
+	title, about string
+	rows         []string
+	cols         []column
+	notes        []string
+}
+
+func (t table) render(b *strings.Builder) {
+	var cols []column
+	cells := make([][]string, len(t.rows))
+	for _, c := range t.cols {
+		vals := make([]string, len(t.rows))
+		any := false
+		for i, row := range t.rows {
+			vals[i] = c.cell(row)
+			any = any || vals[i] != ""
+		}
+		if !any && !c.keep {
+			continue
+		}
+		cols = append(cols, c)
+		for i := range t.rows {
+			cells[i] = append(cells[i], vals[i])
+		}
+	}
+	fmt.Fprintf(b, "### %s\n\n%s\n\n", t.title, t.about)
+	b.WriteString("|")
+	for _, c := range cols {
+		b.WriteString(" " + mdEscape(c.head) + " |")
+	}
+	b.WriteString("\n|")
+	for range cols {
+		b.WriteString(" --- |")
+	}
+	b.WriteString("\n")
+	for _, row := range cells {
+		b.WriteString("|")
+		for _, v := range row {
+			if v == "" {
+				v = "-"
+			}
+			b.WriteString(" " + mdEscape(v) + " |")
+		}
+		b.WriteString("\n")
+	}
+	for _, n := range t.notes {
+		b.WriteString("\n" + n + "\n")
+	}
+	b.WriteString("\n")
+}
+
+// The column builders below read benchmark bench(row); identity maps a row
+// key to itself (rows that are benchmark names).
+func identity(row string) string { return row }
+
+func labelCol(head string, label func(row string) string) column {
+	return column{head: head, cell: label, keep: true}
+}
+
+// trimLabel shows a benchmark name without a leading prefix.
+func trimLabel(prefix string) func(string) string {
+	return func(row string) string { return strings.TrimPrefix(row, prefix) }
+}
+
+// statCol shows one statistic of the first of metrics that the benchmark has.
+func statCol(r *Results, head string, bench func(string) string, pick func(Stat) float64, metrics ...string) column {
+	return column{head: head, cell: func(row string) string {
+		s, m, ok := r.StatAny(bench(row), metrics...)
+		if !ok {
+			return ""
+		}
+		return fmtValue(m, pick(s))
+	}}
+}
+
+func median(s Stat) float64  { return s.Median }
+func minimum(s Stat) float64 { return s.Min }
+func maximum(s Stat) float64 { return s.Max }
+
+func medCol(r *Results, head string, bench func(string) string, metrics ...string) column {
+	return statCol(r, head, bench, median, metrics...)
+}
+
+// nCol shows the largest repetition count over metrics.
+func nCol(r *Results, head string, bench func(string) string, metrics ...string) column {
+	return column{head: head, cell: func(row string) string {
+		n := 0
+		for _, m := range metrics {
+			if s, ok := r.Stat(bench(row), m); ok {
+				n = max(n, s.N)
+			}
+		}
+		if n == 0 {
+			return ""
+		}
+		return strconv.Itoa(n)
+	}}
+}
+
+// targetCols are a "target" and a "met" column: met is yes when the median
+// of the first of metrics present is at least the row's target (atMost
+// flips the comparison). target returns false for rows without one.
+func targetCols(r *Results, suffix string, bench func(string) string, target func(row string) (float64, bool), atMost bool, metrics ...string) []column {
+	return []column{
+		{head: "target" + suffix, keep: true, cell: func(row string) string {
+			t, ok := target(row)
+			if !ok {
+				return "-"
+			}
+			return fmtTarget(t)
+		}},
+		{head: "met" + suffix, keep: true, cell: func(row string) string {
+			t, ok := target(row)
+			s, _, have := r.StatAny(bench(row), metrics...)
+			if !ok || !have {
+				return "-"
+			}
+			if met(s.Median, t, atMost) {
+				return "yes"
+			}
+			return "no"
+		}},
+	}
+}
+
+func met(v, target float64, atMost bool) bool {
+	if atMost {
+		return v <= target
+	}
+	return v >= target
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "met"
+	}
+	return "not met"
+}
+
+func constTarget(v float64) func(string) (float64, bool) {
+	return func(string) (float64, bool) { return v, true }
+}
+
+// segment returns the i-th /-separated part of a name below prefix.
+func segment(name, prefix string, i int) string {
+	parts := strings.Split(strings.TrimPrefix(strings.TrimPrefix(name, prefix), "/"), "/")
+	if i < 0 {
+		i += len(parts)
+	}
+	if i < 0 || i >= len(parts) {
+		return ""
+	}
+	return parts[i]
+}
+
+// Metric names the tables rely on. The in-process benchmark reported its
+// wall-clock ratio as ratio-wall before it was named ratio-native-wall:
+// both are accepted, the new name first.
+var (
+	ratioNativeWall = []string{"ratio-native-wall", "ratio-wall"}
+)
+
+const (
+	prefInProc   = "BenchmarkInProcess"
+	prefVsCrypto = "BenchmarkVsCryptoTLS"
+	prefLoopback = "BenchmarkLoopback"
+	prefLatency  = "BenchmarkLatency"
+	prefIdle     = "BenchmarkIdleMemory"
+)
+
+// Tables builds every table that has data, in order, and returns the
+// benchmarks they show so that the rest go to the catch-all table.
+func Tables(r *Results) ([]table, map[string]bool) {
+	claimed := map[string]bool{}
+	var out []table
+	add := func(t table) {
+		if len(t.rows) == 0 {
+			return
+		}
+		for _, row := range t.rows {
+			claimed[row] = true
+		}
+		out = append(out, t)
+	}
+	add(inProcessTable(r))
+	add(vsCryptoTable(r))
+	add(loopbackTable(r))
+	if lt, names, ok := latencyTable(r); ok {
+		out = append(out, lt)
+		for _, n := range names {
+			claimed[n] = true
+		}
+	}
+	add(idleMemoryTable(r))
+	add(allocTable(r))
+	var rest []string
+	for _, n := range r.Names {
+		if !claimed[n] {
+			rest = append(rest, n)
+		}
+	}
+	if len(rest) > 0 {
+		out = append(out, otherTable(r, rest))
+	}
+	return out, claimed
+}
+
+// 1. BenchmarkInProcess/handshake/<key>/<ver>/<mode>, BenchmarkInProcess/bulk/<size>.
+func inProcessTable(r *Results) table {
+	rows := append(r.WithPrefix(prefInProc+"/handshake"), r.WithPrefix(prefInProc+"/bulk")...)
+	target := func(row string) (float64, bool) {
+		rest := strings.TrimPrefix(row, prefInProc+"/")
+		if strings.HasPrefix(rest, "bulk/") {
+			return 0.95, segment(rest, "bulk", 0) == "16KiB"
+		}
+		switch segment(rest, "handshake", -1) {
+		case "none", "sync", "reuse":
+			return 0.95, true
+		case "async", "offthread":
+			return 0.93, true
+		}
+		return 0, false
+	}
+	cols := []column{
+		labelCol("benchmark", trimLabel(prefInProc+"/")),
+		medCol(r, "native rate", identity, "native-handshakes/s", "native-MB/s"),
+		medCol(r, "binding rate", identity, "binding-handshakes/s", "binding-MB/s"),
+		medCol(r, "ratio-native-wall median", identity, ratioNativeWall...),
+		statCol(r, "min", identity, minimum, ratioNativeWall...),
+		nCol(r, "n", identity, ratioNativeWall...),
+	}
+	cols = append(cols, targetCols(r, "", identity, target, false, ratioNativeWall...)...)
+	return table{
+		title: "Binding vs native C, in process",
+		about: "Native C and the binding alternating in one process (`BenchmarkInProcess`); rates are handshakes/s for handshakes and MB/s for bulk, " +
+			"ratio-native-wall is binding over native throughput (wall clock), the median over repetitions of each run's median per-round ratio.",
+		rows: rows,
+		cols: cols,
+	}
+}
+
+// 2. BenchmarkVsCryptoTLS/handshake/<key>/<ver>/<keymode>.
+func vsCryptoTable(r *Results) table {
+	p := prefVsCrypto + "/handshake"
+	wall := []string{"ratio-cryptotls-wall"}
+	target := func(row string) (float64, bool) {
+		switch segment(row, p, 0) {
+		case "ecdsa":
+			return 1.2, true
+		case "rsa":
+			return 1.8, true
+		}
+		return 0, false
+	}
+	cols := []column{
+		labelCol("benchmark", trimLabel(prefVsCrypto+"/")),
+		medCol(r, "binding handshakes/s", identity, "binding-handshakes/s"),
+		medCol(r, "crypto/tls handshakes/s", identity, "cryptotls-handshakes/s"),
+		medCol(r, "native handshakes/s", identity, "native-handshakes/s"),
+		// The binding through its net.Conn API, where reported.
+		medCol(r, "binding-conn handshakes/s", identity, "binding-conn-handshakes/s"),
+		medCol(r, "ratio-cryptotls-wall median", identity, wall...),
+		statCol(r, "min", identity, minimum, wall...),
+		medCol(r, "ratio-cryptotls-cpu median", identity, "ratio-cryptotls-cpu"),
+		medCol(r, "ratio-binding-conn-cryptotls-wall median", identity, "ratio-binding-conn-cryptotls-wall"),
+		nCol(r, "n", identity, append(wall, "binding-handshakes/s")...),
+	}
+	cols = append(cols, targetCols(r, "", identity, target, false, wall...)...)
+	return table{
+		title: "Binding vs crypto/tls",
+		about: "Handshakes through the binding against Go's crypto/tls on the same keys (`BenchmarkVsCryptoTLS`); " +
+			"ratio-cryptotls-wall is binding over crypto/tls throughput, medians over repetitions.",
+		rows: r.WithPrefix(p),
+		cols: cols,
+	}
+}
+
+// 3. BenchmarkLoopback/<size>.
+func loopbackTable(r *Results) table {
+	rows := r.WithPrefix(prefLoopback)
+	rows = slices.DeleteFunc(rows, func(n string) bool { return n == prefLoopback })
+	cols := []column{
+		labelCol("write size", trimLabel(prefLoopback+"/")),
+		medCol(r, "native MB/s", identity, "native-MB/s"),
+		medCol(r, "binding MB/s", identity, "binding-MB/s"),
+		medCol(r, "crypto/tls MB/s", identity, "cryptotls-MB/s"),
+		medCol(r, "ratio-native-wall", identity, "ratio-native-wall"),
+	}
+	cols = append(cols, targetCols(r, " (native)", identity, constTarget(0.85), false, "ratio-native-wall")...)
+	cols = append(cols, medCol(r, "ratio-cryptotls-wall", identity, "ratio-cryptotls-wall"))
+	cols = append(cols, targetCols(r, " (crypto/tls)", identity, constTarget(1.3), false, "ratio-cryptotls-wall")...)
+	cols = append(cols, nCol(r, "n", identity, "binding-MB/s", "ratio-native-wall", "ratio-cryptotls-wall"))
+	return table{
+		title: "Bulk over loopback TCP through net.Conn",
+		about: "One write of each size per op over a loopback TCP connection through the `net.Conn` API (`BenchmarkLoopback`); medians over repetitions, ratios are binding over the other side's throughput.",
+		rows:  rows,
+		cols:  cols,
+	}
+}
+
+// 4. BenchmarkLatency/<mode>/c=<C> and BenchmarkLatency/cpubound/<mode>.
+
+var (
+	reLatency  = regexp.MustCompile(`^BenchmarkLatency/([^/]+)/c=(\d+)$`)
+	reCPUBound = regexp.MustCompile(`^BenchmarkLatency/cpubound/([^/]+)$`)
+)
+
+// latencyData is what the latency table and plots share.
+type latencyData struct {
+	modes    []string // async, blocking, cryptotls first, then any other
+	cs       []int    // concurrencies, ascending
+	cpuModes []string // modes of BenchmarkLatency/cpubound/<mode>
+	names    []string // every benchmark above
+}
+
+func latencyName(mode string, c int) string {
+	return fmt.Sprintf("%s/%s/c=%d", prefLatency, mode, c)
+}
+
+func cpuBoundName(mode string) string { return prefLatency + "/cpubound/" + mode }
+
+func getLatency(r *Results) latencyData {
+	var d latencyData
+	seenC := map[int]bool{}
+	var modes []string
+	for _, n := range r.Names {
+		if m := reCPUBound.FindStringSubmatch(n); m != nil {
+			d.cpuModes = append(d.cpuModes, m[1])
+			d.names = append(d.names, n)
+			continue
+		}
+		m := reLatency.FindStringSubmatch(n)
+		if m == nil {
+			continue
+		}
+		c, err := strconv.Atoi(m[2])
+		if err != nil {
+			continue
+		}
+		if !slices.Contains(modes, m[1]) {
+			modes = append(modes, m[1])
+		}
+		if !seenC[c] {
+			seenC[c] = true
+			d.cs = append(d.cs, c)
+		}
+		d.names = append(d.names, n)
+	}
+	slices.Sort(d.cs)
+	for _, m := range []string{"async", "blocking", "cryptotls"} {
+		if slices.Contains(modes, m) {
+			d.modes = append(d.modes, m)
+		}
+	}
+	for _, m := range modes {
+		if !slices.Contains(d.modes, m) {
+			d.modes = append(d.modes, m)
+		}
+	}
+	return d
+}
+
+// latencyParams returns the remote key's delay (ms) and GOMAXPROCS of the
+// latency benchmarks: metrics delay-ms and gomaxprocs if reported (from
+// async c=512 first, else any latency benchmark), else 10 ms and the
+// benchmark names' -N suffix, else 2.
+func latencyParams(r *Results, d latencyData) (delayMS float64, procs int) {
+	find := func(metric string) (float64, bool) {
+		if v, ok := r.Median(latencyName("async", 512), metric); ok {
+			return v, true
+		}
+		for _, n := range d.names {
+			if v, ok := r.Median(n, metric); ok {
+				return v, true
+			}
+		}
+		return 0, false
+	}
+	delayMS = 10
+	if v, ok := find("delay-ms"); ok && v > 0 {
+		delayMS = v
+	}
+	procs = 2
+	if v, ok := find("gomaxprocs"); ok && v >= 1 {
+		procs = int(math.Round(v))
+	} else if r.Procs > 0 {
+		procs = r.Procs
+	}
+	return delayMS, procs
+}
+
+func latencyTable(r *Results) (table, []string, bool) {
+	d := getLatency(r)
+	if len(d.names) == 0 {
+		return table{}, nil, false
+	}
+	rows := make([]string, len(d.cs))
+	for i, c := range d.cs {
+		rows[i] = strconv.Itoa(c)
+	}
+	cols := []column{labelCol("c", identity)}
+	for _, mode := range d.modes {
+		bench := func(row string) string { return prefLatency + "/" + mode + "/c=" + row }
+		cols = append(cols,
+			medCol(r, mode+" hs/s", bench, "handshakes/s"),
+			medCol(r, mode+" p50 ms", bench, "p50-ms"),
+			medCol(r, mode+" p99 ms", bench, "p99-ms"),
+			medCol(r, mode+" threads", bench, "threads"),
+		)
+	}
+	t := table{
+		title: "Latency hiding",
+		about: "Handshakes against a remote private key with a fixed delay at c concurrent connections (`BenchmarkLatency`); medians over repetitions per mode: handshakes/s, p50 and p99 handshake latency in ms, OS threads.",
+		rows:  rows,
+		cols:  cols,
+	}
+	if len(d.cpuModes) > 0 {
+		var b strings.Builder
+		b.WriteString("CPU-bound rate (no delay, `BenchmarkLatency/cpubound/<mode>`), handshakes/s median:")
+		for i, m := range d.cpuModes {
+			sep := ","
+			if i == 0 {
+				sep = ""
+			}
+			if s, ok := r.Stat(cpuBoundName(m), "handshakes/s"); ok {
+				fmt.Fprintf(&b, "%s %s %s (n=%d)", sep, m, fmtValue("handshakes/s", s.Median), s.N)
+			} else {
+				fmt.Fprintf(&b, "%s %s -", sep, m)
+			}
+		}
+		t.notes = append(t.notes, b.String()+".")
+	}
+	t.notes = append(t.notes, latencyTargets(r, d)...)
+	return t, d.names, true
+}
+
+// latencyTargets: async at c=512 should reach 0.8 × min(512 / delay, the
+// cpu-bound async rate), with at most 2 × GOMAXPROCS + 16 threads.
+func latencyTargets(r *Results, d latencyData) []string {
+	delayMS, procs := latencyParams(r, d)
+	name := latencyName("async", 512)
+	var out []string
+	bound := 512 / (delayMS / 1000)
+	boundText := fmt.Sprintf("512 / %s ms = %s", fmtTarget(delayMS), fmtValue("handshakes/s", bound))
+	if cpu, ok := r.Median(cpuBoundName("async"), "handshakes/s"); ok {
+		boundText = fmt.Sprintf("min(%s, cpu-bound async %s)", boundText, fmtValue("handshakes/s", cpu))
+		bound = math.Min(bound, cpu)
+	} else {
+		boundText += " (no cpu-bound async rate)"
+	}
+	target := 0.8 * bound
+	if v, ok := r.Median(name, "handshakes/s"); ok {
+		out = append(out, fmt.Sprintf("Target, rate: async at c=512 reaches %s handshakes/s against 0.8 × %s = %s: **%s** (%s of the bound).",
+			fmtValue("handshakes/s", v), boundText, fmtValue("handshakes/s", target), yesNo(v >= target), sig3(v/bound)))
+	} else {
+		out = append(out, fmt.Sprintf("Target, rate: 0.8 × %s = %s handshakes/s for async at c=512: no data.", boundText, fmtValue("handshakes/s", target)))
+	}
+	limit := float64(2*procs + 16)
+	if v, ok := r.Median(name, "threads"); ok {
+		out = append(out, fmt.Sprintf("Target, threads: async at c=512 uses %s threads against at most 2 × GOMAXPROCS (%d) + 16 = %d: **%s**.",
+			fmtValue("threads", v), procs, int(limit), yesNo(v <= limit)))
+	} else {
+		out = append(out, fmt.Sprintf("Target, threads: at most 2 × GOMAXPROCS (%d) + 16 = %d for async at c=512: no data.", procs, int(limit)))
+	}
+	return out
+}
+
+// 5. BenchmarkIdleMemory/<impl>: every metric present, rss and heap first.
+func idleMemoryTable(r *Results) table {
+	rows := r.WithPrefix(prefIdle)
+	metrics := []string{"rss-KiB/conn", "heap-KiB/conn"}
+	for _, n := range rows {
+		for _, m := range r.Metrics[n] {
+			if !slices.Contains(metrics, m) && m != "ns/op" {
+				metrics = append(metrics, m)
+			}
+		}
+	}
+	metrics = append(metrics, "ns/op") // go test's own, last
+	cols := []column{labelCol("implementation", trimLabel(prefIdle+"/"))}
+	for _, m := range metrics {
+		cols = append(cols, medCol(r, m, identity, m))
+	}
+	cols = append(cols, nCol(r, "n", identity, metrics...))
+	return table{
+		title: "Memory per idle connection",
+		about: "Memory held per established, idle connection by each implementation (`BenchmarkIdleMemory`); medians over repetitions of every metric reported.",
+		rows:  rows,
+		cols:  cols,
+	}
+}
+
+// 6. BenchmarkHandshake/..., BenchmarkBulk/<size>, BenchmarkConnIO/...
+func allocTable(r *Results) table {
+	var rows []string
+	for _, p := range []string{"BenchmarkHandshake", "BenchmarkBulk", "BenchmarkConnIO"} {
+		rows = append(rows, r.WithPrefix(p)...)
+	}
+	metrics := []string{"allocs/op", "B/op", "cgocalls/op", "callbacks/op"}
+	cols := []column{labelCol("benchmark", trimLabel("Benchmark"))}
+	for _, m := range metrics {
+		cols = append(cols, medCol(r, m, identity, m))
+	}
+	cols = append(cols, nCol(r, "n", identity, metrics...))
+	return table{
+		title: "Allocations and cgo crossings",
+		about: "Go heap allocations, bytes allocated, cgo calls and Go callbacks from C per op of the binding's benchmarks (`BenchmarkHandshake`, `BenchmarkBulk`, `BenchmarkConnIO`); medians over repetitions.",
+		rows:  rows,
+		cols:  cols,
+	}
+}
+
+// 7. Everything else: one row per (benchmark, metric).
+func otherTable(r *Results, names []string) table {
+	const sep = "\x00"
+	var rows []string
+	for _, n := range names {
+		for _, m := range r.Metrics[n] {
+			rows = append(rows, n+sep+m)
+		}
+	}
+	split := func(row string) (string, string) { n, m, _ := strings.Cut(row, sep); return n, m }
+	bench := func(row string) string { n, _ := split(row); return n }
+	stat := func(head string, pick func(Stat) float64) column {
+		return column{head: head, cell: func(row string) string {
+			n, m := split(row)
+			s, ok := r.Stat(n, m)
+			if !ok {
+				return ""
+			}
+			return fmtValue(m, pick(s))
+		}}
+	}
+	return table{
+		title: "Other benchmarks",
+		about: "Every other benchmark, one row per metric, over its repetitions.",
+		rows:  rows,
+		cols: []column{
+			labelCol("benchmark", func(row string) string { return strings.TrimPrefix(bench(row), "Benchmark") }),
+			labelCol("metric", func(row string) string { _, m := split(row); return m }),
+			stat("median", median),
+			stat("min", minimum),
+			stat("max", maximum),
+			{head: "n", keep: true, cell: func(row string) string {
+				n, m := split(row)
+				s, _ := r.Stat(n, m)
+				return strconv.Itoa(s.N)
+			}},
+		},
+	}
+}
