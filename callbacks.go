@@ -21,6 +21,9 @@ var errNoCallback = errors.New("async pkey operation raised on a connection with
 //
 //export goS2nAsyncPkey
 func goS2nAsyncPkey(h C.uintptr_t, p *C.struct_s2n_async_pkey_op, tid C.uintptr_t) (rc C.int) {
+	if cgoCounting {
+		callbacksIn.Add(1)
+	}
 	if h == 0 {
 		var e C.go_s2n_error
 		C.go_s2n_async_pkey_op_free(p, &e)
@@ -68,6 +71,9 @@ func goS2nAsyncPkey(h C.uintptr_t, p *C.struct_s2n_async_pkey_op, tid C.uintptr_
 //
 //export goS2nVerifyHost
 func goS2nVerifyHost(h C.uintptr_t, name *C.char, n C.size_t) (ok C.uint8_t) {
+	if cgoCounting {
+		callbacksIn.Add(1)
+	}
 	defer func() {
 		if recover() != nil {
 			ok = 0

@@ -58,6 +58,9 @@ type RuntimeStats struct {
 	// Blinding is the number of closed Conns whose transport is held open
 	// until s2n's blinding delay after a failed handshake has passed.
 	Blinding int64
+	// Callbacks is the number of C-to-Go callbacks run so far, counted only
+	// in builds with -tags s2n_cgocount (always 0 otherwise).
+	Callbacks int64
 }
 
 // Stats returns the current [RuntimeStats].
@@ -68,6 +71,7 @@ func Stats() RuntimeStats {
 		CAllocations: int64(C.go_s2n_live_allocations()),
 		CBytes:       int64(C.go_s2n_live_bytes()),
 		Blinding:     blinding.Load(),
+		Callbacks:    callbacksIn.Load(),
 	}
 }
 
@@ -75,6 +79,7 @@ var (
 	liveHandles atomic.Int64
 	pendingOps  atomic.Int64
 	blinding    atomic.Int64
+	callbacksIn atomic.Int64 // with cgoCounting only
 )
 
 // newHandle and deleteHandle wrap runtime/cgo handles so they are counted.
