@@ -372,7 +372,7 @@ func benchHandshake(b *testing.B, k *keyPair, policy string, mode cbMode) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	calls0, cb0 := runtime.NumCgoCall(), e.callbacks.Load()
+	calls0, cb0, c2go0 := runtime.NumCgoCall(), e.callbacks.Load(), s2n.Stats().Callbacks
 	b.ResetTimer()
 	cpu0 := cpuTime()
 	for i := 0; i < b.N; i++ {
@@ -387,6 +387,9 @@ func benchHandshake(b *testing.B, k *keyPair, policy string, mode cbMode) {
 	b.ReportMetric(n/cpu, "handshakes/cpu-s")
 	b.ReportMetric(float64(runtime.NumCgoCall()-calls0)/n, "cgocalls/op")
 	b.ReportMetric(float64(e.callbacks.Load()-cb0)/n, "callbacks/op")
+	if countingCallbacks {
+		b.ReportMetric(float64(s2n.Stats().Callbacks-c2go0)/n, "c2go/op")
+	}
 }
 
 // cpuTime is the CPU time of the whole process (every thread, the Go
