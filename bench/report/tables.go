@@ -518,7 +518,7 @@ func allocTable(r *Results) table {
 	for _, p := range []string{"BenchmarkHandshake", "BenchmarkBulk", "BenchmarkConnIO"} {
 		rows = append(rows, r.WithPrefix(p)...)
 	}
-	metrics := []string{"allocs/op", "B/op", "cgocalls/op", "callbacks/op"}
+	metrics := []string{"allocs/op", "B/op", "cgocalls/op", "c2go/op", "callbacks/op"}
 	cols := []column{labelCol("benchmark", trimLabel("Benchmark"))}
 	for _, m := range metrics {
 		cols = append(cols, medCol(r, m, identity, m))
@@ -526,7 +526,7 @@ func allocTable(r *Results) table {
 	cols = append(cols, nCol(r, "n", identity, metrics...))
 	return table{
 		title: "Allocations and cgo crossings",
-		about: "Go heap allocations, bytes allocated, cgo calls and Go callbacks from C per op of the binding's benchmarks (`BenchmarkHandshake`, `BenchmarkBulk`, `BenchmarkConnIO`); medians over repetitions.",
+		about: "Go heap allocations, bytes allocated, Go-to-C calls (runtime.NumCgoCall), C-to-Go callbacks (c2go, counted by the binding built with -tags s2n_cgocount) and the benchmark's own key callbacks per op (`BenchmarkHandshake`, `BenchmarkBulk`, `BenchmarkConnIO`; both sides of each connection); medians over repetitions.",
 		rows:  rows,
 		cols:  cols,
 	}
