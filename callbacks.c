@@ -223,6 +223,16 @@ int go_s2n_config_set_max_blinding_delay(struct s2n_config *c, uint32_t seconds,
     return (int) go_s2n_check(s2n_config_set_max_blinding_delay(c, seconds), e);
 }
 
+int go_s2n_config_set_max_fragment_length(struct s2n_config *c, uint16_t n, go_s2n_error *e)
+{
+    return (int) go_s2n_check(s2n_config_set_max_fragment_length(c, n), e);
+}
+
+int go_s2n_connection_prefer(struct s2n_connection *c, int throughput, go_s2n_error *e)
+{
+    return (int) go_s2n_check(throughput ? s2n_connection_prefer_throughput(c) : s2n_connection_prefer_low_latency(c), e);
+}
+
 int go_s2n_config_set_protocol_preferences(struct s2n_config *c, const char *const *protocols, int count, go_s2n_error *e)
 {
     return (int) go_s2n_check(s2n_config_set_protocol_preferences(c, protocols, count), e);

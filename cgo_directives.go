@@ -50,6 +50,8 @@ package s2n
 // #cgo nocallback go_s2n_config_set_client_auth_type
 // #cgo noescape go_s2n_config_set_max_blinding_delay
 // #cgo nocallback go_s2n_config_set_max_blinding_delay
+// #cgo noescape go_s2n_config_set_max_fragment_length
+// #cgo nocallback go_s2n_config_set_max_fragment_length
 // #cgo noescape go_s2n_config_set_protocol_preferences
 // #cgo nocallback go_s2n_config_set_protocol_preferences
 // #cgo noescape go_s2n_config_set_session_tickets_onoff
@@ -74,6 +76,8 @@ package s2n
 // #cgo nocallback go_s2n_connection_get_session
 // #cgo noescape go_s2n_connection_new
 // #cgo nocallback go_s2n_connection_new
+// #cgo noescape go_s2n_connection_prefer
+// #cgo nocallback go_s2n_connection_prefer
 // #cgo noescape go_s2n_connection_release_buffers
 // #cgo nocallback go_s2n_connection_release_buffers
 // #cgo noescape go_s2n_connection_set_blinding

@@ -54,6 +54,8 @@ int go_s2n_config_set_async_pkey_callback(struct s2n_config *c, int enabled, go_
 int go_s2n_config_set_async_pkey_validation_mode(struct s2n_config *c, int mode, go_s2n_error *e);
 int go_s2n_config_set_verify_host_callback(struct s2n_config *c, int enabled, uintptr_t handle, go_s2n_error *e);
 int go_s2n_config_set_max_blinding_delay(struct s2n_config *c, uint32_t seconds, go_s2n_error *e);
+int go_s2n_config_set_max_fragment_length(struct s2n_config *c, uint16_t n, go_s2n_error *e);
+int go_s2n_connection_prefer(struct s2n_connection *c, int throughput, go_s2n_error *e);
 int go_s2n_config_set_protocol_preferences(struct s2n_config *c, const char *const *protocols, int count, go_s2n_error *e);
 
 /* Certificate chains and keys */

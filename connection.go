@@ -297,6 +297,22 @@ func (c *Connection) simple(f func(p *C.struct_s2n_connection, e *C.go_s2n_error
 	return nil
 }
 
+// PreferThroughput makes s2n send the largest records, 16 KiB
+// (s2n_connection_prefer_throughput).
+func (c *Connection) PreferThroughput() error {
+	return c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		return C.go_s2n_connection_prefer(p, 1, e)
+	})
+}
+
+// PreferLowLatency makes s2n send records that fit one TCP segment, which
+// the peer can decrypt as each arrives (s2n_connection_prefer_low_latency).
+func (c *Connection) PreferLowLatency() error {
+	return c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		return C.go_s2n_connection_prefer(p, 0, e)
+	})
+}
+
 // ReleaseBuffers frees the connection's I/O buffers while it is idle
 // (s2n_connection_release_buffers); s2n allocates them again when needed.
 // It fails, changing nothing, while a buffer still holds data.
