@@ -516,3 +516,29 @@ func TestVerifyHostCallback(t *testing.T) {
 		})
 	}
 }
+
+// TestConnPeerCertificatesAfterClose: the peer's certificates are read from
+// s2n on the first ConnectionState call; asked before Close, they stay.
+func TestConnPeerCertificatesAfterClose(t *testing.T) {
+	ec, _, _ := testKeys(t)
+	for _, askFirst := range []bool{true, false} {
+		addr, served := serveOnce(t, signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer}), func(c *Conn) error {
+			return c.Handshake()
+		})
+		c, err := Dial("tcp", addr, clientConfig(t, "default_tls13", ec))
+		require.NoError(t, err)
+		if askFirst {
+			require.Len(t, c.ConnectionState().PeerCertificates, 1)
+		}
+		require.NoError(t, c.Close())
+		st := c.ConnectionState()
+		require.True(t, st.HandshakeComplete)
+		if askFirst {
+			require.Len(t, st.PeerCertificates, 1)
+			require.Equal(t, ec.cert.Raw, st.PeerCertificates[0].Raw)
+		} else {
+			require.Empty(t, st.PeerCertificates, "s2n's copy went with Close")
+		}
+		require.NoError(t, <-served)
+	}
+}
