@@ -602,3 +602,31 @@ func TestAsyncPkeyConcurrentApply(t *testing.T) {
 	}
 	require.Zero(t, Stats().PendingOps)
 }
+
+// TestAsyncPkeyPerformWithSigner: a callback completing every kind of op
+// synchronously with a crypto.Signer (signatures ECDSA, RSA-PSS, RSA
+// PKCS#1 v1.5; RSA key-exchange decryption).
+func TestAsyncPkeyPerformWithSigner(t *testing.T) {
+	for _, v := range variants(t) {
+		t.Run(v.name, func(t *testing.T) {
+			var calls atomic.Int32
+			signer := &testSigner{key: v.key.signer}
+			cfg := newTestConfig(t, configOpts{policy: v.policy, public: v.key, fn: func(conn *Connection, op *AsyncPkeyOp) error {
+				defer op.Free()
+				calls.Add(1)
+				if err := op.PerformWithSigner(conn, signer); err != nil {
+					return err
+				}
+				return op.Apply(conn)
+			}})
+			p := newPair(t, cfg, clientConfigFor(t, v))
+			p.handshake(t)
+			require.EqualValues(t, 1, calls.Load())
+			require.EqualValues(t, 1, signer.calls.Load(), "the signer did the op")
+			p.exchange(t)
+		})
+	}
+	// Misuse is an error, not a panic.
+	var op AsyncPkeyOp
+	require.Error(t, op.PerformWithSigner(nil, nil))
+}

@@ -103,23 +103,52 @@ func (st *configState) dispatchToSigner(conn *Connection, op *AsyncPkeyOp) error
 		defer op.Free()
 		return performAndApply(conn, op)
 	}
-	typ, err := op.Type()
+	typ, in, opts, err := keyRequest(conn, op)
 	if err != nil {
 		return err
-	}
-	in, err := op.Input()
-	if err != nil {
-		return err
-	}
-	var opts crypto.SignerOpts
-	if typ == AsyncSign {
-		if opts, err = signerOpts(conn); err != nil {
-			return err
-		}
 	}
 	conn.s.offloaded.Add(1)
 	go st.runKeyOp(conn, op, key, typ, in, opts)
 	return nil
+}
+
+// keyRequest is what a crypto.Signer needs for op: its type, its input, and
+// for a signature the options of the connection's selected algorithms.
+func keyRequest(conn *Connection, op *AsyncPkeyOp) (typ AsyncPkeyOpType, in []byte, opts crypto.SignerOpts, err error) {
+	if typ, err = op.Type(); err != nil {
+		return 0, nil, nil, err
+	}
+	if in, err = op.Input(); err != nil {
+		return 0, nil, nil, err
+	}
+	if typ == AsyncSign {
+		if opts, err = signerOpts(conn); err != nil {
+			return 0, nil, nil, err
+		}
+	}
+	return typ, in, opts, nil
+}
+
+// PerformWithSigner does the operation with key on the calling goroutine,
+// the way AddCertChainWithSigner does on its own: a signature with conn's
+// selected signature and digest algorithms, or a TLS 1.2 RSA premaster
+// decryption with SessionKeyLen semantics (key must then also be a
+// crypto.Decrypter). The result becomes the op's output; Apply it next. For
+// a callback that completes ops synchronously with a crypto.Signer, or one
+// that hands them to its own worker pool.
+func (o *AsyncPkeyOp) PerformWithSigner(conn *Connection, key crypto.Signer) error {
+	if key == nil || conn == nil {
+		return usageError(nameInvalidArg, "nil crypto.Signer or Connection")
+	}
+	typ, in, opts, err := keyRequest(conn, o)
+	if err != nil {
+		return err
+	}
+	out, err := callKey(key, typ, in, opts)
+	if err != nil {
+		return err
+	}
+	return o.SetOutput(out)
 }
 
 // runKeyOp asks the key, then applies its answer under the connection's
