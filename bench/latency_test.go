@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -175,42 +174,11 @@ func (s *slowSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([
 }
 
 // blockingSign is the blocking mode's callback body: the op is completed
-// synchronously inside the callback, the way the binding's signer path
-// computes it (the input is the digest; the hash is the connection's
-// selected one), but on the calling thread.
+// synchronously inside the callback, with the same signer, on the calling
+// thread.
 func blockingSign(key crypto.Signer, conn *s2n.Connection, op *s2n.AsyncPkeyOp) error {
 	defer op.Free()
-	typ, err := op.Type()
-	if err != nil {
-		return err
-	}
-	if typ != s2n.AsyncSign {
-		return fmt.Errorf("unexpected %v operation", typ)
-	}
-	digest, err := op.Input()
-	if err != nil {
-		return err
-	}
-	sig, err := conn.SelectedSignatureAlgorithm()
-	if err != nil {
-		return err
-	}
-	if sig != s2n.SignatureECDSA {
-		return fmt.Errorf("unexpected signature algorithm %v", sig)
-	}
-	hash, err := conn.SelectedDigestAlgorithm()
-	if err != nil {
-		return err
-	}
-	h := hash.CryptoHash()
-	if h == 0 {
-		return fmt.Errorf("no hash selected (%v)", hash)
-	}
-	out, err := key.Sign(rand.Reader, digest, h)
-	if err != nil {
-		return err
-	}
-	if err := op.SetOutput(out); err != nil {
+	if err := op.PerformWithSigner(conn, key); err != nil {
 		return err
 	}
 	return op.Apply(conn)
