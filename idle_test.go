@@ -75,46 +75,32 @@ func TestConnReleaseBuffersWhenIdle(t *testing.T) {
 		"idle server released its buffers: held %d bytes, %d without release", released-base, kept-base)
 }
 
-// TestConnectionReleaseBuffers: the low-level call frees s2n's buffers on an
-// idle connection and the connection goes on working.
-func TestConnectionReleaseBuffers(t *testing.T) {
+// TestConnectionReleaseMemory: the low-level calls that free an idle
+// connection's buffers and its handshake state give memory back, and the
+// connection goes on working.
+func TestConnectionReleaseMemory(t *testing.T) {
 	ec, _, _ := testKeys(t)
-	cfg := signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer})
-	addr, served := serveOnce(t, cfg, echoOnce)
-	c, err := Dial("tcp", addr, clientConfig(t, "default_tls13", ec))
-	require.NoError(t, err)
-	defer c.Close()
-	require.NoError(t, c.Handshake())
-	before := Stats().CBytes
-	require.NoError(t, c.Connection().ReleaseBuffers())
-	require.Less(t, Stats().CBytes, before, "released something")
-	_, err = c.Write([]byte("ping"))
-	require.NoError(t, err)
-	buf := make([]byte, 4)
-	_, err = io.ReadFull(c, buf)
-	require.NoError(t, err)
-	require.Equal(t, "ping", string(buf))
-	require.NoError(t, <-served)
-}
-
-// TestConnectionFreeHandshake: freeing the handshake's state gives memory
-// back and the connection goes on working.
-func TestConnectionFreeHandshake(t *testing.T) {
-	ec, _, _ := testKeys(t)
-	cfg := signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer})
-	addr, served := serveOnce(t, cfg, echoOnce)
-	c, err := Dial("tcp", addr, clientConfig(t, "default_tls13", ec))
-	require.NoError(t, err)
-	defer c.Close()
-	require.NoError(t, c.Handshake())
-	before := Stats().CBytes
-	require.NoError(t, c.Connection().FreeHandshake())
-	require.Less(t, Stats().CBytes, before, "freed something")
-	_, err = c.Write([]byte("ping"))
-	require.NoError(t, err)
-	buf := make([]byte, 4)
-	_, err = io.ReadFull(c, buf)
-	require.NoError(t, err)
-	require.Equal(t, "ping", string(buf))
-	require.NoError(t, <-served)
+	for name, release := range map[string]func(*Connection) error{
+		"ReleaseBuffers": (*Connection).ReleaseBuffers,
+		"FreeHandshake":  (*Connection).FreeHandshake,
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer})
+			addr, served := serveOnce(t, cfg, echoOnce)
+			c, err := Dial("tcp", addr, clientConfig(t, "default_tls13", ec))
+			require.NoError(t, err)
+			defer c.Close()
+			require.NoError(t, c.Handshake())
+			before := Stats().CBytes
+			require.NoError(t, release(c.Connection()))
+			require.Less(t, Stats().CBytes, before, "freed something")
+			_, err = c.Write([]byte("ping"))
+			require.NoError(t, err)
+			buf := make([]byte, 4)
+			_, err = io.ReadFull(c, buf)
+			require.NoError(t, err)
+			require.Equal(t, "ping", string(buf))
+			require.NoError(t, <-served)
+		})
+	}
 }
