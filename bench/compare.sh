@@ -41,12 +41,7 @@ main() {
 		*) usage ;;
 		esac
 	done
-	case "$mode" in
-	awslc) tags="" ;;
-	openssl) tags="s2n_openssl" ;;
-	awslc-fips) tags="s2n_fips" ;;
-	*) echo "compare.sh: unknown S2N_LIBCRYPTO=$mode" >&2; exit 2 ;;
-	esac
+	tags=$("$root/scripts/mode-tags" "$mode")
 
 	native=$(S2N_LIBCRYPTO=$mode "$root/scripts/build-bench")
 	gobin="$root/bench/out/$mode/bench.test"

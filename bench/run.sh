@@ -33,12 +33,7 @@ main() {
 		*) sed -n '2,20p' "$0" >&2; exit 2 ;;
 		esac
 	done
-	case "$mode" in
-	awslc) tags="" ;;
-	openssl) tags="s2n_openssl" ;;
-	awslc-fips) tags="s2n_fips" ;;
-	*) echo "run.sh: unknown S2N_LIBCRYPTO=$mode" >&2; exit 2 ;;
-	esac
+	tags=$("$root/scripts/mode-tags" "$mode")
 	local conc="1,2,4,8,16,32,64,128,256,512,1024" idle=10000 latTime="" allocTime=2000x
 	if ((smoke)); then
 		reps=1 memreps=1 benchtime=3x conc="1,4" idle=50 latTime=20x allocTime=3x
