@@ -14,7 +14,7 @@ mode=${S2N_LIBCRYPTO:-awslc}
 name=${1:?usage: profile.sh NAME COUNT}
 count=${2:?usage: profile.sh NAME COUNT}
 freq=${PERF_FREQ:-2000}
-case "$mode" in awslc) tags="" ;; openssl) tags="s2n_openssl" ;; awslc-fips) tags="s2n_fips" ;; esac
+tags=$("$root/scripts/mode-tags" "$mode")
 native=$(S2N_LIBCRYPTO=$mode "$root/scripts/build-bench")
 out="$root/bench/out/$mode/profile-${name//\//_}"
 mkdir -p "$out"
