@@ -154,6 +154,10 @@ type connState struct {
 	ops   map[*opState]struct{}
 	done  chan struct{} // closed by Close; made on demand by dead
 
+	// blocked receives Negotiate's blocked status: go_s2n_negotiate may call
+	// back into Go, so cgo cannot keep a local out-parameter on the stack.
+	blocked C.int
+
 	// e receives the error of calls made under mu (or from inside a
 	// callback, sequentially); a field, so it never escapes per call.
 	e C.go_s2n_error
@@ -381,10 +385,10 @@ func (c *Connection) Negotiate() (Blocked, error) {
 	if err := s.drive("Negotiate"); err != nil {
 		return NotBlocked, err
 	}
-	var blocked C.int
 	s.driver = c
-	rc := C.go_s2n_negotiate(s.ptr, &blocked, &s.e)
+	rc := C.go_s2n_negotiate(s.ptr, &s.blocked, &s.e)
 	s.driver = nil
+	blocked := s.blocked
 	if rc < 0 && Blocked(blocked) == BlockedOnApplicationInput && s.cbErr == nil {
 		// s2n cannot learn that an op failed off this goroutine (a
 		// signer's error, an answer Apply rejected, an op freed without
