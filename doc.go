@@ -32,7 +32,12 @@
 // while the connection is in use.
 //
 // Never block for long inside a callback: it holds an OS thread for as long
-// as it runs. Complete slow operations asynchronously instead.
+// as it runs. Complete slow operations asynchronously instead
+// ([AsyncPkeyOp.PerformWithSigner] works on any goroutine).
+//
+// A [Conn] runs at most GOMAXPROCS handshakes inside s2n at a time; the
+// others wait parked as goroutines, not threads. A key callback gives its
+// slot back as it starts, so one that blocks only holds its own thread.
 //
 // s2n's errno is thread-local and a goroutine may change threads between two
 // cgo calls, so each failing call reads the error inside the same C call
