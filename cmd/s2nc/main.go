@@ -46,6 +46,11 @@ TLS:
   -T, --no-session-ticket   disable session tickets
       --max-blinding DUR    cap s2n's delay after a failed handshake
                             (default: s2n's, up to 30s)
+      --prefer-throughput   send 16 KiB records (s2n's default: about 8 KiB)
+      --prefer-low-latency  send records that fit one TCP segment
+      --release-idle-buffers
+                            free a connection's I/O buffers while it waits
+                            for its peer (less memory per idle connection)
       --timeout DUR         bound on connect and handshake, and on the whole
                             exchange except --echo (default 30s)
       --linger DUR          TLS 1.2 has no half-close: after sending, read the

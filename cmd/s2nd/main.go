@@ -59,6 +59,11 @@ TLS:
   -T, --no-session-ticket   disable session resumption by ticket
       --max-blinding DUR    cap s2n's delay after a failed handshake
                             (default: s2n's, up to 30s)
+      --prefer-throughput   send 16 KiB records (s2n's default: about 8 KiB)
+      --prefer-low-latency  send records that fit one TCP segment
+      --release-idle-buffers
+                            free a connection's I/O buffers while it waits
+                            for its peer (less memory per idle connection)
       --timeout DUR         handshake timeout (default 10s)
 
 Mode (default: print what clients send on stdout):

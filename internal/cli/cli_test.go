@@ -308,3 +308,28 @@ func TestSummaryAndFields(t *testing.T) {
 	require.Contains(t, block, "  server key ops offloaded  1\n")
 	require.Contains(t, Block(Fields(s2n.ConnectionState{DidResume: true}, "client")), "none (not sent again on resumption)")
 }
+
+func TestTLSFlagsBuffers(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		err  string
+	}{
+		{nil, ""},
+		{[]string{"--prefer-throughput"}, ""},
+		{[]string{"--prefer-low-latency", "--release-idle-buffers"}, ""},
+		{[]string{"--prefer-throughput", "--prefer-low-latency"}, "exclude each other"},
+	} {
+		var f TLSFlags
+		fs := NewFlagSet("t", "usage\n", &bytes.Buffer{})
+		f.Register(fs.FlagSet, []string{"a"}, "f")
+		_, err := fs.ParseArgs(tc.args)
+		require.NoError(t, err)
+		cfg, err := NewConfig(f.Apply)
+		if tc.err != "" {
+			require.ErrorContains(t, err, tc.err, "%v", tc.args)
+			continue
+		}
+		require.NoError(t, err, "%v", tc.args)
+		require.NoError(t, cfg.Close())
+	}
+}

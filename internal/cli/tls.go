@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/x509"
+	"errors"
 	"flag"
 	"fmt"
 	"strings"
@@ -27,7 +28,18 @@ type TLSFlags struct {
 	// MaxBlinding caps s2n's delay after a failed handshake; 0 keeps
 	// s2n's default (up to 30 s).
 	MaxBlinding time.Duration
+	// PreferThroughput and PreferLowLatency choose the record size, as
+	// the flags of s2n-tls's utilities do; ReleaseIdle frees an idle
+	// connection's buffers (Config.SetReleaseBuffersWhenIdle).
+	PreferThroughput bool
+	PreferLowLatency bool
+	ReleaseIdle      bool
 }
+
+// smallFragment is s2n's low-latency record payload (a record in one TCP
+// segment: S2N_SMALL_FRAGMENT_LENGTH), what s2n_connection_prefer_low_latency
+// sets.
+const smallFragment = 1435
 
 // Register adds the shared flags; alpnShort and caShort are the one-letter
 // names, which differ between s2nd and s2nc as in s2n-tls's utilities.
@@ -43,6 +55,9 @@ func (f *TLSFlags) Register(fs *flag.FlagSet, alpnShort []string, caShort string
 	fs.BoolVar(&f.NoTickets, "no-session-ticket", false, "disable session tickets")
 	Alias(fs, "no-session-ticket", "T")
 	fs.DurationVar(&f.MaxBlinding, "max-blinding", 0, "cap s2n's delay after a failed handshake (0: s2n's default, up to 30s)")
+	fs.BoolVar(&f.PreferThroughput, "prefer-throughput", false, "send 16 KiB records")
+	fs.BoolVar(&f.PreferLowLatency, "prefer-low-latency", false, "send records of one TCP segment")
+	fs.BoolVar(&f.ReleaseIdle, "release-idle-buffers", false, "free an idle connection's I/O buffers while it waits")
 }
 
 // NewConfig makes an s2n Config and has configure set it up; the Config is
@@ -69,12 +84,32 @@ func (f *TLSFlags) Apply(cfg *s2n.Config) error {
 			return fmt.Errorf("--max-blinding %v: %w", f.MaxBlinding, err)
 		}
 	}
+	if err := f.applyBuffers(cfg); err != nil {
+		return err
+	}
 	if alpn := SplitList(f.ALPN); len(alpn) > 0 {
 		if err := cfg.SetProtocolPreferences(alpn); err != nil {
 			return fmt.Errorf("--alpn %q: %w", f.ALPN, err)
 		}
 	}
 	return f.applyTrust(cfg)
+}
+
+// applyBuffers sets the record size and idle-buffer settings.
+func (f *TLSFlags) applyBuffers(cfg *s2n.Config) error {
+	switch {
+	case f.PreferThroughput && f.PreferLowLatency:
+		return errors.New("--prefer-throughput and --prefer-low-latency exclude each other")
+	case f.PreferThroughput:
+		if err := cfg.SetMaxFragmentLength(16384); err != nil {
+			return fmt.Errorf("--prefer-throughput: %w", err)
+		}
+	case f.PreferLowLatency:
+		if err := cfg.SetMaxFragmentLength(smallFragment); err != nil {
+			return fmt.Errorf("--prefer-low-latency: %w", err)
+		}
+	}
+	return cfg.SetReleaseBuffersWhenIdle(f.ReleaseIdle)
 }
 
 func (f *TLSFlags) applyTrust(cfg *s2n.Config) error {
