@@ -31,8 +31,14 @@ long go_s2n_check(long rc, go_s2n_error *e)
     int err = s2n_errno;
     e->code = err;
     e->type = s2n_error_get_type(err);
-    const char *debug = s2n_strerror_debug(err, "EN");
-    snprintf(e->debug, sizeof(e->debug), "%s", debug ? debug : "");
+    if (e->type == S2N_ERR_T_BLOCKED) {
+        /* Not a failure but "call again": the hot path of every non-blocking
+         * handshake and read, where the debug location tells nothing. */
+        e->debug[0] = '\0';
+    } else {
+        const char *debug = s2n_strerror_debug(err, "EN");
+        snprintf(e->debug, sizeof(e->debug), "%s", debug ? debug : "");
+    }
     s2n_errno = S2N_ERR_T_OK;
     return rc;
 }
