@@ -104,3 +104,44 @@ func TestConnectionReleaseMemory(t *testing.T) {
 		})
 	}
 }
+
+// TestConnReleaseBuffersWhenIdleBulk: with buffers released whenever a
+// Read waits, a Write running at the same time on the same Conn (both ends)
+// still moves megabytes intact: the release and the writer share the
+// connection's lock and the flusher's buffers safely (run with -race).
+func TestConnReleaseBuffersWhenIdleBulk(t *testing.T) {
+	ec, _, _ := testKeys(t)
+	payload := make([]byte, 2<<20+321)
+	for i := range payload {
+		payload[i] = byte(i * 13)
+	}
+	server := signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer})
+	require.NoError(t, server.SetReleaseBuffersWhenIdle(true))
+	addr, served := serveOnce(t, server, func(c *Conn) error {
+		_, err := io.Copy(c, c) // echo until the client's close_notify
+		if err != nil {
+			return err
+		}
+		return c.CloseWrite()
+	})
+	client := clientConfig(t, "default_tls13", ec)
+	require.NoError(t, client.SetReleaseBuffersWhenIdle(true))
+	c, err := Dial("tcp", addr, client)
+	require.NoError(t, err)
+	defer c.Close()
+	wrote := make(chan error, 1)
+	go func() {
+		for off := 0; off < len(payload); off += 7000 { // writes of odd sizes
+			if _, err := c.Write(payload[off:min(off+7000, len(payload))]); err != nil {
+				wrote <- err
+				return
+			}
+		}
+		wrote <- c.CloseWrite()
+	}()
+	got, err := io.ReadAll(c)
+	require.NoError(t, err)
+	require.NoError(t, <-wrote)
+	require.True(t, bytes.Equal(payload, got), "echo intact (%d of %d bytes)", len(got), len(payload))
+	require.NoError(t, <-served)
+}
