@@ -183,126 +183,171 @@ static void describe(const char *name, struct s2n_connection *conn)
             s2n_connection_get_actual_protocol_version(conn) == S2N_TLS13 ? "TLS1.3" : "TLS1.2", group, (int) sig);
 }
 
+/* What measure() counted: ops after the warm-up, their wall and CPU time. */
+struct measured {
+    long n;
+    double wall, cpu;
+};
+
+/* Runs op (which does per_call ops) until the warm-up has passed, then
+ * counts until done_measuring. */
+static struct measured measure(void (*op)(void *), void *arg, long per_call)
+{
+    double warm_end = now() + opt_warmup;
+    while (now() < warm_end) {
+        op(arg);
+    }
+    struct measured m = { 0 };
+    double start = now(), cpu_start = cpu_now(), tnow;
+    do {
+        op(arg);
+        m.n += per_call;
+        tnow = now();
+    } while (!done_measuring(m.n, tnow - start));
+    m.wall = tnow - start;
+    m.cpu = cpu_now() - cpu_start;
+    return m;
+}
+
+/* A transport and the two configs of one benchmark. */
+struct bench_env {
+    struct transport t;
+    struct pair p;
+    enum cb_mode cb;
+};
+
+static void env_open(struct bench_env *e, struct keypair *k, const char *policy, enum cb_mode cb)
+{
+    transport_init(&e->t, opt_mem_transport);
+    e->p = (struct pair) { .t = &e->t };
+    e->p.server_cfg = server_config(k, policy, cb);
+    e->p.client_cfg = client_config(k, policy);
+    e->cb = cb;
+}
+
+static void env_close(struct bench_env *e)
+{
+    S2N_CHECK(s2n_config_free(e->p.server_cfg));
+    S2N_CHECK(s2n_config_free(e->p.client_cfg));
+    transport_free(&e->t);
+}
+
+static void print_rates(const char *name, struct measured m, double per_op, const char *unit)
+{
+    printf("%s %.1f %s/s\n", name, (double) m.n * per_op / m.wall, unit);
+    printf("%s %.1f %s/cpu-s\n", name, (double) m.n * per_op / m.cpu, unit);
+    fflush(stdout);
+}
+
+/* The name of a benchmark if it is to run: NULL when filtered out, or when
+ * it was only listed (-l). */
+static const char *wanted(char *name)
+{
+    if (!selected(name)) {
+        return NULL;
+    }
+    if (opt_list) {
+        puts(name);
+        return NULL;
+    }
+    return name;
+}
+
+static void handshake_op(void *arg)
+{
+    struct bench_env *e = arg;
+    one_handshake(&e->p, e->cb);
+}
+
 static void bench_handshake(struct keypair *k, const char *vname, const char *policy, enum cb_mode cb)
 {
     char name[128];
     snprintf(name, sizeof(name), "handshake/%s/%s/%s", k->name, vname, cb_names[cb]);
-    if (!selected(name)) {
-        return;
-    }
-    if (opt_list) {
-        puts(name);
+    if (wanted(name) == NULL) {
         return;
     }
     if (cb == CB_OFFTHREAD) {
         worker_start();
     }
-    struct transport t;
-    transport_init(&t, opt_mem_transport);
-    struct pair p = { .t = &t };
-    p.server_cfg = server_config(k, policy, cb);
-    p.client_cfg = client_config(k, policy);
-
+    struct bench_env e;
+    env_open(&e, k, policy, cb);
+    /* A first handshake, to say what was negotiated; it counts as warm-up.
+     * CB_REUSE keeps this pair for the whole run. */
+    pair_new(&e.p);
+    handshake(&e.p, cb);
+    describe(name, e.p.server);
     if (cb == CB_REUSE) {
-        pair_new(&p);
-    }
-    /* A first handshake, to say what was negotiated; it counts as warm-up. */
-    if (cb != CB_REUSE) {
-        pair_new(&p);
-    }
-    handshake(&p, cb);
-    describe(name, p.server);
-    if (cb == CB_REUSE) {
-        pair_wipe(&p);
+        pair_wipe(&e.p);
     } else {
-        pair_free(&p);
+        pair_free(&e.p);
     }
-    long n = 0;
-    double start = now(), warm_end = start + opt_warmup, end = 0, measured_start = 0, cpu_start = 0, cpu_end = 0;
-    bool measuring = false;
-    for (;;) {
-        one_handshake(&p, cb);
-        double tnow = now();
-        if (!measuring) {
-            if (tnow >= warm_end) {
-                measuring = true;
-                measured_start = tnow;
-                cpu_start = cpu_now();
-            }
-            continue;
-        }
-        n++;
-        if (done_measuring(n, tnow - measured_start)) {
-            end = tnow;
-            cpu_end = cpu_now();
-            break;
-        }
-    }
+    struct measured m = measure(handshake_op, &e, 1);
     if (cb == CB_REUSE) {
-        pair_free(&p);
+        pair_free(&e.p);
     }
-    printf("%s %.1f handshakes/s\n", name, (double) n / (end - measured_start));
-    printf("%s %.1f handshakes/cpu-s\n", name, (double) n / (cpu_end - cpu_start));
-    fflush(stdout);
-    S2N_CHECK(s2n_config_free(p.server_cfg));
-    S2N_CHECK(s2n_config_free(p.client_cfg));
-    transport_free(&t);
+    print_rates(name, m, 1, "handshakes");
+    env_close(&e);
 }
 
+struct bulk_arg {
+    struct pair *p;
+    uint8_t *buf, *rbuf;
+    size_t size;
+};
 
+static void bulk_op(void *arg)
+{
+    struct bulk_arg *b = arg;
+    transfer(b->p, b->buf, b->size, b->rbuf, RECV_BUF);
+}
 
 static void bench_bulk(struct keypair *k, const char *label, size_t size)
 {
     char name[128];
     snprintf(name, sizeof(name), "bulk/%s", label);
-    if (!selected(name)) {
+    if (wanted(name) == NULL) {
         return;
     }
-    if (opt_list) {
-        puts(name);
-        return;
-    }
-    struct transport t;
-    transport_init(&t, opt_mem_transport);
-    struct pair p = { .t = &t };
-    p.server_cfg = server_config(k, POLICY_TLS13, CB_NONE);
-    p.client_cfg = client_config(k, POLICY_TLS13);
-    pair_new(&p);
-    handshake(&p, CB_NONE);
-    describe(name, p.server);
+    struct bench_env e;
+    env_open(&e, k, POLICY_TLS13, CB_NONE);
+    pair_new(&e.p);
+    handshake(&e.p, CB_NONE);
+    describe(name, e.p.server);
 
-    uint8_t *buf = malloc(size), *rbuf = malloc(RECV_BUF);
-    memset(buf, 'x', size);
-    long n = 0;
-    double warm_end = now() + opt_warmup, measured_start = 0, end = 0, cpu_start = 0, cpu_end = 0;
-    bool measuring = false;
-    for (;;) {
-        transfer(&p, buf, size, rbuf, RECV_BUF);
-        double tnow = now();
-        if (!measuring) {
-            if (tnow >= warm_end) {
-                measuring = true;
-                measured_start = tnow;
-                cpu_start = cpu_now();
+    struct bulk_arg b = { .p = &e.p, .buf = malloc(size), .rbuf = malloc(RECV_BUF), .size = size };
+    if (b.buf == NULL || b.rbuf == NULL) {
+        die("malloc");
+    }
+    memset(b.buf, 'x', size);
+    print_rates(name, measure(bulk_op, &b, 1), (double) size / 1e6, "MB");
+    free(b.buf);
+    free(b.rbuf);
+    pair_free(&e.p);
+    env_close(&e);
+}
+
+struct call_arg {
+    struct s2n_connection *conn;
+    bool getter;
+    volatile int sink;
+};
+
+/* 1000 calls of the kind measured. */
+static void call_op(void *arg)
+{
+    struct call_arg *c = arg;
+    uint8_t rbuf[RECV_BUF];
+    for (int i = 0; i < 1000; i++) {
+        if (c->getter) {
+            c->sink += s2n_connection_get_actual_protocol_version(c->conn);
+        } else {
+            s2n_blocked_status blocked;
+            ssize_t r = s2n_recv(c->conn, rbuf, sizeof(rbuf), &blocked);
+            if (r >= 0 || s2n_error_get_type(s2n_errno) != S2N_ERR_T_BLOCKED) {
+                die_s2n("s2n_recv on an empty socket", __LINE__);
             }
-            continue;
-        }
-        n++;
-        if (done_measuring(n, tnow - measured_start)) {
-            end = tnow;
-            cpu_end = cpu_now();
-            break;
         }
     }
-    printf("%s %.1f MB/s\n", name, (double) n * (double) size / (end - measured_start) / 1e6);
-    printf("%s %.1f MB/cpu-s\n", name, (double) n * (double) size / (cpu_end - cpu_start) / 1e6);
-    fflush(stdout);
-    free(buf);
-    free(rbuf);
-    pair_free(&p);
-    S2N_CHECK(s2n_config_free(p.server_cfg));
-    S2N_CHECK(s2n_config_free(p.client_cfg));
-    transport_free(&t);
 }
 
 /* Per-call costs, to put a number on what one crossing of the binding adds:
@@ -314,61 +359,17 @@ static void bench_call(struct keypair *k, const char *label)
 {
     char name[128];
     snprintf(name, sizeof(name), "call/%s", label);
-    if (!selected(name)) {
+    if (wanted(name) == NULL) {
         return;
     }
-    if (opt_list) {
-        puts(name);
-        return;
-    }
-    struct transport t;
-    transport_init(&t, opt_mem_transport);
-    struct pair p = { .t = &t };
-    p.server_cfg = server_config(k, POLICY_TLS13, CB_NONE);
-    p.client_cfg = client_config(k, POLICY_TLS13);
-    pair_new(&p);
-    handshake(&p, CB_NONE);
-    bool getter = strcmp(label, "getter") == 0;
-    uint8_t rbuf[RECV_BUF];
-    long n = 0;
-    volatile int sink = 0;
-    double warm_end = now() + opt_warmup, measured_start = 0, end = 0, cpu_start = 0, cpu_end = 0;
-    bool measuring = false;
-    for (;;) {
-        for (int i = 0; i < 1000; i++) {
-            if (getter) {
-                sink += s2n_connection_get_actual_protocol_version(p.server);
-            } else {
-                s2n_blocked_status blocked;
-                ssize_t r = s2n_recv(p.server, rbuf, sizeof(rbuf), &blocked);
-                if (r >= 0 || s2n_error_get_type(s2n_errno) != S2N_ERR_T_BLOCKED) {
-                    die_s2n("s2n_recv on an empty socket", __LINE__);
-                }
-            }
-        }
-        double tnow = now();
-        if (!measuring) {
-            if (tnow >= warm_end) {
-                measuring = true;
-                measured_start = tnow;
-                cpu_start = cpu_now();
-            }
-            continue;
-        }
-        n += 1000;
-        if (done_measuring(n, tnow - measured_start)) {
-            end = tnow;
-            cpu_end = cpu_now();
-            break;
-        }
-    }
-    printf("%s %.1f calls/s\n", name, (double) n / (end - measured_start));
-    printf("%s %.1f calls/cpu-s\n", name, (double) n / (cpu_end - cpu_start));
-    fflush(stdout);
-    pair_free(&p);
-    S2N_CHECK(s2n_config_free(p.server_cfg));
-    S2N_CHECK(s2n_config_free(p.client_cfg));
-    transport_free(&t);
+    struct bench_env e;
+    env_open(&e, k, POLICY_TLS13, CB_NONE);
+    pair_new(&e.p);
+    handshake(&e.p, CB_NONE);
+    struct call_arg c = { .conn = e.p.server, .getter = strcmp(label, "getter") == 0 };
+    print_rates(name, measure(call_op, &c, 1000), 1, "calls");
+    pair_free(&e.p);
+    env_close(&e);
 }
 
 static void usage(void)
