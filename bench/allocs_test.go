@@ -15,15 +15,7 @@ import (
 // plain `go test ./...` runs it as a smoke test.
 func TestSteadyStateAllocs(t *testing.T) {
 	e := newEnv(t, loadKeys(t)["ecdsa"], policyTLS13, cbNone)
-	server, client, err := e.newPair()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
-	defer client.Close()
-	if err := e.handshake(server, client); err != nil {
-		t.Fatal(err)
-	}
+	server, client := e.established(t)
 	buf := make([]byte, 16<<10)
 	rbuf := make([]byte, recvBufSize)
 
@@ -116,15 +108,7 @@ func TestSmoke(t *testing.T) {
 		}
 	}
 	e := newEnv(t, ks["ecdsa"], policyTLS13, cbNone)
-	server, client, err := e.newPair()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
-	defer client.Close()
-	if err := e.handshake(server, client); err != nil {
-		t.Fatal(err)
-	}
+	server, client := e.established(t)
 	rbuf := make([]byte, recvBufSize)
 	for _, sz := range bulkSizes {
 		if err := transfer(server, client, make([]byte, sz.size), rbuf); err != nil {

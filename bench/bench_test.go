@@ -262,6 +262,24 @@ func (e *env) newPair() (server, client *s2n.Connection, err error) {
 	return server, client, nil
 }
 
+// established returns a pair that has done its handshake, closed when the
+// test or benchmark ends.
+func (e *env) established(tb testing.TB) (server, client *s2n.Connection) {
+	tb.Helper()
+	server, client, err := e.newPair()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		server.Close()
+		client.Close()
+	})
+	if err := e.handshake(server, client); err != nil {
+		tb.Fatal(err)
+	}
+	return server, client
+}
+
 func (e *env) wipe(server, client *s2n.Connection) error {
 	for _, c := range []struct {
 		conn *s2n.Connection
@@ -440,15 +458,7 @@ func BenchmarkBulk(b *testing.B) {
 	for _, sz := range bulkSizes {
 		b.Run(sz.name, func(b *testing.B) {
 			e := newEnv(b, k, policyTLS13, cbNone)
-			server, client, err := e.newPair()
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer server.Close()
-			defer client.Close()
-			if err := e.handshake(server, client); err != nil {
-				b.Fatal(err)
-			}
+			server, client := e.established(b)
 			buf := make([]byte, sz.size)
 			for i := range buf {
 				buf[i] = 'x'
@@ -485,15 +495,7 @@ func BenchmarkCall(b *testing.B) {
 	for _, name := range []string{"getter", "recv-blocked"} {
 		b.Run(name, func(b *testing.B) {
 			e := newEnv(b, loadKeys(b)["ecdsa"], policyTLS13, cbNone)
-			server, client, err := e.newPair()
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer server.Close()
-			defer client.Close()
-			if err := e.handshake(server, client); err != nil {
-				b.Fatal(err)
-			}
+			server, _ := e.established(b)
 			rbuf := make([]byte, recvBufSize)
 			b.ReportAllocs()
 			calls0 := runtime.NumCgoCall()

@@ -175,15 +175,7 @@ func inProcBulk(b *testing.B, k *keyPair, size int) {
 		b.Fatal(err)
 	}
 	defer nat.free()
-	server, client, err := e.newPair()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer server.Close()
-	defer client.Close()
-	if err := e.handshake(server, client); err != nil {
-		b.Fatal(err)
-	}
+	server, client := e.established(b)
 	buf := make([]byte, size)
 	for i := range buf {
 		buf[i] = 'x'
