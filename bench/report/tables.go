@@ -502,17 +502,22 @@ func idleMemoryTable(r *Results) table {
 		}
 	}
 	metrics = append(metrics, "ns/op") // go test's own, last
-	cols := []column{labelCol("implementation", trimLabel(prefIdle+"/"))}
-	for _, m := range metrics {
-		cols = append(cols, medCol(r, m, identity, m))
-	}
-	cols = append(cols, nCol(r, "n", identity, metrics...))
+	cols := metricCols(r, labelCol("implementation", trimLabel(prefIdle+"/")), metrics)
 	return table{
 		title: "Memory per idle connection",
 		about: "Memory held per established, idle connection by each implementation (`BenchmarkIdleMemory`); medians over repetitions of every metric reported.",
 		rows:  rows,
 		cols:  cols,
 	}
+}
+
+// metricCols: the label column, a median column per metric, and n.
+func metricCols(r *Results, label column, metrics []string) []column {
+	cols := []column{label}
+	for _, m := range metrics {
+		cols = append(cols, medCol(r, m, identity, m))
+	}
+	return append(cols, nCol(r, "n", identity, metrics...))
 }
 
 // 6. BenchmarkHandshake/..., BenchmarkBulk/<size>, BenchmarkConnIO/...
@@ -522,11 +527,7 @@ func allocTable(r *Results) table {
 		rows = append(rows, r.WithPrefix(p)...)
 	}
 	metrics := []string{"allocs/op", "B/op", "cgocalls/op", "c2go/op", "callbacks/op"}
-	cols := []column{labelCol("benchmark", trimLabel("Benchmark"))}
-	for _, m := range metrics {
-		cols = append(cols, medCol(r, m, identity, m))
-	}
-	cols = append(cols, nCol(r, "n", identity, metrics...))
+	cols := metricCols(r, labelCol("benchmark", trimLabel("Benchmark")), metrics)
 	return table{
 		title: "Allocations and cgo crossings",
 		about: "Go heap allocations, bytes allocated, Go-to-C calls (runtime.NumCgoCall), C-to-Go callbacks (c2go, counted by the binding built with -tags s2n_cgocount) and the benchmark's own key callbacks per op (`BenchmarkHandshake`, `BenchmarkBulk`, `BenchmarkConnIO`; both sides of each connection); medians over repetitions.",
