@@ -4,9 +4,7 @@ package s2n
 import "C"
 
 import (
-	"crypto"
 	"errors"
-	"fmt"
 	"sync"
 	"unsafe"
 )
@@ -29,104 +27,6 @@ import (
 // must not block for long: it holds an OS thread. A panic is recovered and
 // treated as a returned error; it never reaches C.
 type AsyncPkeyFunc func(conn *Connection, op *AsyncPkeyOp) error
-
-// AsyncPkeyOpType is the kind of private-key operation (s2n_async_pkey_op_type).
-type AsyncPkeyOpType int
-
-// Operation types.
-const (
-	AsyncDecrypt AsyncPkeyOpType = C.S2N_ASYNC_DECRYPT
-	AsyncSign    AsyncPkeyOpType = C.S2N_ASYNC_SIGN
-)
-
-func (t AsyncPkeyOpType) String() string {
-	switch t {
-	case AsyncDecrypt:
-		return "decrypt"
-	case AsyncSign:
-		return "sign"
-	}
-	return fmt.Sprintf("AsyncPkeyOpType(%d)", int(t))
-}
-
-// SignatureAlgorithm is a TLS signature algorithm as s2n reports it
-// (s2n_tls_signature_algorithm).
-type SignatureAlgorithm int
-
-// Signature algorithms.
-const (
-	SignatureAnonymous  SignatureAlgorithm = C.S2N_TLS_SIGNATURE_ANONYMOUS
-	SignatureRSA        SignatureAlgorithm = C.S2N_TLS_SIGNATURE_RSA
-	SignatureECDSA      SignatureAlgorithm = C.S2N_TLS_SIGNATURE_ECDSA
-	SignatureMLDSA      SignatureAlgorithm = C.S2N_TLS_SIGNATURE_MLDSA
-	SignatureRSAPSSRSAE SignatureAlgorithm = C.S2N_TLS_SIGNATURE_RSA_PSS_RSAE
-	SignatureRSAPSSPSS  SignatureAlgorithm = C.S2N_TLS_SIGNATURE_RSA_PSS_PSS
-)
-
-func (a SignatureAlgorithm) String() string {
-	switch a {
-	case SignatureAnonymous:
-		return "anonymous"
-	case SignatureRSA:
-		return "rsa_pkcs1"
-	case SignatureECDSA:
-		return "ecdsa"
-	case SignatureMLDSA:
-		return "mldsa"
-	case SignatureRSAPSSRSAE:
-		return "rsa_pss_rsae"
-	case SignatureRSAPSSPSS:
-		return "rsa_pss_pss"
-	}
-	return fmt.Sprintf("SignatureAlgorithm(%d)", int(a))
-}
-
-// HashAlgorithm is a TLS hash algorithm as s2n reports it
-// (s2n_tls_hash_algorithm).
-type HashAlgorithm int
-
-// Hash algorithms.
-const (
-	HashNone    HashAlgorithm = C.S2N_TLS_HASH_NONE
-	HashMD5     HashAlgorithm = C.S2N_TLS_HASH_MD5
-	HashSHA1    HashAlgorithm = C.S2N_TLS_HASH_SHA1
-	HashSHA224  HashAlgorithm = C.S2N_TLS_HASH_SHA224
-	HashSHA256  HashAlgorithm = C.S2N_TLS_HASH_SHA256
-	HashSHA384  HashAlgorithm = C.S2N_TLS_HASH_SHA384
-	HashSHA512  HashAlgorithm = C.S2N_TLS_HASH_SHA512
-	HashMD5SHA1 HashAlgorithm = C.S2N_TLS_HASH_MD5_SHA1
-)
-
-// CryptoHash maps the algorithm to Go's crypto.Hash (0 for none).
-func (h HashAlgorithm) CryptoHash() crypto.Hash {
-	switch h {
-	case HashMD5:
-		return crypto.MD5
-	case HashSHA1:
-		return crypto.SHA1
-	case HashSHA224:
-		return crypto.SHA224
-	case HashSHA256:
-		return crypto.SHA256
-	case HashSHA384:
-		return crypto.SHA384
-	case HashSHA512:
-		return crypto.SHA512
-	case HashMD5SHA1:
-		return crypto.MD5SHA1
-	}
-	return 0
-}
-
-func (h HashAlgorithm) String() string {
-	if h == HashNone {
-		return "none"
-	}
-	if ch := h.CryptoHash(); ch != 0 {
-		return ch.String()
-	}
-	return fmt.Sprintf("HashAlgorithm(%d)", int(h))
-}
 
 // AsyncPkeyOp is one private-key operation handed to an [AsyncPkeyFunc]
 // (s2n_async_pkey_op). All its methods are safe from any goroutine. After
@@ -200,7 +100,7 @@ func (o *AsyncPkeyOp) with(f func(p *C.struct_s2n_async_pkey_op, e *C.go_s2n_err
 // Type reports whether the operation signs or decrypts
 // (s2n_async_pkey_op_get_op_type).
 func (o *AsyncPkeyOp) Type() (AsyncPkeyOpType, error) {
-	var t C.int
+	var t C.s2n_async_pkey_op_type
 	err := o.with(func(p *C.struct_s2n_async_pkey_op, e *C.go_s2n_error) C.int {
 		return C.go_s2n_async_pkey_op_get_op_type(p, &t, e)
 	})

@@ -76,8 +76,8 @@ package s2n
 // #cgo nocallback go_s2n_connection_get_session
 // #cgo noescape go_s2n_connection_new
 // #cgo nocallback go_s2n_connection_new
-// #cgo noescape go_s2n_connection_prefer
-// #cgo nocallback go_s2n_connection_prefer
+// #cgo noescape go_s2n_connection_prefer_throughput
+// #cgo nocallback go_s2n_connection_prefer_throughput
 // #cgo noescape go_s2n_connection_release_buffers
 // #cgo nocallback go_s2n_connection_release_buffers
 // #cgo noescape go_s2n_connection_set_blinding

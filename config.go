@@ -6,7 +6,6 @@ import "C"
 import (
 	"bytes"
 	"crypto"
-	"math"
 	"runtime"
 	"runtime/cgo"
 	"strings"
@@ -14,31 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
-)
-
-// ClientAuthType says whether a server requests a client certificate, or
-// whether a client sends one (s2n_cert_auth_type).
-type ClientAuthType int
-
-// Client authentication types.
-const (
-	ClientAuthNone     ClientAuthType = C.S2N_CERT_AUTH_NONE
-	ClientAuthRequired ClientAuthType = C.S2N_CERT_AUTH_REQUIRED
-	ClientAuthOptional ClientAuthType = C.S2N_CERT_AUTH_OPTIONAL
-)
-
-// AsyncPkeyValidationMode chooses how much s2n checks the result of an
-// async private-key operation at Apply (s2n_async_pkey_validation_mode).
-type AsyncPkeyValidationMode int
-
-const (
-	// ValidationFast performs only the checks needed for safe use (s2n's
-	// default).
-	ValidationFast AsyncPkeyValidationMode = C.S2N_ASYNC_PKEY_VALIDATION_FAST
-	// ValidationStrict also verifies every signature against the
-	// certificate's public key, catching a faulty or wrong external key before
-	// the peer sees its output.
-	ValidationStrict AsyncPkeyValidationMode = C.S2N_ASYNC_PKEY_VALIDATION_STRICT
 )
 
 // Config holds settings shared by connections (s2n_config).
@@ -234,7 +208,7 @@ func (c *Config) SetClientAuthType(t ClientAuthType) error {
 		return usageError(nameInvalidArg, "invalid client auth type %d", int(t))
 	}
 	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
-		return C.go_s2n_config_set_client_auth_type(p, C.int(t), e)
+		return C.go_s2n_config_set_client_auth_type(p, C.s2n_cert_auth_type(t), e)
 	})
 }
 
@@ -259,7 +233,7 @@ func (c *Config) SetAsyncPkeyCallback(fn AsyncPkeyFunc) error {
 // (s2n_config_set_async_pkey_validation_mode).
 func (c *Config) SetAsyncPkeyValidationMode(mode AsyncPkeyValidationMode) error {
 	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
-		if C.go_s2n_config_set_async_pkey_validation_mode(p, C.int(mode), e) < 0 {
+		if C.go_s2n_config_set_async_pkey_validation_mode(p, C.s2n_async_pkey_validation_mode(mode), e) < 0 {
 			return -1
 		}
 		c.s.validationSet = true
@@ -297,44 +271,6 @@ func (c *Config) SetProtocolPreferences(protocols []string) error {
 	copy(unsafe.Slice(arr, len(list)), list)
 	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_set_protocol_preferences(p, arr, C.int(len(protocols)), e)
-	})
-}
-
-// SetSessionTickets turns session tickets on or off
-// (s2n_config_set_session_tickets_onoff). A server also needs a ticket key
-// (AddTicketKey) to issue them.
-func (c *Config) SetSessionTickets(enabled bool) error {
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
-		return C.go_s2n_config_set_session_tickets_onoff(p, cBool(enabled), e)
-	})
-}
-
-// AddTicketKey adds a key that encrypts session tickets, usable from
-// introduced on (zero: now) (s2n_config_add_ticket_crypto_key). name
-// identifies the key (at most 16 bytes); key must be 16 to 64 random bytes.
-func (c *Config) AddTicketKey(name, key []byte, introduced time.Time) error {
-	if len(name) == 0 || len(name) > 16 || len(key) < 16 || len(key) > 64 {
-		return usageError(nameInvalidArg, "ticket key name must be 1-16 bytes and key 16-64 bytes")
-	}
-	var intro uint64
-	if !introduced.IsZero() {
-		// s2n keeps nanoseconds in a uint64: before 1970 would wrap, after
-		// 2554 would overflow.
-		u := introduced.Unix()
-		if u <= 0 || uint64(u) > math.MaxUint64/uint64(time.Second) {
-			return usageError(nameInvalidArg, "ticket key introduction time %v out of range", introduced)
-		}
-		intro = uint64(u)
-	}
-	// s2n takes key as non-const; hand it a copy in C memory.
-	ck := C.CBytes(key)
-	defer func() {
-		clear(unsafe.Slice((*byte)(ck), len(key)))
-		C.free(ck)
-	}()
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
-		return C.go_s2n_config_add_ticket_crypto_key(p, (*C.uint8_t)(&name[0]), C.uint32_t(len(name)), (*C.uint8_t)(ck),
-			C.uint32_t(len(key)), C.uint64_t(intro), e)
 	})
 }
 

@@ -5,91 +5,13 @@ import "C"
 
 import (
 	"errors"
-	"fmt"
 	"runtime"
 	"runtime/cgo"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unsafe"
 )
-
-// Mode says which side of the handshake a connection plays (s2n_mode).
-type Mode int
-
-// Connection modes. The bare names Server and Client belong to the net.Conn
-// constructors, as in crypto/tls.
-const (
-	ModeServer Mode = C.S2N_SERVER
-	ModeClient Mode = C.S2N_CLIENT
-)
-
-// Blocked says what a call that returned ErrBlocked waits for
-// (s2n_blocked_status).
-type Blocked int
-
-// Blocked statuses.
-const (
-	NotBlocked                Blocked = C.S2N_NOT_BLOCKED
-	BlockedOnRead             Blocked = C.S2N_BLOCKED_ON_READ
-	BlockedOnWrite            Blocked = C.S2N_BLOCKED_ON_WRITE
-	BlockedOnApplicationInput Blocked = C.S2N_BLOCKED_ON_APPLICATION_INPUT
-	BlockedOnEarlyData        Blocked = C.S2N_BLOCKED_ON_EARLY_DATA
-)
-
-var blockedNames = [...]string{"not blocked", "blocked on read", "blocked on write", "blocked on application input", "blocked on early data"}
-
-func (b Blocked) String() string {
-	if b >= 0 && int(b) < len(blockedNames) {
-		return blockedNames[b]
-	}
-	return fmt.Sprintf("Blocked(%d)", int(b))
-}
-
-// Blinding selects how s2n delays its response after a failed handshake, to
-// blunt timing side channels (s2n_blinding).
-type Blinding int
-
-const (
-	// BuiltInBlinding makes the failing call itself sleep 10-30 s (s2n's
-	// default): it pins an OS thread for that long.
-	BuiltInBlinding Blinding = C.S2N_BUILT_IN_BLINDING
-	// SelfServiceBlinding leaves the delay to the application: wait
-	// [Connection.Delay] before closing the socket.
-	SelfServiceBlinding Blinding = C.S2N_SELF_SERVICE_BLINDING
-)
-
-// ProtocolVersion is a TLS protocol version as s2n numbers them.
-type ProtocolVersion int
-
-// Protocol versions.
-const (
-	SSLv2 ProtocolVersion = C.S2N_SSLv2
-	SSLv3 ProtocolVersion = C.S2N_SSLv3
-	TLS10 ProtocolVersion = C.S2N_TLS10
-	TLS11 ProtocolVersion = C.S2N_TLS11
-	TLS12 ProtocolVersion = C.S2N_TLS12
-	TLS13 ProtocolVersion = C.S2N_TLS13
-)
-
-func (v ProtocolVersion) String() string {
-	switch v {
-	case SSLv2:
-		return "SSLv2"
-	case SSLv3:
-		return "SSLv3"
-	case TLS10:
-		return "TLS1.0"
-	case TLS11:
-		return "TLS1.1"
-	case TLS12:
-		return "TLS1.2"
-	case TLS13:
-		return "TLS1.3"
-	}
-	return fmt.Sprintf("ProtocolVersion(%d)", int(v))
-}
 
 // Connection is one TLS connection (s2n_connection), the low-level API: it
 // mirrors the C calls one to one. For a net.Conn, see the Conn type.
@@ -156,7 +78,7 @@ type connState struct {
 
 	// blocked receives Negotiate's blocked status: go_s2n_negotiate may call
 	// back into Go, so cgo cannot keep a local out-parameter on the stack.
-	blocked C.int
+	blocked C.s2n_blocked_status
 
 	// e receives the error of calls made under mu (or from inside a
 	// callback, sequentially); a field, so it never escapes per call.
@@ -174,7 +96,7 @@ func NewConnection(mode Mode) (*Connection, error) {
 	st := &connState{mode: mode}
 	st.h = newHandle(st)
 	var e C.go_s2n_error
-	st.ptr = C.go_s2n_connection_new(C.int(mode), C.uintptr_t(st.h), &e)
+	st.ptr = C.go_s2n_connection_new(C.s2n_mode(mode), C.uintptr_t(st.h), &e)
 	if st.ptr == nil {
 		deleteHandle(st.h)
 		return nil, newError(&e, nil)
@@ -305,7 +227,7 @@ func (c *Connection) simple(f func(p *C.struct_s2n_connection, e *C.go_s2n_error
 // (s2n_connection_prefer_throughput).
 func (c *Connection) PreferThroughput() error {
 	return c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
-		return C.go_s2n_connection_prefer(p, 1, e)
+		return C.go_s2n_connection_prefer_throughput(p, e)
 	})
 }
 
@@ -313,7 +235,7 @@ func (c *Connection) PreferThroughput() error {
 // the peer can decrypt as each arrives (s2n_connection_prefer_low_latency).
 func (c *Connection) PreferLowLatency() error {
 	return c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
-		return C.go_s2n_connection_prefer(p, 0, e)
+		return C.go_s2n_connection_prefer_low_latency(p, e)
 	})
 }
 
@@ -371,7 +293,7 @@ func (c *Connection) SetBlinding(b Blinding) error {
 		return usageError(nameInvalidArg, "invalid blinding %d", int(b))
 	}
 	return c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
-		return C.go_s2n_connection_set_blinding(p, C.int(b), e)
+		return C.go_s2n_connection_set_blinding(p, C.s2n_blinding(b), e)
 	})
 }
 
@@ -410,7 +332,7 @@ func (c *Connection) Send(b []byte) (int, Blocked, error) {
 	if err := s.drive("Send"); err != nil {
 		return 0, NotBlocked, err
 	}
-	var blocked C.int
+	var blocked C.s2n_blocked_status
 	var e C.go_s2n_error
 	n := C.go_s2n_send(s.ptr, (*C.uint8_t)(unsafe.SliceData(b)), C.ssize_t(len(b)), &blocked, &e)
 	err := s.finish(n < 0, &e)
@@ -424,7 +346,7 @@ func (c *Connection) Recv(b []byte) (int, Blocked, error) {
 	if err := s.drive("Recv"); err != nil {
 		return 0, NotBlocked, err
 	}
-	var blocked C.int
+	var blocked C.s2n_blocked_status
 	var e C.go_s2n_error
 	n := C.go_s2n_recv(s.ptr, (*C.uint8_t)(unsafe.SliceData(b)), C.ssize_t(len(b)), &blocked, &e)
 	err := s.finish(n < 0, &e)
@@ -437,7 +359,7 @@ func (c *Connection) Shutdown() (Blocked, error) {
 	if err := s.drive("Shutdown"); err != nil {
 		return NotBlocked, err
 	}
-	var blocked C.int
+	var blocked C.s2n_blocked_status
 	var e C.go_s2n_error
 	rc := C.go_s2n_shutdown(s.ptr, &blocked, &e)
 	return Blocked(blocked), s.finish(rc < 0, &e)
@@ -450,101 +372,10 @@ func (c *Connection) ShutdownSend() (Blocked, error) {
 	if err := s.drive("ShutdownSend"); err != nil {
 		return NotBlocked, err
 	}
-	var blocked C.int
+	var blocked C.s2n_blocked_status
 	var e C.go_s2n_error
 	rc := C.go_s2n_shutdown_send(s.ptr, &blocked, &e)
 	return Blocked(blocked), s.finish(rc < 0, &e)
-}
-
-// SelectedCert returns the certificate chain chosen for this handshake, the
-// same *CertChainAndKey that was added to the Config
-// (s2n_connection_get_selected_cert).
-func (c *Connection) SelectedCert() (*CertChainAndKey, error) {
-	s := c.state()
-	cb, err := s.lock()
-	if err != nil {
-		return nil, err
-	}
-	defer s.unlock(cb)
-	var e C.go_s2n_error
-	p := C.go_s2n_connection_get_selected_cert(s.ptr, &e)
-	if p == nil {
-		return nil, newError(&e, nil)
-	}
-	return certFromC(p), nil
-}
-
-func (c *Connection) selectedAlgs(client bool) (SignatureAlgorithm, HashAlgorithm, error) {
-	var sig, hash C.int
-	err := c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
-		return C.go_s2n_connection_get_selected_algs(p, cBool(client), &sig, &hash, e)
-	})
-	return SignatureAlgorithm(sig), HashAlgorithm(hash), err
-}
-
-// SelectedSignatureAlgorithm is the algorithm of the server's signature
-// (s2n_connection_get_selected_signature_algorithm).
-func (c *Connection) SelectedSignatureAlgorithm() (SignatureAlgorithm, error) {
-	sig, _, err := c.selectedAlgs(false)
-	return sig, err
-}
-
-// SelectedDigestAlgorithm is the hash of the server's signature
-// (s2n_connection_get_selected_digest_algorithm).
-func (c *Connection) SelectedDigestAlgorithm() (HashAlgorithm, error) {
-	_, hash, err := c.selectedAlgs(false)
-	return hash, err
-}
-
-// SelectedClientCertSignatureAlgorithm is the algorithm of the client's
-// CertificateVerify signature
-// (s2n_connection_get_selected_client_cert_signature_algorithm).
-func (c *Connection) SelectedClientCertSignatureAlgorithm() (SignatureAlgorithm, error) {
-	sig, _, err := c.selectedAlgs(true)
-	return sig, err
-}
-
-// SelectedClientCertDigestAlgorithm is the hash of the client's
-// CertificateVerify signature
-// (s2n_connection_get_selected_client_cert_digest_algorithm).
-func (c *Connection) SelectedClientCertDigestAlgorithm() (HashAlgorithm, error) {
-	_, hash, err := c.selectedAlgs(true)
-	return hash, err
-}
-
-// ProtocolVersion is the negotiated protocol version
-// (s2n_connection_get_actual_protocol_version); 0 if the connection is closed.
-func (c *Connection) ProtocolVersion() ProtocolVersion {
-	var v C.int
-	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
-		v = C.s2n_connection_get_actual_protocol_version(p)
-		return 0
-	})
-	return ProtocolVersion(v)
-}
-
-// CipherSuite is the negotiated cipher suite, in s2n's (OpenSSL-style) naming
-// (s2n_connection_get_cipher); "" before the handshake or once closed.
-func (c *Connection) CipherSuite() string {
-	var name string
-	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
-		if cs := C.s2n_connection_get_cipher(p); cs != nil {
-			name = C.GoString(cs)
-		}
-		return 0
-	})
-	return name
-}
-
-// Delay is how long s2n asks the application to wait before closing after a
-// failed handshake when SelfServiceBlinding is set (s2n_connection_get_delay).
-func (c *Connection) Delay() time.Duration {
-	var d C.uint64_t
-	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
-		d = C.s2n_connection_get_delay(p)
-		return 0
-	})
-	return time.Duration(d)
 }
 
 // Wipe resets the connection for reuse, keeping its mode and Config
@@ -676,121 +507,4 @@ func cBool(b bool) C.int {
 		return 1
 	}
 	return 0
-}
-
-// KeyExchangeGroup is the negotiated (EC)DHE or hybrid post-quantum group,
-// such as "secp256r1", "x25519" or "X25519MLKEM768"
-// (s2n_connection_get_key_exchange_group); "" when none was used (TLS 1.2
-// RSA key exchange) or before the handshake.
-func (c *Connection) KeyExchangeGroup() string {
-	var name string
-	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
-		if cs := C.go_s2n_connection_get_key_exchange_group(p); cs != nil {
-			name = C.GoString(cs)
-		}
-		return 0
-	})
-	return name
-}
-
-// ApplicationProtocol is the protocol chosen by ALPN
-// (s2n_get_application_protocol); "" if none.
-func (c *Connection) ApplicationProtocol() string {
-	var name string
-	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
-		if cs := C.s2n_get_application_protocol(p); cs != nil {
-			name = C.GoString(cs)
-		}
-		return 0
-	})
-	return name
-}
-
-// ServerName is the SNI name: the one a client set, or the one a server
-// received (s2n_get_server_name); "" if none.
-func (c *Connection) ServerName() string {
-	var name string
-	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
-		if cs := C.s2n_get_server_name(p); cs != nil {
-			name = C.GoString(cs)
-		}
-		return 0
-	})
-	return name
-}
-
-// IsSessionResumed reports whether the handshake resumed an earlier session
-// (s2n_connection_is_session_resumed).
-func (c *Connection) IsSessionResumed() bool {
-	var resumed C.int
-	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
-		resumed = C.s2n_connection_is_session_resumed(p)
-		return 0
-	})
-	return resumed == 1
-}
-
-// PeerCertChain returns the certificates the peer presented, leaf first, in
-// DER (s2n_connection_get_peer_cert_chain).
-func (c *Connection) PeerCertChain() ([][]byte, error) {
-	var raw []byte
-	err := c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
-		buf := make([]byte, 2048) // a certificate or two; grown to what s2n needs
-		for {
-			need := C.go_s2n_connection_get_peer_chain(p, (*C.uint8_t)(&buf[0]), C.uint32_t(len(buf)), e)
-			if need < 0 {
-				return -1
-			}
-			if int(need) <= len(buf) {
-				raw = buf[:need]
-				return 0
-			}
-			buf = make([]byte, need)
-		}
-	})
-	if err != nil {
-		return nil, err
-	}
-	var certs [][]byte
-	for len(raw) >= 4 {
-		n := int(raw[0])<<24 | int(raw[1])<<16 | int(raw[2])<<8 | int(raw[3])
-		certs = append(certs, raw[4:4+n])
-		raw = raw[4+n:]
-	}
-	return certs, nil
-}
-
-// maxSessionSize bounds serialized session state (tickets are a few hundred
-// bytes).
-const maxSessionSize = 1 << 16
-
-// SetSession offers a session saved from an earlier connection, for
-// resumption (s2n_connection_set_session). Client only.
-func (c *Connection) SetSession(session []byte) error {
-	if len(session) == 0 || len(session) > maxSessionSize {
-		return usageError(nameInvalidArg, "session state of %d bytes", len(session))
-	}
-	return c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
-		return C.go_s2n_connection_set_session(p, (*C.uint8_t)(&session[0]), C.uint32_t(len(session)), e)
-	})
-}
-
-// Session returns the state needed to resume this session later, or nil
-// when there is none (yet: TLS 1.3 tickets arrive after the handshake, with
-// the first Recv) (s2n_connection_get_session).
-func (c *Connection) Session() ([]byte, error) {
-	var out []byte
-	err := c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
-		buf := make([]byte, 4096)
-		n := C.go_s2n_connection_get_session(p, (*C.uint8_t)(&buf[0]), C.uint32_t(len(buf)), e)
-		if int(n) > len(buf) {
-			buf = make([]byte, n)
-			n = C.go_s2n_connection_get_session(p, (*C.uint8_t)(&buf[0]), C.uint32_t(len(buf)), e)
-		}
-		if n > 0 {
-			out = buf[:n]
-		}
-		return min(n, 0)
-	})
-	return out, err
 }

@@ -9,30 +9,6 @@ import (
 	"unsafe"
 )
 
-// ErrorType is s2n's classification of an error (s2n_error_get_type).
-type ErrorType int
-
-// Error types, as defined by s2n_error_type.
-const (
-	ErrorTypeOK       ErrorType = C.S2N_ERR_T_OK
-	ErrorTypeIO       ErrorType = C.S2N_ERR_T_IO
-	ErrorTypeClosed   ErrorType = C.S2N_ERR_T_CLOSED
-	ErrorTypeBlocked  ErrorType = C.S2N_ERR_T_BLOCKED
-	ErrorTypeAlert    ErrorType = C.S2N_ERR_T_ALERT
-	ErrorTypeProto    ErrorType = C.S2N_ERR_T_PROTO
-	ErrorTypeInternal ErrorType = C.S2N_ERR_T_INTERNAL
-	ErrorTypeUsage    ErrorType = C.S2N_ERR_T_USAGE
-)
-
-var errorTypeNames = [...]string{"ok", "io", "closed", "blocked", "alert", "protocol", "internal", "usage"}
-
-func (t ErrorType) String() string {
-	if t >= 0 && int(t) < len(errorTypeNames) {
-		return errorTypeNames[t]
-	}
-	return fmt.Sprintf("ErrorType(%d)", int(t))
-}
-
 // Sentinels for errors.Is: every *Error matches the sentinel of its Type, so
 // errors.Is(err, s2n.ErrBlocked) holds whenever s2n reported S2N_ERR_T_BLOCKED.
 var (

@@ -1,4 +1,4 @@
-/* C glue for fips.go; errors are captured by go_s2n_check (callbacks.c). */
+/* C glue for fips.go; errors are captured by go_s2n_check (calls.c). */
 #include <s2n.h>
 
 #include <openssl/crypto.h>

@@ -48,7 +48,7 @@ func (c *Config) AddCertChainWithSigner(chainPEM []byte, key crypto.Signer) erro
 	}
 	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		st := c.s
-		if !st.validationSet && C.go_s2n_config_set_async_pkey_validation_mode(p, C.int(ValidationStrict), e) < 0 {
+		if !st.validationSet && C.go_s2n_config_set_async_pkey_validation_mode(p, C.s2n_async_pkey_validation_mode(ValidationStrict), e) < 0 {
 			return -1
 		}
 		if C.go_s2n_config_set_async_pkey_callback(p, 1, e) < 0 {

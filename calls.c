@@ -1,0 +1,244 @@
+/* The error-capturing wrappers: every call into s2n that can fail goes
+ * through one of these, which read s2n_errno inside the same C call. The
+ * one-line wrappers are generated from calls.h; those that do more than one
+ * call follow. */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "cgo_helpers.h"
+
+#if defined(__has_include)
+#if __has_include(<s2n_go_buildinfo.h>)
+#include <s2n_go_buildinfo.h>
+#endif
+#endif
+#ifndef S2N_GO_S2N_VERSION
+#define S2N_GO_S2N_VERSION "unknown (system s2n-tls)"
+#define S2N_GO_LIBCRYPTO_MODE "system"
+#endif
+
+/* Fill e from s2n_errno when rc reports failure, and clear s2n_errno as the
+ * s2n docs ask, so a later success on this thread is not misread. */
+long go_s2n_check(long rc, go_s2n_error *e)
+{
+    if (rc >= 0) {
+        return rc;
+    }
+    int err = s2n_errno;
+    e->code = err;
+    e->type = s2n_error_get_type(err);
+    if (e->type == S2N_ERR_T_BLOCKED) {
+        /* Not a failure but "call again": the hot path of every non-blocking
+         * handshake and read, where the debug location tells nothing. */
+        e->debug[0] = '\0';
+    } else {
+        const char *debug = s2n_strerror_debug(err, "EN");
+        snprintf(e->debug, sizeof(e->debug), "%s", debug ? debug : "");
+    }
+    s2n_errno = S2N_ERR_T_OK;
+    return rc;
+}
+
+void *go_s2n_check_ptr(void *p, go_s2n_error *e)
+{
+    if (p == NULL) {
+        go_s2n_check(-1, e);
+    }
+    return p;
+}
+
+const char *go_s2n_strerror_name(int code)
+{
+    return s2n_strerror_name(code);
+}
+
+const char *go_s2n_strerror(int code)
+{
+    return s2n_strerror(code, "EN");
+}
+
+#define GO_S2N_CALL(name, params, args) \
+    int go_##name params                \
+    {                                   \
+        return (int) go_s2n_check(name args, e); \
+    }
+#define GO_S2N_CALL_SIZE(name, params, args) \
+    ssize_t go_##name params                 \
+    {                                        \
+        return (ssize_t) go_s2n_check(name args, e); \
+    }
+#define GO_S2N_CALL_PTR(type, name, params, args) \
+    type *go_##name params                        \
+    {                                             \
+        return go_s2n_check_ptr((void *) name args, e); \
+    }
+#include "calls.h"
+
+/* ---- facts about the build ---- */
+const char *go_s2n_version(void)
+{
+    return S2N_GO_S2N_VERSION;
+}
+
+const char *go_s2n_libcrypto_mode(void)
+{
+    return S2N_GO_LIBCRYPTO_MODE;
+}
+
+const char *go_s2n_libcrypto_version(void)
+{
+    return OpenSSL_version(OPENSSL_VERSION);
+}
+
+uintptr_t go_s2n_thread_id(void)
+{
+    return (uintptr_t) pthread_self();
+}
+
+/* ---- objects carrying their Go handle ---- */
+struct s2n_config *go_s2n_config_new(uintptr_t handle, go_s2n_error *e)
+{
+    struct s2n_config *c = go_s2n_check_ptr(s2n_config_new(), e);
+    if (c == NULL) {
+        return NULL;
+    }
+    if (go_s2n_check(s2n_config_set_ctx(c, (void *) handle), e) < 0) {
+        s2n_config_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+struct s2n_connection *go_s2n_connection_new(s2n_mode mode, uintptr_t handle, go_s2n_error *e)
+{
+    struct s2n_connection *c = go_s2n_check_ptr(s2n_connection_new(mode), e);
+    if (c == NULL) {
+        return NULL;
+    }
+    if (go_s2n_check(s2n_connection_set_ctx(c, (void *) handle), e) < 0) {
+        s2n_connection_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+struct s2n_cert_chain_and_key *go_s2n_cert_chain_and_key_new(const uint8_t *chain, uint32_t chain_len, const uint8_t *key,
+        uint32_t key_len, uintptr_t handle, go_s2n_error *e)
+{
+    struct s2n_cert_chain_and_key *ck = go_s2n_check_ptr(s2n_cert_chain_and_key_new(), e);
+    if (ck == NULL) {
+        return NULL;
+    }
+    int rc = key == NULL ? s2n_cert_chain_and_key_load_public_pem_bytes(ck, (uint8_t *) chain, chain_len)
+                         : s2n_cert_chain_and_key_load_pem_bytes(ck, (uint8_t *) chain, chain_len, (uint8_t *) key, key_len);
+    if (go_s2n_check(rc, e) < 0 || go_s2n_check(s2n_cert_chain_and_key_set_ctx(ck, (void *) handle), e) < 0) {
+        s2n_cert_chain_and_key_free(ck);
+        return NULL;
+    }
+    return ck;
+}
+
+uintptr_t go_s2n_cert_chain_and_key_handle(struct s2n_cert_chain_and_key *ck)
+{
+    return (uintptr_t) s2n_cert_chain_and_key_get_ctx(ck);
+}
+
+int go_s2n_connection_wipe(struct s2n_connection *c, uintptr_t handle, go_s2n_error *e)
+{
+    if (go_s2n_check(s2n_connection_wipe(c), e) < 0) {
+        return -1;
+    }
+    /* Wipe resets the context; the Go object is still the same one. */
+    return (int) go_s2n_check(s2n_connection_set_ctx(c, (void *) handle), e);
+}
+
+/* ---- connection facts ---- */
+int go_s2n_connection_get_selected_algs(struct s2n_connection *c, int client, s2n_tls_signature_algorithm *sig,
+        s2n_tls_hash_algorithm *hash, go_s2n_error *e)
+{
+    int rc = client ? s2n_connection_get_selected_client_cert_signature_algorithm(c, sig)
+                    : s2n_connection_get_selected_signature_algorithm(c, sig);
+    if (go_s2n_check(rc, e) < 0) {
+        return -1;
+    }
+    rc = client ? s2n_connection_get_selected_client_cert_digest_algorithm(c, hash)
+                : s2n_connection_get_selected_digest_algorithm(c, hash);
+    return (int) go_s2n_check(rc, e);
+}
+
+/* The group's name, or NULL when none was negotiated (not an error). */
+const char *go_s2n_connection_get_key_exchange_group(struct s2n_connection *c)
+{
+    const char *name = NULL;
+    if (s2n_connection_get_key_exchange_group(c, &name) < 0) {
+        s2n_errno = S2N_ERR_T_OK;
+        return NULL;
+    }
+    return name;
+}
+
+/* Copies the peer's chain as DER certificates, each preceded by its 4-byte
+ * big-endian length, into buf. Returns the bytes needed (call again with a
+ * larger buffer if that exceeds cap), or -1. */
+long go_s2n_connection_get_peer_chain(struct s2n_connection *c, uint8_t *buf, uint32_t cap, go_s2n_error *e)
+{
+    struct s2n_cert_chain_and_key *chain = go_s2n_check_ptr(s2n_cert_chain_and_key_new(), e);
+    if (chain == NULL) {
+        return -1;
+    }
+    long need = -1;
+    uint32_t n = 0;
+    if (go_s2n_check(s2n_connection_get_peer_cert_chain(c, chain), e) < 0
+            || go_s2n_check(s2n_cert_chain_get_length(chain, &n), e) < 0) {
+        goto out;
+    }
+    need = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        struct s2n_cert *cert = NULL;
+        const uint8_t *der = NULL;
+        uint32_t len = 0;
+        if (go_s2n_check(s2n_cert_chain_get_cert(chain, &cert, i), e) < 0 || go_s2n_check(s2n_cert_get_der(cert, &der, &len), e) < 0) {
+            need = -1;
+            goto out;
+        }
+        if ((uint64_t) need + 4 + len <= cap) {
+            uint8_t *p = buf + need;
+            p[0] = len >> 24;
+            p[1] = len >> 16;
+            p[2] = len >> 8;
+            p[3] = len;
+            memcpy(p + 4, der, len);
+        }
+        need += 4 + len;
+    }
+out:
+    s2n_cert_chain_and_key_free(chain);
+    return need;
+}
+
+/* Copies the session state into buf when it fits; returns its length, 0 when
+ * there is none yet, or -1. */
+int go_s2n_connection_get_session(struct s2n_connection *c, uint8_t *buf, uint32_t cap, go_s2n_error *e)
+{
+    int len = (int) go_s2n_check(s2n_connection_get_session_length(c), e);
+    if (len <= 0 || (uint32_t) len > cap) {
+        return len;
+    }
+    return (int) go_s2n_check(s2n_connection_get_session(c, buf, (size_t) len), e);
+}
+
+/* Reports the input's size in *size, and copies it when it fits in cap: one
+ * crossing for the common case (digests and RSA ciphertexts are small). */
+int go_s2n_async_pkey_op_get_input(struct s2n_async_pkey_op *op, uint8_t *buf, uint32_t cap, uint32_t *size, go_s2n_error *e)
+{
+    if (go_s2n_check(s2n_async_pkey_op_get_input_size(op, size), e) < 0) {
+        return -1;
+    }
+    if (*size > cap) {
+        return 0;
+    }
+    return (int) go_s2n_check(s2n_async_pkey_op_get_input(op, buf, *size), e);
+}

@@ -1,0 +1,182 @@
+package s2n
+
+// #include "cgo_helpers.h"
+import "C"
+import "time"
+
+// What a connection negotiated and learned of its peer: the getters of
+// s2n_connection, each safe from inside the connection's own callbacks.
+
+// SelectedCert returns the certificate chain chosen for this handshake, the
+// same *CertChainAndKey that was added to the Config
+// (s2n_connection_get_selected_cert).
+func (c *Connection) SelectedCert() (*CertChainAndKey, error) {
+	s := c.state()
+	cb, err := s.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer s.unlock(cb)
+	var e C.go_s2n_error
+	p := C.go_s2n_connection_get_selected_cert(s.ptr, &e)
+	if p == nil {
+		return nil, newError(&e, nil)
+	}
+	return certFromC(p), nil
+}
+
+func (c *Connection) selectedAlgs(client bool) (SignatureAlgorithm, HashAlgorithm, error) {
+	var sig C.s2n_tls_signature_algorithm
+	var hash C.s2n_tls_hash_algorithm
+	err := c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		return C.go_s2n_connection_get_selected_algs(p, cBool(client), &sig, &hash, e)
+	})
+	return SignatureAlgorithm(sig), HashAlgorithm(hash), err
+}
+
+// SelectedSignatureAlgorithm is the algorithm of the server's signature
+// (s2n_connection_get_selected_signature_algorithm).
+func (c *Connection) SelectedSignatureAlgorithm() (SignatureAlgorithm, error) {
+	sig, _, err := c.selectedAlgs(false)
+	return sig, err
+}
+
+// SelectedDigestAlgorithm is the hash of the server's signature
+// (s2n_connection_get_selected_digest_algorithm).
+func (c *Connection) SelectedDigestAlgorithm() (HashAlgorithm, error) {
+	_, hash, err := c.selectedAlgs(false)
+	return hash, err
+}
+
+// SelectedClientCertSignatureAlgorithm is the algorithm of the client's
+// CertificateVerify signature
+// (s2n_connection_get_selected_client_cert_signature_algorithm).
+func (c *Connection) SelectedClientCertSignatureAlgorithm() (SignatureAlgorithm, error) {
+	sig, _, err := c.selectedAlgs(true)
+	return sig, err
+}
+
+// SelectedClientCertDigestAlgorithm is the hash of the client's
+// CertificateVerify signature
+// (s2n_connection_get_selected_client_cert_digest_algorithm).
+func (c *Connection) SelectedClientCertDigestAlgorithm() (HashAlgorithm, error) {
+	_, hash, err := c.selectedAlgs(true)
+	return hash, err
+}
+
+// ProtocolVersion is the negotiated protocol version
+// (s2n_connection_get_actual_protocol_version); 0 if the connection is closed.
+func (c *Connection) ProtocolVersion() ProtocolVersion {
+	var v C.int
+	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
+		v = C.s2n_connection_get_actual_protocol_version(p)
+		return 0
+	})
+	return ProtocolVersion(v)
+}
+
+// CipherSuite is the negotiated cipher suite, in s2n's (OpenSSL-style) naming
+// (s2n_connection_get_cipher); "" before the handshake or once closed.
+func (c *Connection) CipherSuite() string {
+	var name string
+	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
+		if cs := C.s2n_connection_get_cipher(p); cs != nil {
+			name = C.GoString(cs)
+		}
+		return 0
+	})
+	return name
+}
+
+// KeyExchangeGroup is the negotiated (EC)DHE or hybrid post-quantum group,
+// such as "secp256r1", "x25519" or "X25519MLKEM768"
+// (s2n_connection_get_key_exchange_group); "" when none was used (TLS 1.2
+// RSA key exchange) or before the handshake.
+func (c *Connection) KeyExchangeGroup() string {
+	var name string
+	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
+		if cs := C.go_s2n_connection_get_key_exchange_group(p); cs != nil {
+			name = C.GoString(cs)
+		}
+		return 0
+	})
+	return name
+}
+
+// ApplicationProtocol is the protocol chosen by ALPN
+// (s2n_get_application_protocol); "" if none.
+func (c *Connection) ApplicationProtocol() string {
+	var name string
+	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
+		if cs := C.s2n_get_application_protocol(p); cs != nil {
+			name = C.GoString(cs)
+		}
+		return 0
+	})
+	return name
+}
+
+// ServerName is the SNI name: the one a client set, or the one a server
+// received (s2n_get_server_name); "" if none.
+func (c *Connection) ServerName() string {
+	var name string
+	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
+		if cs := C.s2n_get_server_name(p); cs != nil {
+			name = C.GoString(cs)
+		}
+		return 0
+	})
+	return name
+}
+
+// IsSessionResumed reports whether the handshake resumed an earlier session
+// (s2n_connection_is_session_resumed).
+func (c *Connection) IsSessionResumed() bool {
+	var resumed C.int
+	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
+		resumed = C.s2n_connection_is_session_resumed(p)
+		return 0
+	})
+	return resumed == 1
+}
+
+// Delay is how long s2n asks the application to wait before closing after a
+// failed handshake when SelfServiceBlinding is set (s2n_connection_get_delay).
+func (c *Connection) Delay() time.Duration {
+	var d C.uint64_t
+	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
+		d = C.s2n_connection_get_delay(p)
+		return 0
+	})
+	return time.Duration(d)
+}
+
+// PeerCertChain returns the certificates the peer presented, leaf first, in
+// DER (s2n_connection_get_peer_cert_chain).
+func (c *Connection) PeerCertChain() ([][]byte, error) {
+	var raw []byte
+	err := c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		buf := make([]byte, 2048) // a certificate or two; grown to what s2n needs
+		for {
+			need := C.go_s2n_connection_get_peer_chain(p, (*C.uint8_t)(&buf[0]), C.uint32_t(len(buf)), e)
+			if need < 0 {
+				return -1
+			}
+			if int(need) <= len(buf) {
+				raw = buf[:need]
+				return 0
+			}
+			buf = make([]byte, need)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	var certs [][]byte
+	for len(raw) >= 4 {
+		n := int(raw[0])<<24 | int(raw[1])<<16 | int(raw[2])<<8 | int(raw[3])
+		certs = append(certs, raw[4:4+n])
+		raw = raw[4+n:]
+	}
+	return certs, nil
+}
