@@ -9,3 +9,6 @@ package s2n
 // #cgo CFLAGS: -I${SRCDIR}/third_party/dist/awslc-asan/include
 // #cgo LDFLAGS: ${SRCDIR}/third_party/dist/awslc-asan/lib/libs2n.a ${SRCDIR}/third_party/dist/awslc-asan/lib/libcrypto.a -lpthread -ldl -lm
 import "C"
+
+// buildMode: AWS-LC, compiled with AddressSanitizer.
+const buildMode = "awslc"

@@ -8,3 +8,7 @@ package s2n
 // #cgo CFLAGS: -I${SRCDIR}/third_party/dist/awslc/include
 // #cgo LDFLAGS: ${SRCDIR}/third_party/dist/awslc/lib/libs2n.a ${SRCDIR}/third_party/dist/awslc/lib/libcrypto.a -lpthread -ldl -lm
 import "C"
+
+// buildMode names this build for code and tests that differ by mode; the
+// build_*.go files are the one place each mode's tag expression is written.
+const buildMode = "awslc"

@@ -8,3 +8,7 @@ package s2n
 // #cgo CFLAGS: -I${SRCDIR}/third_party/dist/awslc-fips/include
 // #cgo LDFLAGS: ${SRCDIR}/third_party/dist/awslc-fips/lib/libs2n.a ${SRCDIR}/third_party/dist/awslc-fips/lib/libcrypto.a -lpthread -ldl -lm
 import "C"
+
+// buildMode: see build_awslc.go. Init refuses to start this build outside
+// FIPS mode (checkFIPSBuild).
+const buildMode = "awslc-fips"

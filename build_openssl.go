@@ -8,3 +8,6 @@ package s2n
 // #cgo CFLAGS: -I${SRCDIR}/third_party/dist/openssl/include
 // #cgo LDFLAGS: ${SRCDIR}/third_party/dist/openssl/lib/libs2n.a ${SRCDIR}/third_party/dist/openssl/lib/libcrypto.a -lpthread -ldl -lm
 import "C"
+
+// buildMode: see build_awslc.go.
+const buildMode = "openssl"

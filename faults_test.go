@@ -494,7 +494,7 @@ func TestFaultAnswerTwiceLowLevel(t *testing.T) {
 		relRequireS2nName(t, op.Apply(p.server), "S2N_ERR_VERIFY_SIGNATURE")
 		require.NoError(t, op.SetOutput(good))
 		err := op.Apply(p.server)
-		if testLibcryptoMode == "awslc-fips" {
+		if buildMode == "awslc-fips" {
 			// FIPS mode signs with digest-and-sign: s2n keeps the hash
 			// state, so the corrected answer verifies and is taken.
 			require.NoError(t, err)

@@ -37,6 +37,9 @@ func fipsMode() (bool, error) {
 	return rc == 1, nil
 }
 
+// fipsBuild marks the build that promises the FIPS module (build_fips.go).
+const fipsBuild = buildMode == "awslc-fips"
+
 // nameNotFIPS names the error of a FIPS build whose module is not in FIPS
 // mode.
 const nameNotFIPS = "S2N_GO_ERR_NOT_IN_FIPS_MODE"

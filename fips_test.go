@@ -11,7 +11,7 @@ import (
 )
 
 // These tests run in every build mode; what a mode must mean comes from
-// testLibcryptoMode (mode_*_test.go). The approved sets below are s2n's own
+// buildMode (build_*.go). The approved sets below are s2n's own
 // FIPS 140-3 rule (lib/crypto/s2n_fips_rules.c), written out in the names
 // the binding reports.
 
@@ -52,7 +52,7 @@ var fipsPolicyGroup = map[string]map[string]string{
 func TestFIPSMode(t *testing.T) {
 	on, err := FIPSMode()
 	require.NoError(t, err)
-	require.Equal(t, testLibcryptoMode == "awslc-fips", on, "FIPS mode exactly in the s2n_fips build (%s)", Libcrypto())
+	require.Equal(t, buildMode == "awslc-fips", on, "FIPS mode exactly in the s2n_fips build (%s)", Libcrypto())
 	require.Equal(t, on, libcryptoFIPSMode(), "s2n and its libcrypto agree")
 	require.Equal(t, on, fipsBuild, "the build tag promises what the module delivers")
 	require.NoError(t, checkFIPSBuild(), "Init's check passes in this build")
@@ -85,7 +85,7 @@ func TestLibcryptoNamesTheModule(t *testing.T) {
 		"awslc-fips": "awslc-fips: AWS-LC FIPS 4.2.0",
 	})
 	require.True(t, strings.HasPrefix(Libcrypto(), want), "Libcrypto() = %q, want prefix %q", Libcrypto(), want)
-	require.Equal(t, testLibcryptoMode == "awslc-fips", strings.Contains(Libcrypto(), "FIPS"))
+	require.Equal(t, buildMode == "awslc-fips", strings.Contains(Libcrypto(), "FIPS"))
 }
 
 // requireApproved checks everything conn negotiated against the FIPS sets.
@@ -128,7 +128,7 @@ func TestFIPSPoliciesNegotiateApproved(t *testing.T) {
 					p.exchange(t)
 					sig, _ := p.server.SelectedSignatureAlgorithm()
 					hash, _ := p.server.SelectedDigestAlgorithm()
-					t.Logf("%s: %v %s %s %v+%v", testLibcryptoMode, p.server.ProtocolVersion(), p.server.CipherSuite(),
+					t.Logf("%s: %v %s %s %v+%v", buildMode, p.server.ProtocolVersion(), p.server.CipherSuite(),
 						p.server.KeyExchangeGroup(), sig, hash)
 				})
 			}
@@ -201,7 +201,7 @@ func x25519Only(t testing.TB, key *testKey) *tls.Config {
 // mode: in FIPS mode s2n starts it on "default_fips".
 func TestFIPSX25519(t *testing.T) {
 	ec, _, _ := testKeys(t)
-	fipsDefault := testLibcryptoMode == "awslc-fips"
+	fipsDefault := buildMode == "awslc-fips"
 	for _, c := range []struct {
 		policy string
 		fails  bool

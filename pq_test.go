@@ -61,8 +61,8 @@ var s2nGroupToGo = map[string]tls.CurveID{
 // skipping it) in a mode nobody wrote expectations for.
 func modeExpect[V any](t testing.TB, table map[string]V) V {
 	t.Helper()
-	v, ok := table[testLibcryptoMode]
-	require.True(t, ok, "no expectation for build mode %q", testLibcryptoMode)
+	v, ok := table[buildMode]
+	require.True(t, ok, "no expectation for build mode %q", buildMode)
 	return v
 }
 
@@ -78,7 +78,7 @@ func TestPQBindingToBinding(t *testing.T) {
 				require.Equal(t, exp.pair, p.server.KeyExchangeGroup())
 				require.Equal(t, exp.pair, p.client.KeyExchangeGroup(), "both sides agree")
 				p.exchange(t)
-				t.Logf("%s: %s negotiated %s, %s", testLibcryptoMode, policy, exp.pair, p.server.CipherSuite())
+				t.Logf("%s: %s negotiated %s, %s", buildMode, policy, exp.pair, p.server.CipherSuite())
 			})
 		}
 	}
@@ -103,7 +103,7 @@ func TestPQWithGoCryptoTLS(t *testing.T) {
 				require.Equal(t, TLS13, r.conn.ProtocolVersion())
 				require.Equal(t, c.want, r.conn.KeyExchangeGroup())
 				require.Equal(t, s2nGroupToGo[c.want], r.goState.CurveID, "crypto/tls saw the same group")
-				t.Logf("%s: %s, %s: negotiated %s", testLibcryptoMode, policy, c.name, r.goState.CurveID)
+				t.Logf("%s: %s, %s: negotiated %s", buildMode, policy, c.name, r.goState.CurveID)
 			})
 		}
 	}
