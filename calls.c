@@ -180,6 +180,20 @@ const char *go_s2n_connection_get_key_exchange_group(struct s2n_connection *c)
     return name;
 }
 
+void go_s2n_connection_get_facts(struct s2n_connection *c, go_s2n_facts *f)
+{
+    f->version = s2n_connection_get_actual_protocol_version(c);
+    f->cipher = s2n_connection_get_cipher(c);
+    f->group = go_s2n_connection_get_key_exchange_group(c);
+    f->alpn = s2n_get_application_protocol(c);
+    f->server_name = s2n_get_server_name(c);
+    f->resumed = s2n_connection_is_session_resumed(c);
+    if (s2n_connection_get_cipher_iana_value(c, &f->iana[0], &f->iana[1]) < 0) {
+        f->iana[0] = f->iana[1] = 0;
+        s2n_errno = S2N_ERR_T_OK;
+    }
+}
+
 /* Copies the peer's chain as DER certificates, each preceded by its 4-byte
  * big-endian length, into buf. Returns the bytes needed (call again with a
  * larger buffer if that exceeds cap), or -1. */

@@ -64,6 +64,8 @@ package s2n
 // #cgo nocallback go_s2n_connection_free
 // #cgo noescape go_s2n_connection_free_handshake
 // #cgo nocallback go_s2n_connection_free_handshake
+// #cgo noescape go_s2n_connection_get_facts
+// #cgo nocallback go_s2n_connection_get_facts
 // #cgo noescape go_s2n_connection_get_key_exchange_group
 // #cgo nocallback go_s2n_connection_get_key_exchange_group
 // #cgo noescape go_s2n_connection_get_peer_chain

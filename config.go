@@ -45,7 +45,9 @@ type configState struct {
 
 	verifyHost func(name string) bool
 
-	releaseIdle bool // SetReleaseBuffersWhenIdle
+	releaseIdle bool   // SetReleaseBuffersWhenIdle
+	policy      string // SetCipherPreferences
+	noVerify    bool   // DisableX509Verification
 
 	e C.go_s2n_error // error record of calls made under mu
 }
@@ -141,7 +143,11 @@ func (c *Config) SetCipherPreferences(version string) error {
 	cs := C.CString(version)
 	defer C.free(unsafe.Pointer(cs))
 	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
-		return C.go_s2n_config_set_cipher_preferences(p, cs, e)
+		if C.go_s2n_config_set_cipher_preferences(p, cs, e) < 0 {
+			return -1
+		}
+		c.s.policy = version
+		return 0
 	})
 }
 
@@ -196,7 +202,11 @@ func (c *Config) WipeTrustStore() error {
 // (s2n_config_disable_x509_verification). For tests only.
 func (c *Config) DisableX509Verification() error {
 	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
-		return C.go_s2n_config_disable_x509_verification(p, e)
+		if C.go_s2n_config_disable_x509_verification(p, e) < 0 {
+			return -1
+		}
+		c.s.noVerify = true
+		return 0
 	})
 }
 
@@ -333,4 +343,15 @@ func (c *Config) SetMaxBlindingDelay(d time.Duration) error {
 		// Whole seconds, rounded up: a fraction must not turn blinding off.
 		return C.go_s2n_config_set_max_blinding_delay(p, C.uint32_t((d+time.Second-1)/time.Second), e)
 	})
+}
+
+// policyName is the security policy in force: the one set, or s2n's default.
+func (st *configState) policyName() string {
+	switch {
+	case st.policy != "":
+		return st.policy
+	case fipsBuild:
+		return "default_fips"
+	}
+	return "default"
 }

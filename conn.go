@@ -5,7 +5,6 @@ import "C"
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -56,6 +55,10 @@ type Conn struct {
 	closed   atomic.Bool
 	closing  atomic.Bool  // set by Close before its close_notify
 	closedMu sync.RWMutex // write-held by Close while it frees C memory
+
+	// handshakeOnState: accepted from a Listener, so ConnectionState runs
+	// the handshake first (see there).
+	handshakeOnState bool
 
 	// releaseIdle: Config.SetReleaseBuffersWhenIdle. A Read that waits for
 	// the peer with its buffers released reads into idleBuf.
@@ -218,9 +221,7 @@ func (c *Conn) HandshakeContext(ctx context.Context) error {
 		c.abortKeyOps()
 		return err
 	}
-	snap := &stateSnapshot{st: c.liveState(false), conn: c.c}
-	snap.st.HandshakeComplete = true
-	c.state.Store(snap)
+	c.state.Store(&stateSnapshot{facts: c.c.readFacts(), conn: c.c})
 	// As s2n's own s2nd does: about 3.5 KiB less per connection. Not on a
 	// client, whose TLS 1.2 session ticket (Session) is freed with it. Best
 	// effort: it fails only when a racing Close has freed everything.
@@ -601,92 +602,4 @@ func (c *Conn) release() {
 	c.cleanup.Stop()
 	freeIO(c.io)
 	c.io = nil
-}
-
-// ConnectionState describes a connection, like tls.ConnectionState.
-type ConnectionState struct {
-	Version            ProtocolVersion
-	HandshakeComplete  bool
-	CipherSuite        string // s2n's name, e.g. "TLS_AES_128_GCM_SHA256"
-	KeyExchangeGroup   string // e.g. "X25519MLKEM768", "secp256r1"; "" for RSA key exchange
-	NegotiatedProtocol string // ALPN
-	ServerName         string
-	DidResume          bool
-	PeerCertificates   []*x509.Certificate
-	// KeyOffloaded reports whether this side's private-key operations ran
-	// off the handshake goroutine (through a crypto.Signer); OffloadedOps
-	// counts them.
-	KeyOffloaded bool
-	OffloadedOps int
-}
-
-// ConnectionState returns the connection's negotiated parameters.
-//
-// Once the handshake is complete, it returns the parameters as they were
-// then, also after Close (as crypto/tls does), except PeerCertificates: they
-// are read from s2n on the first call, so after Close they are there only if
-// ConnectionState was called before it.
-func (c *Conn) ConnectionState() ConnectionState {
-	if snap := c.state.Load(); snap != nil {
-		return snap.get()
-	}
-	if c.c == nil {
-		return ConnectionState{}
-	}
-	return c.liveState(true)
-}
-
-// stateSnapshot is the state taken when the handshake completed. The peer's
-// certificates are read from s2n and parsed on the first ConnectionState
-// call: s2n has verified them already, most connections never ask, and
-// exporting them costs s2n about as much as 4% of an ECDSA handshake.
-type stateSnapshot struct {
-	st    ConnectionState
-	conn  *Connection
-	once  sync.Once
-	certs []*x509.Certificate
-}
-
-func (s *stateSnapshot) get() ConnectionState {
-	s.once.Do(func() {
-		// After Close, s2n's copy is gone: the certificates stay empty.
-		if ders, err := s.conn.PeerCertChain(); err == nil {
-			s.certs = parseCerts(ders)
-		}
-	})
-	st := s.st
-	st.PeerCertificates = s.certs
-	return st
-}
-
-func parseCerts(ders [][]byte) []*x509.Certificate {
-	var certs []*x509.Certificate
-	for _, der := range ders {
-		if cert, err := x509.ParseCertificate(der); err == nil {
-			certs = append(certs, cert)
-		}
-	}
-	return certs
-}
-
-// liveState reads the parameters from s2n, the peer's certificates only if
-// peerCerts; HandshakeComplete is left for the caller (only the snapshot
-// taken at completion claims it).
-func (c *Conn) liveState(peerCerts bool) ConnectionState {
-	st := ConnectionState{
-		Version:            c.c.ProtocolVersion(),
-		CipherSuite:        c.c.CipherSuite(),
-		KeyExchangeGroup:   c.c.KeyExchangeGroup(),
-		NegotiatedProtocol: c.c.ApplicationProtocol(),
-		ServerName:         c.c.ServerName(),
-		DidResume:          c.c.IsSessionResumed(),
-		OffloadedOps:       int(c.c.s.offloaded.Load()),
-	}
-	st.KeyOffloaded = st.OffloadedOps > 0
-	if peerCerts {
-		if ders, err := c.c.PeerCertChain(); err == nil {
-			st.PeerCertificates = parseCerts(ders)
-		}
-	}
-	return st
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -132,8 +133,8 @@ func TestConnBindingToBindingWithSigner(t *testing.T) {
 				if err := c.Handshake(); err != nil {
 					return err
 				}
-				st := c.ConnectionState()
-				if !st.KeyOffloaded || st.OffloadedOps != 1 {
+				info := c.HandshakeInfo()
+				if !info.KeyOffloaded || info.OffloadedOps != 1 {
 					return errors.New("server key was not offloaded")
 				}
 				return echoOnce(c)
@@ -149,18 +150,18 @@ func TestConnBindingToBindingWithSigner(t *testing.T) {
 			require.Equal(t, "ping", string(buf[:n]))
 			require.NoError(t, <-served)
 
-			st := c.ConnectionState()
+			st, info := c.ConnectionState(), c.HandshakeInfo()
 			require.True(t, st.HandshakeComplete)
-			require.Equal(t, v.version, st.Version)
+			require.Equal(t, v.version, info.Version)
 			require.Equal(t, "h2", st.NegotiatedProtocol)
 			require.Equal(t, "localhost", st.ServerName)
-			require.False(t, st.KeyOffloaded, "the client has no key")
+			require.False(t, info.KeyOffloaded, "the client has no key")
 			require.Len(t, st.PeerCertificates, 1)
 			require.Equal(t, v.key.cert.Raw, st.PeerCertificates[0].Raw)
 			if v.opType == AsyncDecrypt {
-				require.Empty(t, st.KeyExchangeGroup)
+				require.Empty(t, info.KeyExchangeGroup)
 			} else {
-				require.NotEmpty(t, st.KeyExchangeGroup)
+				require.NotEmpty(t, info.KeyExchangeGroup)
 			}
 			require.EqualValues(t, 1, signer.calls.Load())
 		})
@@ -234,7 +235,8 @@ func TestConnClientWithGoTLSServer(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "over crypto/tls", string(buf))
 		st := c.ConnectionState()
-		require.Equal(t, map[uint16]ProtocolVersion{tls.VersionTLS13: TLS13, tls.VersionTLS12: TLS12}[max], st.Version)
+		require.Equal(t, max, st.Version)
+		require.Equal(t, map[uint16]ProtocolVersion{tls.VersionTLS13: TLS13, tls.VersionTLS12: TLS12}[max], c.HandshakeInfo().Version)
 		require.Equal(t, "http/1.1", st.NegotiatedProtocol)
 		require.NoError(t, c.Close())
 	}
@@ -417,7 +419,14 @@ func TestConnHTTPS(t *testing.T) {
 	cfg := signerConfig(t, "default_tls13", ec, signer, "h2", "http/1.1")
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
+	// The handler sees r.TLS as crypto/tls would fill it: net/http asks the
+	// Conn for its ConnectionState, which runs the handshake first.
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil || !r.TLS.HandshakeComplete || r.TLS.Version != tls.VersionTLS13 ||
+			r.TLS.CipherSuite == 0 || r.TLS.ServerName != "localhost" || r.TLS.NegotiatedProtocol == "h2" {
+			http.Error(w, fmt.Sprintf("r.TLS = %+v", r.TLS), http.StatusInternalServerError)
+			return
+		}
 		io.WriteString(w, "hello from s2n, "+r.Proto)
 	})}
 	go srv.Serve(NewListener(inner, cfg))

@@ -247,7 +247,8 @@ type interopResult struct {
 	got   string // the line the peer sent
 	extra int    // bytes after that line (none expected)
 	end   error  // what Read returned after the peer was done: io.EOF for close_notify
-	state ConnectionState
+	state tls.ConnectionState
+	info  HandshakeInfo
 }
 
 // interopExchange is a crypto/tls end of the exchange: send a line, read
@@ -372,7 +373,7 @@ func interopServe(c *Conn, reply string, peerCloses bool) (r interopResult) {
 	if err := c.Handshake(); err != nil {
 		return interopResult{err: fmt.Errorf("handshake: %w", err)}
 	}
-	r.state = c.ConnectionState()
+	r.state, r.info = c.ConnectionState(), c.HandshakeInfo()
 	// The reply goes out only once the peer's line is in.
 	line, err := interopReadLine(c)
 	r.got = line
@@ -401,7 +402,7 @@ var errInteropEndNotRead = errors.New("the binding closed first: the peer's clos
 // with the others the binding starts with Close.
 func interopFinish(c *Conn, peerCloses bool) (extra int, end, err error) {
 	switch {
-	case c.ConnectionState().Version >= TLS13:
+	case c.HandshakeInfo().Version >= TLS13:
 		if err := c.CloseWrite(); err != nil {
 			return 0, nil, fmt.Errorf("close_notify: %w", err)
 		}
@@ -451,7 +452,7 @@ func interopDial(t *testing.T, cfg *Config, addr string, session []byte, msg str
 	if err != nil && r.err == nil {
 		r.err = fmt.Errorf("Session: %w", err)
 	}
-	r.state = c.ConnectionState()
+	r.state, r.info = c.ConnectionState(), c.HandshakeInfo()
 	if err := c.Close(); err != nil && r.err == nil {
 		r.err = fmt.Errorf("close: %w", err)
 	}
@@ -476,20 +477,21 @@ func checkInteropServer(t *testing.T, c interopCase, r interopResult, i int, wan
 	require.Equal(t, want, r.got, "data from the client")
 	require.Zero(t, r.extra, "bytes after the client's line")
 	requireInteropEnd(t, c, peerCloses, r.end, "the client's close_notify ends the stream cleanly")
-	st := r.state
+	st, info := r.state, r.info
 	require.True(t, st.HandshakeComplete)
-	require.Equal(t, c.version, st.Version)
+	require.Equal(t, c.version, info.Version)
+	require.Equal(t, interopGoVersion(c.version), st.Version)
 	require.Equal(t, "h2", st.NegotiatedProtocol, "ALPN")
 	require.Equal(t, "localhost", st.ServerName, "SNI")
 	resumed := c.resume && i == 1
 	require.Equal(t, resumed, st.DidResume, "resumed")
 	if resumed {
-		require.False(t, st.KeyOffloaded, "a resumed handshake needs no key operation")
+		require.False(t, info.KeyOffloaded, "a resumed handshake needs no key operation")
 	} else {
-		require.True(t, st.KeyOffloaded, "the server's key operation went to the signer")
-		require.Equal(t, 1, st.OffloadedOps)
+		require.True(t, info.KeyOffloaded, "the server's key operation went to the signer")
+		require.Equal(t, 1, info.OffloadedOps)
 	}
-	checkInteropKeyExchange(t, c, st, resumed)
+	checkInteropKeyExchange(t, c, st, info, resumed)
 	if _, client := c.keys(t); client != nil {
 		require.NotEmpty(t, st.PeerCertificates, "client certificate")
 		require.Equal(t, client.cert.Raw, st.PeerCertificates[0].Raw)
@@ -505,9 +507,10 @@ func checkInteropClient(t *testing.T, c interopCase, r interopResult, i int, wan
 	require.Equal(t, want, r.got, "data from the server")
 	require.Zero(t, r.extra, "bytes after the server's line")
 	requireInteropEnd(t, c, peerCloses, r.end, "the server's close_notify ends the stream cleanly")
-	st := r.state
+	st, info := r.state, r.info
 	require.True(t, st.HandshakeComplete)
-	require.Equal(t, c.version, st.Version)
+	require.Equal(t, c.version, info.Version)
+	require.Equal(t, interopGoVersion(c.version), st.Version)
 	require.Equal(t, "h2", st.NegotiatedProtocol, "ALPN")
 	require.Equal(t, "localhost", st.ServerName, "SNI sent")
 	resumed := c.resume && i == 1
@@ -518,28 +521,48 @@ func checkInteropClient(t *testing.T, c interopCase, r interopResult, i int, wan
 		require.Equal(t, server.cert.Raw, st.PeerCertificates[0].Raw)
 	}
 	if client != nil {
-		require.True(t, st.KeyOffloaded, "the client's key operation went to the signer")
-		require.Equal(t, 1, st.OffloadedOps)
+		require.True(t, info.KeyOffloaded, "the client's key operation went to the signer")
+		require.Equal(t, 1, info.OffloadedOps)
 	} else {
-		require.False(t, st.KeyOffloaded)
+		require.False(t, info.KeyOffloaded)
 	}
-	checkInteropKeyExchange(t, c, st, resumed)
+	checkInteropKeyExchange(t, c, st, info, resumed)
 }
 
 // checkInteropKeyExchange checks the key exchange: none for RSA key exchange
 // or a resumed TLS 1.2 session, an (EC)DHE group otherwise (a resumed TLS 1.3
-// session still runs one: psk_dhe_ke).
-func checkInteropKeyExchange(t *testing.T, c interopCase, st ConnectionState, resumed bool) {
+// session still runs one: psk_dhe_ke). crypto/tls's view (IANA codes) must
+// match s2n's names.
+func checkInteropKeyExchange(t *testing.T, c interopCase, st tls.ConnectionState, info HandshakeInfo, resumed bool) {
 	t.Helper()
+	require.NotZero(t, st.CipherSuite, "IANA code of %s", info.CipherSuite)
+	if info.Version == TLS13 { // TLS 1.3 suites have the same names in s2n and crypto/tls
+		require.Equal(t, info.CipherSuite, tls.CipherSuiteName(st.CipherSuite))
+	}
 	switch {
 	case c.rsaKex:
-		require.Empty(t, st.KeyExchangeGroup)
-		require.Equal(t, interopRSAKexSuite, st.CipherSuite)
+		require.Empty(t, info.KeyExchangeGroup)
+		require.Zero(t, st.CurveID)
+		require.Equal(t, interopRSAKexSuite, info.CipherSuite)
 	case resumed && c.version == TLS12:
-		require.Empty(t, st.KeyExchangeGroup)
+		require.Empty(t, info.KeyExchangeGroup)
 	default:
-		require.NotEmpty(t, st.KeyExchangeGroup)
+		require.NotEmpty(t, info.KeyExchangeGroup)
+		require.Equal(t, curveIDs[info.KeyExchangeGroup], st.CurveID)
+		require.NotZero(t, st.CurveID, "%s has an IANA code", info.KeyExchangeGroup)
 	}
+}
+
+// requireSameGroup checks both sides name the same key exchange group, but
+// for a resumed TLS 1.2 session, which runs none: crypto/tls then reports
+// the original session's group and s2n none.
+func requireSameGroup(t *testing.T, c interopCase, i int, goSide, binding tls.ConnectionState) {
+	t.Helper()
+	if c.resume && i == 1 && c.version == TLS12 {
+		require.Zero(t, binding.CurveID)
+		return
+	}
+	require.Equal(t, goSide.CurveID, binding.CurveID, "both sides name the same group")
 }
 
 // checkInteropSigner checks the offloaded key ran once per full handshake.
@@ -608,7 +631,10 @@ func runInteropGoClient(t *testing.T, env *interopEnv, c interopCase) {
 		require.Equal(t, interopGoVersion(c.version), st.Version)
 		require.Equal(t, "h2", st.NegotiatedProtocol)
 		require.Equal(t, c.resume && i == 1, st.DidResume)
-		checkInteropServer(t, c, <-results, i, "ping from crypto/tls\n", true)
+		r := <-results
+		checkInteropServer(t, c, r, i, "ping from crypto/tls\n", true)
+		require.Equal(t, st.CipherSuite, r.state.CipherSuite, "both sides name the same suite")
+		requireSameGroup(t, c, i, st, r.state)
 	}
 	checkInteropSigner(t, signer, 1)
 }
@@ -678,6 +704,8 @@ func runInteropGoServer(t *testing.T, env *interopEnv, c interopCase) {
 		require.Equal(t, "localhost", g.state.ServerName, "SNI")
 		require.Equal(t, "h2", g.state.NegotiatedProtocol)
 		require.Equal(t, c.resume && i == 1, g.state.DidResume)
+		require.Equal(t, g.state.CipherSuite, r.state.CipherSuite, "both sides name the same suite")
+		requireSameGroup(t, c, i, g.state, r.state)
 		if client != nil {
 			require.NotEmpty(t, g.state.PeerCertificates)
 			require.Equal(t, client.cert.Raw, g.state.PeerCertificates[0].Raw)
@@ -1121,7 +1149,7 @@ func TestInteropCloseWrite(t *testing.T) {
 			defer conn.Close()
 			conn.SetDeadline(time.Now().Add(interopTimeout))
 			require.NoError(t, conn.Handshake())
-			require.Equal(t, c.version, conn.ConnectionState().Version)
+			require.Equal(t, c.version, conn.HandshakeInfo().Version)
 			if c.version == TLS12 {
 				err := conn.CloseWrite()
 				var se *Error

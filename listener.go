@@ -20,7 +20,9 @@ func (l *listener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Server(c, l.config), nil
+	conn := Server(c, l.config)
+	conn.handshakeOnState = true
+	return conn, nil
 }
 
 // NewListener returns a listener whose connections are TLS servers using

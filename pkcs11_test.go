@@ -238,7 +238,7 @@ func hsmServe(c *Conn) (r interopResult) {
 	if err := c.Handshake(); err != nil {
 		return interopResult{err: fmt.Errorf("handshake: %w", err)}
 	}
-	r.state = c.ConnectionState()
+	r.state, r.info = c.ConnectionState(), c.HandshakeInfo()
 	if r.got, r.err = interopReadLine(c); r.err == nil {
 		_, r.err = io.WriteString(c, "pong from s2n-go\n")
 	}
@@ -277,7 +277,7 @@ func hsmDial(cfg *Config, addr string) (r interopResult) {
 		return interopResult{err: fmt.Errorf("handshake: %w", err)}
 	}
 	r.got, r.err = hsmClientExchange(c, "ping from s2n-go\n")
-	r.state = c.ConnectionState()
+	r.state, r.info = c.ConnectionState(), c.HandshakeInfo()
 	return r
 }
 
@@ -287,16 +287,16 @@ func checkHSMSide(t *testing.T, c hsmCase, r interopResult, who, want string, of
 	t.Helper()
 	require.NoError(t, r.err, who)
 	require.Equal(t, want, r.got, who)
-	st := r.state
-	require.Equal(t, c.version, st.Version, who)
+	st, info := r.state, r.info
+	require.Equal(t, c.version, info.Version, who)
 	require.Equal(t, "h2", st.NegotiatedProtocol, who)
-	require.Equal(t, offloaded, st.KeyOffloaded, "%s: key offloaded", who)
+	require.Equal(t, offloaded, info.KeyOffloaded, "%s: key offloaded", who)
 	if offloaded {
-		require.Equal(t, 1, st.OffloadedOps, who)
+		require.Equal(t, 1, info.OffloadedOps, who)
 	}
 	if c.rsaKex {
-		require.Equal(t, interopRSAKexSuite, st.CipherSuite, who)
-		require.Empty(t, st.KeyExchangeGroup, who)
+		require.Equal(t, interopRSAKexSuite, info.CipherSuite, who)
+		require.Empty(t, info.KeyExchangeGroup, who)
 	}
 }
 
@@ -423,8 +423,8 @@ func TestPKCS11(t *testing.T) {
 		for range n {
 			r := <-results
 			require.NoError(t, r.err)
-			require.True(t, r.state.KeyOffloaded)
-			require.Equal(t, 1, r.state.OffloadedOps)
+			require.True(t, r.info.KeyOffloaded)
+			require.Equal(t, 1, r.info.OffloadedOps)
 		}
 	})
 }

@@ -2,6 +2,7 @@ package s2n
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -495,7 +496,7 @@ func TestRaceEverythingAtOnce(t *testing.T) {
 				raceJitter()
 			}
 		})
-		var st ConnectionState
+		var st tls.ConnectionState
 		g.Go("state", func() {
 			raceJitter()
 			st = cli.ConnectionState()
@@ -517,7 +518,7 @@ func TestRaceEverythingAtOnce(t *testing.T) {
 			}
 		}
 		require.Error(t, readErr, "Read ends only with an error")
-		if st.HandshakeComplete && st.Version != TLS13 {
+		if st.HandshakeComplete && st.Version != tls.VersionTLS13 {
 			// See TestRaceConnectionStateAfterClose.
 			stateLost++
 		}
@@ -558,7 +559,7 @@ func TestRaceConnectionStateAfterClose(t *testing.T) {
 	require.NoError(t, err)
 	before := c.ConnectionState()
 	require.True(t, before.HandshakeComplete)
-	require.Equal(t, TLS13, before.Version)
+	require.Equal(t, uint16(tls.VersionTLS13), before.Version)
 	require.NoError(t, c.Close())
 	after := c.ConnectionState()
 	require.Equal(t, before.HandshakeComplete, after.HandshakeComplete)
@@ -587,7 +588,7 @@ func TestRaceConnectionStateDuringClose(t *testing.T) {
 				st := cli.ConnectionState()
 				if st.HandshakeComplete {
 					complete++
-					if st.Version != TLS13 || st.CipherSuite == "" {
+					if st.Version != tls.VersionTLS13 || st.CipherSuite == 0 {
 						bad++
 					}
 				}

@@ -351,8 +351,8 @@ func (s *idleServer) handle(c net.Conn) {
 	case *s2n.Conn:
 		if err = tc.Handshake(); err == nil {
 			s.infoOnce.Do(func() {
-				st := tc.ConnectionState()
-				s.info = fmt.Sprintf("%v %s %s", st.Version, st.CipherSuite, st.KeyExchangeGroup)
+				info := tc.HandshakeInfo()
+				s.info = fmt.Sprintf("%v %s %s", info.Version, info.CipherSuite, info.KeyExchangeGroup)
 			})
 		}
 	default:

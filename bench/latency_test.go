@@ -324,7 +324,7 @@ func (s *latencyServer) serve(raw net.Conn) {
 		s.fail(fmt.Errorf("server handshake: %w", err))
 	} else if sc, ok := c.(*s2n.Conn); ok {
 		// The mode is what it claims: async offloads, blocking does not.
-		if got, want := sc.ConnectionState().KeyOffloaded, s.mode == modeAsync; got != want {
+		if got, want := sc.HandshakeInfo().KeyOffloaded, s.mode == modeAsync; got != want {
 			s.fail(fmt.Errorf("%s server: KeyOffloaded = %v", s.mode, got))
 		}
 	}

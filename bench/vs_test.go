@@ -118,59 +118,22 @@ func vsHandshakes(b *testing.B, k *keyPair, policy string, signer bool) {
 // negotiated is what must match between the two Go-side implementations.
 type negotiated struct {
 	version uint16
-	suite   string
-	group   string
+	suite   uint16
+	group   tls.CurveID
 }
 
 // connPairState runs one handshake of p and returns its parameters.
 func connPairState(b *testing.B, p goPair) negotiated {
 	var st negotiated
 	err := onePairHandshake(p, func(server handshaker) {
-		switch c := server.(type) {
-		case *s2n.Conn:
-			cs := c.ConnectionState()
-			v := map[s2n.ProtocolVersion]uint16{s2n.TLS12: tls.VersionTLS12, s2n.TLS13: tls.VersionTLS13}[cs.Version]
-			st = negotiated{v, cs.CipherSuite, cs.KeyExchangeGroup}
-		case *tls.Conn:
-			cs := c.ConnectionState()
-			st = negotiated{cs.Version, s2nSuiteName(cs.CipherSuite), goGroupName(c)}
-		}
+		// Both report IANA codes (s2n's Conn as crypto/tls does).
+		cs := server.(interface{ ConnectionState() tls.ConnectionState }).ConnectionState()
+		st = negotiated{cs.Version, cs.CipherSuite, cs.CurveID}
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
 	return st
-}
-
-// s2nSuiteName is s2n's name for a crypto/tls suite ID.
-func s2nSuiteName(id uint16) string {
-	switch id {
-	case tls.TLS_AES_128_GCM_SHA256:
-		return "TLS_AES_128_GCM_SHA256"
-	case tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:
-		return "ECDHE-ECDSA-AES128-GCM-SHA256"
-	case tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256:
-		return "ECDHE-RSA-AES128-GCM-SHA256"
-	}
-	return tls.CipherSuiteName(id)
-}
-
-// goGroups maps s2n's group names to crypto/tls's.
-var goGroups = map[string]tls.CurveID{
-	"x25519":         tls.X25519,
-	"secp256r1":      tls.CurveP256,
-	"secp384r1":      tls.CurveP384,
-	"X25519MLKEM768": tls.X25519MLKEM768,
-}
-
-func goGroupName(c *tls.Conn) string {
-	id := c.ConnectionState().CurveID
-	for name, g := range goGroups {
-		if g == id {
-			return name
-		}
-	}
-	return fmt.Sprint(id)
 }
 
 // bindingConnPair: s2n's Conn layer with the env's policy.
@@ -225,10 +188,7 @@ func cryptoTLSPair(b *testing.B, k *keyPair, want negotiated, signer bool) goPai
 	if signer {
 		cert.PrivateKey = opaqueSigner{cert.PrivateKey.(crypto.Signer)}
 	}
-	group, ok := goGroups[want.group]
-	if !ok {
-		b.Fatalf("no crypto/tls group for s2n's %q", want.group)
-	}
+	group := want.group
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(k.certPEM)
 	server := &tls.Config{
@@ -245,14 +205,7 @@ func cryptoTLSPair(b *testing.B, k *keyPair, want negotiated, signer bool) goPai
 		CurvePreferences: []tls.CurveID{group},
 	}
 	if want.version == tls.VersionTLS12 {
-		for _, s := range tls.CipherSuites() {
-			if s2nSuiteName(s.ID) == want.suite {
-				server.CipherSuites = []uint16{s.ID}
-			}
-		}
-		if server.CipherSuites == nil {
-			b.Fatalf("no crypto/tls suite for s2n's %q", want.suite)
-		}
+		server.CipherSuites = []uint16{want.suite}
 	}
 	return goPair{
 		server: func(c net.Conn) handshaker { return tls.Server(c, server) },

@@ -82,7 +82,7 @@ func (c *client) printParams(conn *s2n.Conn, elapsed time.Duration) {
 	if c.opts.quiet {
 		return
 	}
-	fields := append(cli.Fields(conn.ConnectionState(), "client"), cli.Field{Name: "verified", Value: c.opts.verification()})
+	fields := append(cli.Fields(cli.StateOf(conn), "client"), cli.Field{Name: "verified", Value: c.opts.verification()})
 	c.log.Printf("s2nc: connected to %s (%s) in %v\n%s", c.addr(), conn.RemoteAddr(),
 		elapsed.Round(100*time.Microsecond), strings.TrimSuffix(cli.Block(fields), "\n"))
 }

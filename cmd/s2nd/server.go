@@ -37,7 +37,7 @@ func newServer(o *options, cfg *s2n.Config, key *cli.Key, stdout, stderr io.Writ
 type session struct {
 	id        int
 	remote    string
-	state     s2n.ConnectionState // captured after the handshake
+	state     cli.State // captured after the handshake
 	handshake time.Duration
 	in, out   atomic.Int64
 }
@@ -99,7 +99,7 @@ func (s *server) handshake(ctx context.Context, c *s2n.Conn, sess *session) erro
 		return err
 	}
 	sess.handshake = time.Since(start)
-	sess.state = c.ConnectionState()
+	sess.state = cli.StateOf(c)
 	return nil
 }
 

@@ -154,7 +154,7 @@ func handle(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not an s2n connection", http.StatusInternalServerError)
 		return
 	}
-	st := c.ConnectionState()
+	st := c.HandshakeInfo()
 	kex := st.KeyExchangeGroup
 	if kex == "" {
 		kex = "RSA (premaster decrypted in the token)"

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -296,9 +297,9 @@ func TestPKCS11FromEnvironment(t *testing.T) {
 func TestSummaryAndFields(t *testing.T) {
 	key, err := Throwaway(0)
 	require.NoError(t, err)
-	st := s2n.ConnectionState{
-		Version: s2n.TLS13, CipherSuite: "TLS_AES_128_GCM_SHA256", KeyExchangeGroup: "x25519",
-		ServerName: "localhost", PeerCertificates: []*x509.Certificate{key.Leaf}, OffloadedOps: 1,
+	st := State{
+		TLS:  tls.ConnectionState{ServerName: "localhost", PeerCertificates: []*x509.Certificate{key.Leaf}},
+		Info: s2n.HandshakeInfo{Version: s2n.TLS13, CipherSuite: "TLS_AES_128_GCM_SHA256", KeyExchangeGroup: "x25519", OffloadedOps: 1},
 	}
 	require.Equal(t, `protocol=TLS1.3 cipher=TLS_AES_128_GCM_SHA256 group=x25519 alpn=- sni=localhost resumed=no `+
 		`peer-cert="CN=localhost,O=s2nd throwaway" offloaded-ops=1`, Summary(st))
@@ -306,7 +307,7 @@ func TestSummaryAndFields(t *testing.T) {
 	require.Contains(t, block, "  protocol                  TLS1.3\n")
 	require.Contains(t, block, "  peer certificate          CN=localhost,O=s2nd throwaway (ECDSA P-256, self-signed, expires ")
 	require.Contains(t, block, "  server key ops offloaded  1\n")
-	require.Contains(t, Block(Fields(s2n.ConnectionState{DidResume: true}, "client")), "none (not sent again on resumption)")
+	require.Contains(t, Block(Fields(State{TLS: tls.ConnectionState{DidResume: true}}, "client")), "none (not sent again on resumption)")
 }
 
 func TestTLSFlagsBuffers(t *testing.T) {

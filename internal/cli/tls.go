@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"flag"
@@ -138,9 +139,19 @@ func (f *TLSFlags) applyTrust(cfg *s2n.Config) error {
 // Field is one named connection parameter.
 type Field struct{ Name, Value string }
 
+// State is what a connection negotiated: crypto/tls's view and s2n's.
+type State struct {
+	TLS  tls.ConnectionState
+	Info s2n.HandshakeInfo
+}
+
+// StateOf reads a connection's State.
+func StateOf(c *s2n.Conn) State { return State{c.ConnectionState(), c.HandshakeInfo()} }
+
 // Fields lists a connection's negotiated parameters in a fixed order. side
 // ("server" or "client") is whose key operations OffloadedOps counts.
-func Fields(st s2n.ConnectionState, side string) []Field {
+func Fields(s State, side string) []Field {
+	st, info := s.TLS, s.Info
 	peer := "none"
 	switch {
 	case len(st.PeerCertificates) > 0:
@@ -149,14 +160,14 @@ func Fields(st s2n.ConnectionState, side string) []Field {
 		peer = "none (not sent again on resumption)"
 	}
 	return []Field{
-		{"protocol", st.Version.String()},
-		{"cipher suite", st.CipherSuite},
-		{"key exchange", orNone(st.KeyExchangeGroup)},
+		{"protocol", info.Version.String()},
+		{"cipher suite", info.CipherSuite},
+		{"key exchange", orNone(info.KeyExchangeGroup)},
 		{"ALPN", orNone(st.NegotiatedProtocol)},
 		{"server name", orNone(st.ServerName)},
 		{"peer certificate", peer},
 		{"resumed", yesNo(st.DidResume)},
-		{side + " key ops offloaded", fmt.Sprint(st.OffloadedOps)},
+		{side + " key ops offloaded", fmt.Sprint(info.OffloadedOps)},
 	}
 }
 
@@ -174,14 +185,15 @@ func Block(fields []Field) string {
 }
 
 // Summary formats a connection's parameters as one line of key=value pairs.
-func Summary(st s2n.ConnectionState) string {
+func Summary(s State) string {
+	st, info := s.TLS, s.Info
 	client := "-"
 	if len(st.PeerCertificates) > 0 {
 		client = quoteIfSpaced(st.PeerCertificates[0].Subject.String())
 	}
 	return fmt.Sprintf("protocol=%s cipher=%s group=%s alpn=%s sni=%s resumed=%s peer-cert=%s offloaded-ops=%d",
-		st.Version, st.CipherSuite, dash(st.KeyExchangeGroup), dash(st.NegotiatedProtocol),
-		dash(st.ServerName), yesNo(st.DidResume), client, st.OffloadedOps)
+		info.Version, info.CipherSuite, dash(info.KeyExchangeGroup), dash(st.NegotiatedProtocol),
+		dash(st.ServerName), yesNo(st.DidResume), client, info.OffloadedOps)
 }
 
 // CertSummary names a certificate by subject, key type and expiry.
