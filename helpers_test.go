@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"math/big"
+	"net"
 	"sync"
 	"syscall"
 	"testing"
@@ -54,12 +55,21 @@ func makeTestKey(t testing.TB, name string, priv crypto.Signer) *testKey {
 	return makeTestKeyFor(t, name, "localhost", priv)
 }
 
-// makeTestKeyFor makes a self-signed certificate for the DNS name dns.
+// makeTestKeyFor makes a self-signed certificate for the host dns: a DNS
+// name, or an IP address (then an IP address SAN).
 func makeTestKeyFor(t testing.TB, name, dns string, priv crypto.Signer) *testKey {
+	var dnsNames []string
+	var ips []net.IP
+	if ip := net.ParseIP(dns); ip != nil {
+		ips = []net.IP{ip}
+	} else {
+		dnsNames = []string{dns}
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(time.Now().UnixNano()),
 		Subject:               pkix.Name{CommonName: dns},
-		DNSNames:              []string{dns},
+		DNSNames:              dnsNames,
+		IPAddresses:           ips,
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(24 * time.Hour),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment | x509.KeyUsageCertSign,
