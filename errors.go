@@ -5,12 +5,19 @@ import "C"
 
 import (
 	"fmt"
+	"net"
 	"sync"
 	"unsafe"
 )
 
 // Sentinels for errors.Is: every *Error matches the sentinel of its Type, so
 // errors.Is(err, s2n.ErrBlocked) holds whenever s2n reported S2N_ERR_T_BLOCKED.
+//
+// ErrClosed is s2n's S2N_ERR_T_CLOSED only: the TLS connection was closed
+// (the peer's close_notify, or the end of its transport). Using a binding
+// object after its own Close (a Config, Connection, CertChainAndKey or op)
+// is a usage error named S2N_GO_ERR_CLOSED: it matches ErrUsage and, like
+// Go's "use of closed network connection", net.ErrClosed, not ErrClosed.
 var (
 	ErrBlocked  error = sentinel(ErrorTypeBlocked)
 	ErrClosed   error = sentinel(ErrorTypeClosed)
@@ -52,8 +59,12 @@ func (e *Error) Error() string {
 // Unwrap returns the application error that caused this one, if any.
 func (e *Error) Unwrap() error { return e.cause }
 
-// Is reports whether target is the sentinel of e's Type.
+// Is reports whether target is the sentinel of e's Type, or net.ErrClosed
+// for the use of a binding object after its Close.
 func (e *Error) Is(target error) bool {
+	if target == net.ErrClosed {
+		return e.Name == nameClosed
+	}
 	s, ok := target.(sentinel)
 	return ok && ErrorType(s) == e.Type
 }
