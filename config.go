@@ -286,9 +286,12 @@ func (c *Config) SetProtocolPreferences(protocols []string) error {
 // SetVerifyHostCallback replaces s2n's check of the names in the peer's
 // certificate (s2n_config_set_verify_host_callback). By default s2n requires
 // a name matching the server name set on the connection, which a server
-// doing client authentication rarely wants. fn is called with each DNS name
-// (and the common name) of the peer's leaf certificate, from inside the
-// handshake; the chain is still verified against the trust store. A nil fn
+// doing client authentication rarely wants. fn is called with each DNS name,
+// URI and IP address (in text form) of the peer's leaf certificate, and with
+// its common name, until one is accepted; the chain is still verified
+// against the trust store. It runs as a callback of the connection being
+// verified, on its handshake's thread: it must not block for long (see
+// [Connection.SetVerifyHostCallback] for a per-connection check). A nil fn
 // restores the default.
 func (c *Config) SetVerifyHostCallback(fn func(name string) bool) error {
 	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {

@@ -1,9 +1,12 @@
 // Package s2n binds s2n-tls, AWS's C implementation of TLS, for Go.
 //
-// It has two levels. The low level mirrors the C API one to one
-// ([Config], [CertChainAndKey], [Connection], [AsyncPkeyOp]), so every call
-// of s2n-tls's documentation has a Go counterpart with the same semantics
-// and errors. The high level feels like crypto/tls: [Client], [Server],
+// It has two levels. The low level mirrors the C API ([Config],
+// [CertChainAndKey], [Connection], [AsyncPkeyOp]): each method wraps one s2n
+// call, named in its documentation, with the same semantics and errors. It
+// covers part of s2n-tls's public API, not all of it: configuration and
+// security policies, certificates and trust, the handshake and I/O,
+// resumption with tickets, ALPN and SNI, client authentication, blinding,
+// connection facts, and the async private-key operations. The high level feels like crypto/tls: [Client], [Server],
 // [Dial] and [Listen] return a [Conn] that implements net.Conn and works
 // under net/http, and [Config.AddCertChainWithSigner] takes a private key
 // as a crypto.Signer (an HSM over PKCS#11, a KMS, a remote signer).
