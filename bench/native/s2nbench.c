@@ -32,6 +32,11 @@
 #define _GNU_SOURCE
 #include <sys/resource.h>
 
+/* The driver's allocator and its banner use libcrypto (OPENSSL_cleanse,
+ * OpenSSL_version): the headers of the build mode's libcrypto, from
+ * third_party/dist/<mode>/include. core.h needs only s2n.h. */
+#include <openssl/crypto.h>
+
 #include "core.h"
 
 static double opt_seconds = 1.0;
