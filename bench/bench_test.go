@@ -490,7 +490,7 @@ func BenchmarkBulk(b *testing.B) {
 // ProtocolVersion (one cgo call that does almost nothing in C), and
 // "recv-blocked" a Recv on an empty socket (a read(2) that fails with EAGAIN,
 // and the ErrBlocked error the binding builds). The native driver's
-// call/getter and call/recv-blocked do the same in C.
+// BenchmarkCall/getter and BenchmarkCall/recv-blocked do the same in C.
 func BenchmarkCall(b *testing.B) {
 	for _, name := range []string{"getter", "recv-blocked"} {
 		b.Run(name, func(b *testing.B) {

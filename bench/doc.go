@@ -2,7 +2,8 @@
 // native s2n-tls. The benchmarks are in bench_test.go; the native C driver
 // that does the same work is bench/native/s2nbench.c (its work is in
 // native/core.h), built by scripts/build-bench against the same libs2n.a and
-// libcrypto.a; compare.sh runs both interleaved and prints the ratios.
+// libcrypto.a, and printing the same Go benchmark format; run.sh -F native
+// runs both interleaved, and bench/report compares them.
 //
 // BenchmarkInProcess compiles native/core.h into this package (inproc.c, on
 // the libs2n.a the binding links) and alternates native and binding op by op

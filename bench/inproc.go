@@ -2,6 +2,16 @@
 
 package bench
 
+// The in-process comparison's C code (inproc.c, native/core.h) calls s2n-tls
+// directly; the symbols come from the libs2n.a (or system s2n-tls) the
+// binding links, chosen by the root package's build_*.go. It needs only
+// s2n.h, which does not depend on the libcrypto: every build mode builds the
+// s2n-tls source pinned in third_party/deps.lock, and its api/ directory is
+// the one include path for all of them, so that the build tags of each mode
+// are written only in the root package. TestS2NHeaderPin keeps the version
+// below in step with deps.lock.
+
+// #cgo CFLAGS: -I${SRCDIR}/../third_party/s2n-tls-sys-0.3.47/lib/api
 // #include <stdlib.h>
 // #include "inproc.h"
 import "C"

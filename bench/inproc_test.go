@@ -2,10 +2,7 @@ package bench
 
 import (
 	"os"
-	"slices"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/s2n-go/s2n"
 )
@@ -41,94 +38,6 @@ func BenchmarkInProcess(b *testing.B) {
 			b.Run(sz.name, func(b *testing.B) { inProcBulk(b, ks["ecdsa"], sz.size) })
 		}
 	})
-}
-
-// side is one implementation in a side-by-side benchmark: run does n ops.
-type side struct {
-	name string
-	run  func(n int)
-}
-
-// ratio names a pair of sides whose rate ratio num/den is reported, as
-// "ratio-<den>-wall" and "ratio-<den>-cpu" when num is "binding", else
-// "ratio-<num>-<den>-wall" and "-cpu".
-type ratio struct{ num, den string }
-
-// sideBySide runs b.N ops of each side in alternating batches (the order
-// of the sides rotates every round) and reports each side's rate, and each
-// ratio as the median over rounds of that round's ratio: a burst of load
-// from elsewhere spoils a round or two, not the result.
-//
-// S2N_BENCH_ONLY=name,name runs only the named sides (to profile one), and
-// the ratios between them.
-func sideBySide(b *testing.B, batch int, unit string, perOp float64, sides []side, ratios []ratio) {
-	if only := os.Getenv("S2N_BENCH_ONLY"); only != "" {
-		names := strings.Split(only, ",")
-		sides = slices.DeleteFunc(slices.Clone(sides), func(s side) bool { return !slices.Contains(names, s.name) })
-		ratios = slices.DeleteFunc(slices.Clone(ratios), func(r ratio) bool {
-			return !slices.Contains(names, r.num) || !slices.Contains(names, r.den)
-		})
-	}
-	idx := map[string]int{}
-	for i, s := range sides {
-		idx[s.name] = i
-	}
-	wall := make([]time.Duration, len(sides))
-	wallRatios := make([][]float64, len(ratios))
-	cpuRatios := make([][]float64, len(ratios))
-	w := make([]time.Duration, len(sides))
-	c := make([]float64, len(sides))
-	b.ResetTimer()
-	rounds := 0
-	for done := 0; done < b.N; rounds++ {
-		n := min(batch, b.N-done)
-		for j := range sides {
-			i := (j + rounds) % len(sides)
-			t0, c0 := time.Now(), cpuTime()
-			sides[i].run(n)
-			c[i] = cpuTime() - c0
-			w[i] = time.Since(t0)
-			wall[i] += w[i]
-		}
-		for k, r := range ratios {
-			num, den := idx[r.num], idx[r.den]
-			wallRatios[k] = append(wallRatios[k], w[den].Seconds()/w[num].Seconds())
-			if c[num] > 0 {
-				cpuRatios[k] = append(cpuRatios[k], c[den]/c[num])
-			}
-		}
-		done += n
-	}
-	b.StopTimer()
-	ops := float64(b.N) * perOp
-	for i, s := range sides {
-		b.ReportMetric(ops/wall[i].Seconds(), s.name+"-"+unit+"/s")
-	}
-	for k, r := range ratios {
-		name := "ratio-" + r.den
-		if r.num != "binding" {
-			name = "ratio-" + r.num + "-" + r.den
-		}
-		b.ReportMetric(median(wallRatios[k]), name+"-wall")
-		b.ReportMetric(median(cpuRatios[k]), name+"-cpu")
-	}
-	b.ReportMetric(float64(rounds), "rounds")
-}
-
-// vsNative: the sides and ratio of a binding-against-native comparison.
-func vsNative(nativeRun, bindingRun func(int)) ([]side, []ratio) {
-	return []side{{"native", nativeRun}, {"binding", bindingRun}}, []ratio{{"binding", "native"}}
-}
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	slices.Sort(v)
-	if len(v)%2 == 1 {
-		return v[len(v)/2]
-	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
 // rawCgo replaces the binding side by native.rawHandshakes (mode none):

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# profile.sh NAME COUNT: profile one benchmark on both sides with perf, for
-# the same numbers of ops, and split each side's CPU into classes in
-# microseconds per op (see perfsplit.py --diff); then a Go CPU profile
-# (pprof top) of the binding side.
+# profile.sh NAME COUNT: profile one benchmark (its Go name, which the native
+# driver uses too) on both sides with perf, for the same numbers of ops, and
+# split each side's CPU into classes in microseconds per op (see perfsplit.py
+# --diff); then a Go CPU profile (pprof top) of the binding side.
 #
-#   bench/profile.sh handshake/ecdsa/tls13/none 3000
-#   bench/profile.sh bulk/16KiB 20000
+#   bench/profile.sh BenchmarkHandshake/ecdsa/tls13/none 3000
+#   bench/profile.sh BenchmarkBulk/16KiB 20000
 #
 # Needs perf (linux-perf). Outputs land in bench/out/<mode>/profile-<name>/.
 set -euo pipefail
@@ -25,10 +25,9 @@ trap 'rm -rf "$certs"' EXIT
 "$root/bench/gencerts.sh" "$certs"
 export S2N_BENCH_CERTS=$certs
 
-kind=${name%%/*}
-case $kind in handshake) regex="^BenchmarkHandshake\$" ;; bulk) regex="^BenchmarkBulk\$" ;; call) regex="^BenchmarkCall\$" ;; esac
-IFS=/ read -ra parts <<<"${name#*/}"
-for p in "${parts[@]}"; do regex+="/^$p\$"; done
+regex=""
+IFS=/ read -ra parts <<<"$name"
+for p in "${parts[@]}"; do regex+="${regex:+/}^$p\$"; done
 
 # Each side runs COUNT ops and 3*COUNT ops under perf; the difference of the
 # two profiles is the CPU of 2*COUNT ops with setup, start-up and warm-up

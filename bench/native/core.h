@@ -23,7 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
 #include <s2n.h>
 
 

@@ -15,14 +15,18 @@
  *     default (mlock'ed pages) with -a s2n, for reference;
  *   - a fresh pair of connections per handshake ("reuse": one pair, wiped).
  *
- * Output: one line per measurement, "name value unit", e.g.
- *   handshake/ecdsa/tls13/none 3094.2 handshakes/s
- *   handshake/ecdsa/tls13/none 3120.7 handshakes/cpu-s
- *   bulk/16KiB 2612.9 MB/s
- *   bulk/16KiB 2630.1 MB/cpu-s
- * The /s rates are per wall-clock second; the /cpu-s rates per second of CPU
+ * Output: the Go benchmark format (what `go test -bench` prints), under the
+ * names of the Go benchmarks that do the same work, so that the same parser
+ * (golang.org/x/perf/benchfmt, in bench/report) reads both sides:
+ *   impl: native
+ *   BenchmarkHandshake/ecdsa/tls13/none  3094  323193.2 ns/op  3094.2 handshakes/s  3120.7 handshakes/cpu-s
+ *   BenchmarkBulk/16KiB  26590  6270.4 ns/op  2612.9 MB/s  2630.1 MB/cpu-s
+ * "impl" is a configuration line of that format: native, or native-mem and
+ * native-s2nalloc (and native-mem-s2nalloc) for the references below. The
+ * /s rates are per wall-clock second; the /cpu-s rates per second of CPU
  * time used by the whole process (getrusage), steadier on a shared machine.
- * Lines starting with '#' are comments (what was negotiated, settings).
+ * Lines starting with '#' say what was negotiated and the settings; the
+ * format's readers ignore them.
  *
  * Usage: s2nbench -c CERTDIR [-t SECONDS | -n COUNT] [-w WARMUP_SECONDS]
  *                 [-x socketpair|mem] [-a binding|s2n] [-f FILTER] [-l]
@@ -31,6 +35,11 @@
  */
 #define _GNU_SOURCE
 #include <sys/resource.h>
+
+/* The driver's allocator and its banner use libcrypto (OPENSSL_cleanse,
+ * OpenSSL_version): the headers of the build mode's libcrypto, from
+ * third_party/dist/<mode>/include. core.h needs only s2n.h. */
+#include <openssl/crypto.h>
 
 #include "core.h"
 
@@ -232,10 +241,12 @@ static void env_close(struct bench_env *e)
     transport_free(&e->t);
 }
 
-static void print_rates(const char *name, struct measured m, double per_op, const char *unit)
+/* One result line of the Go benchmark format: the name, the ops measured,
+ * ns/op, and the rates of per_op units per op. */
+static void print_result(const char *name, struct measured m, double per_op, const char *unit)
 {
-    printf("%s %.1f %s/s\n", name, (double) m.n * per_op / m.wall, unit);
-    printf("%s %.1f %s/cpu-s\n", name, (double) m.n * per_op / m.cpu, unit);
+    printf("%s\t%ld\t%.1f ns/op\t%.1f %s/s\t%.1f %s/cpu-s\n", name, m.n, m.wall * 1e9 / (double) m.n,
+            (double) m.n * per_op / m.wall, unit, (double) m.n * per_op / m.cpu, unit);
     fflush(stdout);
 }
 
@@ -262,7 +273,7 @@ static void handshake_op(void *arg)
 static void bench_handshake(struct keypair *k, const char *vname, const char *policy, enum cb_mode cb)
 {
     char name[128];
-    snprintf(name, sizeof(name), "handshake/%s/%s/%s", k->name, vname, cb_names[cb]);
+    snprintf(name, sizeof(name), "BenchmarkHandshake/%s/%s/%s", k->name, vname, cb_names[cb]);
     if (wanted(name) == NULL) {
         return;
     }
@@ -285,7 +296,7 @@ static void bench_handshake(struct keypair *k, const char *vname, const char *po
     if (cb == CB_REUSE) {
         pair_free(&e.p);
     }
-    print_rates(name, m, 1, "handshakes");
+    print_result(name, m, 1, "handshakes");
     env_close(&e);
 }
 
@@ -304,7 +315,7 @@ static void bulk_op(void *arg)
 static void bench_bulk(struct keypair *k, const char *label, size_t size)
 {
     char name[128];
-    snprintf(name, sizeof(name), "bulk/%s", label);
+    snprintf(name, sizeof(name), "BenchmarkBulk/%s", label);
     if (wanted(name) == NULL) {
         return;
     }
@@ -319,7 +330,7 @@ static void bench_bulk(struct keypair *k, const char *label, size_t size)
         die("malloc");
     }
     memset(b.buf, 'x', size);
-    print_rates(name, measure(bulk_op, &b, 1), (double) size / 1e6, "MB");
+    print_result(name, measure(bulk_op, &b, 1), (double) size / 1e6, "MB");
     free(b.buf);
     free(b.rbuf);
     pair_free(&e.p);
@@ -351,14 +362,14 @@ static void call_op(void *arg)
 }
 
 /* Per-call costs, to put a number on what one crossing of the binding adds:
- * "call/getter" is a call that does almost nothing
- * (s2n_connection_get_actual_protocol_version), "call/recv-blocked" an
+ * "BenchmarkCall/getter" is a call that does almost nothing
+ * (s2n_connection_get_actual_protocol_version), "BenchmarkCall/recv-blocked" an
  * s2n_recv on an empty socket (one read(2) that fails with EAGAIN, and the
  * blocked error). */
 static void bench_call(struct keypair *k, const char *label)
 {
     char name[128];
-    snprintf(name, sizeof(name), "call/%s", label);
+    snprintf(name, sizeof(name), "BenchmarkCall/%s", label);
     if (wanted(name) == NULL) {
         return;
     }
@@ -367,7 +378,7 @@ static void bench_call(struct keypair *k, const char *label)
     pair_new(&e.p);
     handshake(&e.p, CB_NONE);
     struct call_arg c = { .conn = e.p.server, .getter = strcmp(label, "getter") == 0 };
-    print_rates(name, measure(call_op, &c, 1000), 1, "calls");
+    print_result(name, measure(call_op, &c, 1000), 1, "calls");
     pair_free(&e.p);
     env_close(&e);
 }
@@ -432,9 +443,16 @@ int main(int argc, char **argv)
     }
     S2N_CHECK(s2n_init());
     if (!opt_list) {
-        printf("# s2nbench: %s, transport %s, allocator %s, %.2f s per measurement after %.2f s warm-up\n",
+        char length[64];
+        if (opt_count > 0) {
+            snprintf(length, sizeof(length), "%ld ops", opt_count);
+        } else {
+            snprintf(length, sizeof(length), "%.2f s", opt_seconds);
+        }
+        printf("# s2nbench: %s, transport %s, allocator %s, %s per measurement after %.2f s warm-up\n",
                 OpenSSL_version(OPENSSL_VERSION), opt_mem_transport ? "mem" : "socketpair",
-                opt_s2n_alloc ? "s2n" : "binding", opt_seconds, opt_warmup);
+                opt_s2n_alloc ? "s2n" : "binding", length, opt_warmup);
+        printf("impl: native%s%s\n", opt_mem_transport ? "-mem" : "", opt_s2n_alloc ? "-s2nalloc" : "");
     }
 
     struct keypair keys[2] = { 0 };

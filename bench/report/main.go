@@ -1,7 +1,10 @@
 // Command report turns a directory of benchmark results (info.txt, *.bench
-// files of `go test -bench` output, optionally native.txt) into Markdown
-// tables, printed and written between the results markers of a Markdown
-// file, and PNG plots.
+// files in Go benchmark format: `go test -bench` output and the native
+// driver's) into Markdown tables, printed and written between the results
+// markers of a Markdown file, and PNG plots. Statistics across repetitions
+// (medians, their confidence intervals, comparisons of two samples) come
+// from golang.org/x/perf's benchmath, as in benchstat; parsing from its
+// benchfmt.
 //
 //	cd bench/report && go run . -in ../../bench/out/run-X -md ../../BENCHMARKS.md -plots ../plots
 //
@@ -18,7 +21,7 @@ import (
 )
 
 func main() {
-	in := flag.String("in", "", "results directory: info.txt, *.bench, optionally native.txt (required)")
+	in := flag.String("in", "", "results directory: info.txt and *.bench files (required)")
 	md := flag.String("md", "", "Markdown file whose section between the results markers is replaced (created if missing; none if empty)")
 	plots := flag.String("plots", "", "directory the PNG plots are written to (none if empty)")
 	flag.Usage = func() {
@@ -45,6 +48,9 @@ func run(dir, mdPath, plotsDir string, stdout, stderr io.Writer) error {
 	}
 	if len(r.Names) == 0 {
 		fmt.Fprintf(stderr, "report: no benchmark lines in %s/*.bench\n", dir)
+	}
+	for _, e := range r.Errors {
+		fmt.Fprintf(stderr, "report: %s\n", e)
 	}
 	if !r.HasInfo {
 		fmt.Fprintf(stderr, "report: %s has no info.txt\n", dir)

@@ -1,49 +1,58 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
+
+	"golang.org/x/perf/benchfmt"
+	"golang.org/x/perf/benchmath"
 )
 
 // Results holds every sample of every (benchmark, metric) pair found in a
 // results directory, in the order the benchmarks and metrics first appeared.
+// Results carrying an "impl" configuration key (the runs of the native
+// driver and of the binding in separate processes, see run.sh's native
+// family) are kept apart, one Results per value, in Impls.
 type Results struct {
-	Names   []string                        // benchmark names, suffix stripped, first-appearance order
+	Names   []string                        // benchmark names, GOMAXPROCS suffix stripped, first-appearance order
 	Samples map[string]map[string][]float64 // name → metric → one value per repetition
 	Metrics map[string][]string             // name → metric names, first-appearance order
 
-	Info        string   // info.txt, verbatim ("" if absent)
-	HasInfo     bool     // info.txt was present
-	BenchFiles  []string // base names of the *.bench files read
-	NativeLines int      // "name value unit" lines in native.txt (-1 if absent)
-	Procs       int      // the -N suffix of benchmark lines (GOMAXPROCS), 0 if none seen
+	Impls     map[string]*Results // "impl" configuration value → its results
+	ImplOrder []string            // keys of Impls, first-appearance order
+
+	Info       string   // info.txt, verbatim ("" if absent)
+	HasInfo    bool     // info.txt was present
+	BenchFiles []string // base names of the *.bench files read
+	Procs      int      // the -N suffix of benchmark lines (GOMAXPROCS), 0 if none seen
+	Errors     []string // lines benchfmt could not parse, as file:line: message
 }
 
-// Stat summarises the repetitions of one (benchmark, metric) pair.
+// Confidence is the level of the confidence intervals of medians.
+const Confidence = 0.95
+
+// Stat summarises the repetitions of one (benchmark, metric) pair:
+// benchmath's median and its confidence interval, making no assumption
+// about the distribution (benchstat's default).
 type Stat struct {
 	N                int
 	Min, Median, Max float64
+	Summary          benchmath.Summary // Center is Median; Lo, Hi the interval at level Confidence
+	Sample           *benchmath.Sample
 }
 
 func newResults() *Results {
 	return &Results{
-		Samples:     map[string]map[string][]float64{},
-		Metrics:     map[string][]string{},
-		NativeLines: -1,
+		Samples: map[string]map[string][]float64{},
+		Metrics: map[string][]string{},
+		Impls:   map[string]*Results{},
 	}
 }
-
-// procsSuffix is the -<GOMAXPROCS> suffix go test appends to benchmark names
-// (it appends none when GOMAXPROCS is 1).
-var procsSuffix = regexp.MustCompile(`-(\d+)$`)
 
 // add records one sample.
 func (r *Results) add(name, metric string, v float64) {
@@ -59,70 +68,59 @@ func (r *Results) add(name, metric string, v float64) {
 	m[metric] = append(m[metric], v)
 }
 
-// parseBench reads `go test -bench` output: lines
-//
-//	BenchmarkName-<procs>  <iterations>  <value> <unit>  <value> <unit> ...
-//
-// and ignores every other line (goos:, pkg:, PASS, ok, logs).
-func (r *Results) parseBench(rd io.Reader) error {
-	sc := bufio.NewScanner(rd)
-	sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") || len(f)%2 != 0 {
-			continue
-		}
-		if _, err := strconv.ParseUint(f[1], 10, 64); err != nil {
-			continue
-		}
-		type pair struct {
-			unit string
-			v    float64
-		}
-		var pairs []pair
-		ok := true
-		for i := 2; i+1 < len(f); i += 2 {
-			v, err := strconv.ParseFloat(f[i], 64)
-			if err != nil {
-				ok = false
-				break
-			}
-			pairs = append(pairs, pair{f[i+1], v})
-		}
-		if !ok {
-			continue
-		}
-		name := f[0]
-		if m := procsSuffix.FindStringSubmatch(name); m != nil {
-			name = strings.TrimSuffix(name, m[0])
-			if p, err := strconv.Atoi(m[1]); err == nil {
-				r.Procs = p
-			}
-		}
-		for _, p := range pairs {
-			r.add(name, p.unit, p.v)
-		}
+// impl returns the Results of one "impl" value, created on first use.
+func (r *Results) impl(name string) *Results {
+	sub, ok := r.Impls[name]
+	if !ok {
+		sub = newResults()
+		r.Impls[name] = sub
+		r.ImplOrder = append(r.ImplOrder, name)
 	}
-	return sc.Err()
+	return sub
 }
 
-// countNative counts the `name value unit` lines of native.txt.
-func countNative(rd io.Reader) (int, error) {
-	n := 0
-	sc := bufio.NewScanner(rd)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) != 3 || strings.HasPrefix(f[0], "#") {
-			continue
-		}
-		if _, err := strconv.ParseFloat(f[1], 64); err == nil {
-			n++
+// parseBench reads Go benchmark format (benchfmt): `go test -bench` output
+// and the native driver's, which prints the same format. Metrics keep the
+// units as written (benchfmt tidies MB/s into B/s, ns/op into sec/op; the
+// tables name the units the benchmarks report). Lines benchfmt cannot parse
+// are collected in r.Errors.
+func (r *Results) parseBench(rd io.Reader, fileName string) error {
+	br := benchfmt.NewReader(rd, fileName)
+	for br.Scan() {
+		switch rec := br.Result().(type) {
+		case *benchfmt.SyntaxError:
+			r.Errors = append(r.Errors, rec.Error())
+		case *benchfmt.Result:
+			// benchfmt drops the Benchmark prefix; the tables use the
+			// names as go test prints them.
+			base, parts := rec.Name.Parts()
+			name := "Benchmark" + string(base)
+			for _, p := range parts {
+				if p[0] == '-' {
+					if n, err := strconv.Atoi(string(p[1:])); err == nil {
+						r.Procs = n
+						continue
+					}
+				}
+				name += string(p)
+			}
+			dst := r
+			if impl := rec.GetConfig("impl"); impl != "" {
+				dst = r.impl(impl)
+			}
+			for _, v := range rec.Values {
+				unit, val := v.Unit, v.Value
+				if v.OrigUnit != "" {
+					unit, val = v.OrigUnit, v.OrigValue
+				}
+				dst.add(name, unit, val)
+			}
 		}
 	}
-	return n, sc.Err()
+	return br.Err()
 }
 
-// Load reads a results directory: info.txt, *.bench and native.txt.
+// Load reads a results directory: info.txt and every *.bench file.
 func Load(dir string) (*Results, error) {
 	r := newResults()
 	st, err := os.Stat(dir)
@@ -147,38 +145,36 @@ func Load(dir string) (*Results, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = r.parseBench(f)
+		err = r.parseBench(f, filepath.Base(fn))
 		f.Close()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", fn, err)
 		}
 		r.BenchFiles = append(r.BenchFiles, filepath.Base(fn))
 	}
-	if f, err := os.Open(filepath.Join(dir, "native.txt")); err == nil {
-		r.NativeLines, err = countNative(f)
-		f.Close()
-		if err != nil {
-			return nil, err
-		}
-	} else if !os.IsNotExist(err) {
-		return nil, err
-	}
 	return r, nil
 }
 
-// Stat returns n, min, median and max of one (benchmark, metric) pair.
+// Stat returns the statistics of one (benchmark, metric) pair.
 func (r *Results) Stat(name, metric string) (Stat, bool) {
 	v := r.Samples[name][metric]
 	if len(v) == 0 {
 		return Stat{}, false
 	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	med := s[len(s)/2]
-	if len(s)%2 == 0 {
-		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	return newStat(v), true
+}
+
+func newStat(values []float64) Stat {
+	s := benchmath.NewSample(values, &benchmath.DefaultThresholds)
+	sum := benchmath.AssumeNothing.Summary(s, Confidence)
+	return Stat{
+		N:       len(s.Values),
+		Min:     s.Values[0],
+		Median:  sum.Center,
+		Max:     s.Values[len(s.Values)-1],
+		Summary: sum,
+		Sample:  s,
 	}
-	return Stat{N: len(s), Min: s[0], Median: med, Max: s[len(s)-1]}, true
 }
 
 // StatAny returns the Stat of the first of metrics that name has.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -34,6 +35,35 @@ const benchB = `BenchmarkInProcess/handshake/ecdsa/tls13/none-2   	    1234	    
 BenchmarkHandshake/ecdsa/tls13/sync-2         	     842	   1783911 ns/op	         1.000 callbacks/op	        25.00 cgocalls/op	      1275 handshakes/cpu-s	       560.6 handshakes/s	    1681 B/op	      46 allocs/op
 BenchmarkIdleMemory/binding-2 	 1	 1000 ns/op	 38.5 rss-KiB/conn	 30.25 heap-KiB/conn
 not a benchmark line
+BenchmarkBroken-2 	 many	 12 ns/op
+`
+
+// The native family (run.sh -F native): the native driver's output in Go
+// benchmark format and the binding's, told apart by the impl key, six
+// repetitions each (enough for a 95% confidence interval of the median), and
+// one reference run of the driver over in-memory buffers.
+const nativeBench = `impl: native
+# s2nbench: AWS-LC, transport socketpair, allocator binding
+BenchmarkHandshake/ecdsa/tls13/none 	 3000	 333333 ns/op	 3000 handshakes/s	 3100 handshakes/cpu-s
+BenchmarkHandshake/ecdsa/tls13/none 	 3010	 333333 ns/op	 3010 handshakes/s	 3100 handshakes/cpu-s
+BenchmarkHandshake/ecdsa/tls13/none 	 2990	 333333 ns/op	 2990 handshakes/s	 3100 handshakes/cpu-s
+BenchmarkBulk/16KiB 	 20000	 50000 ns/op	 300 MB/s	 310 MB/cpu-s
+impl: binding
+goos: linux
+pkg: github.com/s2n-go/s2n/bench
+BenchmarkHandshake/ecdsa/tls13/none-2 	 2900	 344827 ns/op	 2900 handshakes/s	 3000 handshakes/cpu-s	 17 cgocalls/op
+BenchmarkHandshake/ecdsa/tls13/none-2 	 2910	 344827 ns/op	 2910 handshakes/s	 3000 handshakes/cpu-s	 17 cgocalls/op
+BenchmarkHandshake/ecdsa/tls13/none-2 	 2890	 344827 ns/op	 2890 handshakes/s	 3000 handshakes/cpu-s	 17 cgocalls/op
+BenchmarkHandshake/ecdsa/tls13/none-2 	 2920	 344827 ns/op	 2920 handshakes/s	 3000 handshakes/cpu-s	 17 cgocalls/op
+BenchmarkHandshake/ecdsa/tls13/none-2 	 2880	 344827 ns/op	 2880 handshakes/s	 3000 handshakes/cpu-s	 17 cgocalls/op
+BenchmarkHandshake/ecdsa/tls13/none-2 	 2905	 344827 ns/op	 2905 handshakes/s	 3000 handshakes/cpu-s	 17 cgocalls/op
+BenchmarkBulk/16KiB-2 	 20000	 50000 ns/op	 290 MB/s	 300 MB/cpu-s	 2 cgocalls/op
+impl: native
+BenchmarkHandshake/ecdsa/tls13/none 	 3020	 333333 ns/op	 3020 handshakes/s	 3100 handshakes/cpu-s
+BenchmarkHandshake/ecdsa/tls13/none 	 2980	 333333 ns/op	 2980 handshakes/s	 3100 handshakes/cpu-s
+BenchmarkHandshake/ecdsa/tls13/none 	 3005	 333333 ns/op	 3005 handshakes/s	 3100 handshakes/cpu-s
+impl: native-mem
+BenchmarkHandshake/ecdsa/tls13/none 	 3500	 285714 ns/op	 3500 handshakes/s	 3600 handshakes/cpu-s
 `
 
 const info = "# machine: synthetic, 2 CPUs\n# go version go1.26.8 linux/amd64\n# commit 0123abc\n"
@@ -42,10 +72,10 @@ func writeDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, text := range map[string]string{
-		"info.txt":   info,
-		"a.bench":    benchA,
-		"b.bench":    benchB,
-		"native.txt": "# comment\nhandshake/ecdsa/tls13/none 1900.5 handshakes/s\nbulk/16KiB 410.2 MB/s\n",
+		"info.txt":     info,
+		"a.bench":      benchA,
+		"b.bench":      benchB,
+		"native.bench": nativeBench,
 	} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
@@ -73,8 +103,28 @@ func TestLoadAndStats(t *testing.T) {
 	if s, _ := r.Stat("BenchmarkX", "u"); s.Median != 2.5 {
 		t.Errorf("even median %v, want 2.5", s.Median)
 	}
-	if r.Procs != 2 || r.NativeLines != 2 || !r.HasInfo || r.Info != info {
-		t.Errorf("procs %d, native lines %d, info %q", r.Procs, r.NativeLines, r.Info)
+	if r.Procs != 2 || !r.HasInfo || r.Info != info {
+		t.Errorf("procs %d, info %q", r.Procs, r.Info)
+	}
+	if len(r.Errors) != 1 || !strings.HasPrefix(r.Errors[0], "b.bench:5: ") {
+		t.Errorf("syntax errors %q, want one, at b.bench:5", r.Errors)
+	}
+	// Results with an impl key are kept apart from the others, and from each
+	// other; names lose the -2 suffix and the native driver's have none.
+	const nhs = "BenchmarkHandshake/ecdsa/tls13/none"
+	if r.Has(nhs) || !slices.Equal(r.ImplOrder, []string{"native", "binding", "native-mem"}) {
+		t.Errorf("impl results mixed in (%v) or impls %q", r.Has(nhs), r.ImplOrder)
+	}
+	nat, bnd := r.Impls["native"], r.Impls["binding"]
+	if s, ok := nat.Stat(nhs, "handshakes/s"); !ok || s.N != 6 || s.Median != 3002.5 || s.Summary.Lo != 2980 || s.Summary.Hi != 3020 {
+		t.Errorf("native %s: %+v %v, want n=6 median 3002.5 CI [2980, 3020]", nhs, s, ok)
+	}
+	if s, ok := bnd.Stat(nhs, "cgocalls/op"); !ok || s.N != 6 || s.Median != 17 {
+		t.Errorf("binding cgocalls/op: %+v %v", s, ok)
+	}
+	// benchfmt tidies MB/s into B/s; the units as written are kept.
+	if s, ok := nat.Stat("BenchmarkBulk/16KiB", "MB/s"); !ok || s.Median != 300 {
+		t.Errorf("native MB/s: %+v %v", s, ok)
 	}
 	if r.Has("not") || r.Has(hs+"-2") {
 		t.Error("noise line or unstripped name recorded")
@@ -112,15 +162,24 @@ func TestRun(t *testing.T) {
 	}
 	for _, want := range []string{
 		"```text\n" + info + "```",
-		"native.txt: 2 lines",
+		"(a.bench, b.bench, native.bench)",
 		"### Binding vs native C, in process",
-		"| handshake/ecdsa/tls13/none | 3051 | 2950 | 0.930 | 0.900 | 3 | 0.95 | no |",
+		// Three repetitions: too few for a 95% interval of the median.
+		"| handshake/ecdsa/tls13/none | 3051 | 2950 | 0.930 | ±∞ | 0.900 | 3 | 0.95 | no |",
 		// ratio-wall, the in-process benchmark's older name, is accepted.
-		"| bulk/16KiB | 406 | 382 | 0.940 | 0.940 | 1 | 0.95 | no |",
-		"| 16KiB | 350 | 320 | 230 | 0.914 | 0.85 | yes | 1.39 | 1.3 | yes | 1 |",
-		"| Handshake/ecdsa/tls13/sync | 46 | 1681 | 25 | 1 | 1 |",
+		"| bulk/16KiB | 406 | 382 | 0.940 | ±∞ | 0.940 | 1 | 0.95 | no |",
+		"### Binding vs native C, separate processes",
+		"| benchmark | unit | native median | binding median | binding / native | binding vs native | binding / native, per CPU second | native-mem median | n |",
+		// Six against six, every binding run below every native one: the
+		// U test's smallest p, 2/924.
+		"| Handshake/ecdsa/tls13/none | handshakes/s | 3003 ±1% | 2903 ±1% | 0.967 | -3.33% (p=0.002 n=6) | 0.968 | 3500 | 6+6 |",
+		"| Bulk/16KiB | MB/s | 300 ±∞ | 290 ±∞ | 0.967 | ~ (p=1.000 n=1) | 0.968 | - | 1+1 |",
+		"benchmath: need >= 4 samples to detect a difference at alpha level 0.05.",
+		"| 16KiB | 350 | 320 | 230 | 0.914 | ±∞ | 0.85 | yes | 1.39 | ±∞ | 1.3 | yes | 1 |",
+		// The binding's runs of the native family stay out of this table.
+		"| Handshake/ecdsa/tls13/sync | 46 | 1681 | 25 | 1 | 1 |\n\n",
 		"| binding | 38.5 | 30.2 | 1000 | 1 |",
-		"| Call/getter | calls/s | 22000000 | 22000000 | 22000000 | 1 |",
+		"| Call/getter | calls/s | 22000000 | ±∞ | 22000000 | 22000000 | 1 |",
 		"0.8 × min(512 / 10 ms = 51200, cpu-bound async 1800) = 1440: **met**",
 		"at most 2 × GOMAXPROCS (2) + 16 = 20: **met**",
 		"![latency](plots/latency.png)",

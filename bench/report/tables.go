@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"golang.org/x/perf/benchmath"
 )
 
 // A column of a Markdown table: its heading and how to fill its cell for a
@@ -102,6 +104,21 @@ func maximum(s Stat) float64 { return s.Max }
 func medCol(r *Results, head string, bench func(string) string, metrics ...string) column {
 	return statCol(r, head, bench, median, metrics...)
 }
+
+// ciCol shows the confidence interval of the median of the first of metrics
+// that the benchmark has, in percent of the median as benchstat writes it
+// (±2%; ±∞ when there are too few repetitions for one).
+func ciCol(r *Results, bench func(string) string, metrics ...string) column {
+	return column{head: "±", cell: func(row string) string {
+		s, _, ok := r.StatAny(bench(row), metrics...)
+		if !ok {
+			return ""
+		}
+		return ciText(s)
+	}}
+}
+
+func ciText(s Stat) string { return "±" + s.Summary.PctRangeString() }
 
 // nCol shows the largest repetition count over metrics.
 func nCol(r *Results, head string, bench func(string) string, metrics ...string) column {
@@ -205,6 +222,9 @@ func Tables(r *Results) ([]table, map[string]bool) {
 		out = append(out, t)
 	}
 	add(inProcessTable(r))
+	if t, ok := separateTable(r); ok {
+		out = append(out, t)
+	}
 	add(vsCryptoTable(r))
 	add(loopbackTable(r))
 	if lt, names, ok := latencyTable(r); ok {
@@ -248,6 +268,7 @@ func inProcessTable(r *Results) table {
 		medCol(r, "native rate", identity, "native-handshakes/s", "native-MB/s"),
 		medCol(r, "binding rate", identity, "binding-handshakes/s", "binding-MB/s"),
 		medCol(r, "ratio-native-wall median", identity, ratioNativeWall...),
+		ciCol(r, identity, ratioNativeWall...),
 		statCol(r, "min", identity, minimum, ratioNativeWall...),
 		nCol(r, "n", identity, ratioNativeWall...),
 	}
@@ -255,7 +276,7 @@ func inProcessTable(r *Results) table {
 	return table{
 		title: "Binding vs native C, in process",
 		about: "Native C and the binding alternating in one process (`BenchmarkInProcess`); rates are handshakes/s for handshakes and MB/s for bulk, " +
-			"ratio-native-wall is binding over native throughput (wall clock), the median over repetitions of each run's median per-round ratio.",
+			"ratio-native-wall is binding over native throughput (wall clock), the median over repetitions of each run's median per-round ratio, with its confidence interval and the lowest run.",
 		rows: rows,
 		cols: cols,
 	}
@@ -282,6 +303,7 @@ func vsCryptoTable(r *Results) table {
 		// The binding through its net.Conn API, where reported.
 		medCol(r, "binding-conn handshakes/s", identity, "binding-conn-handshakes/s"),
 		medCol(r, "ratio-cryptotls-wall median", identity, wall...),
+		ciCol(r, identity, wall...),
 		statCol(r, "min", identity, minimum, wall...),
 		medCol(r, "ratio-cryptotls-cpu median", identity, "ratio-cryptotls-cpu"),
 		medCol(r, "ratio-binding-conn-cryptotls-wall median", identity, "ratio-binding-conn-cryptotls-wall"),
@@ -310,9 +332,10 @@ func loopbackTable(r *Results) table {
 		medCol(r, "binding MB/s", identity, "binding-MB/s"),
 		medCol(r, "crypto/tls MB/s", identity, "cryptotls-MB/s"),
 		medCol(r, "ratio-native-wall", identity, "ratio-native-wall"),
+		ciCol(r, identity, "ratio-native-wall"),
 	}
 	cols = append(cols, targetCols(r, " (native)", identity, constTarget(0.85), false, "ratio-native-wall")...)
-	cols = append(cols, medCol(r, "ratio-cryptotls-wall", identity, "ratio-cryptotls-wall"))
+	cols = append(cols, medCol(r, "ratio-cryptotls-wall", identity, "ratio-cryptotls-wall"), ciCol(r, identity, "ratio-cryptotls-wall"))
 	cols = append(cols, targetCols(r, " (crypto/tls)", identity, constTarget(1.3), false, "ratio-cryptotls-wall")...)
 	cols = append(cols, nCol(r, "n", identity, "binding-MB/s", "ratio-native-wall", "ratio-cryptotls-wall"))
 	return table{
@@ -559,12 +582,19 @@ func otherTable(r *Results, names []string) table {
 	}
 	return table{
 		title: "Other benchmarks",
-		about: "Every other benchmark, one row per metric, over its repetitions.",
+		about: "Every other benchmark, one row per metric, over its repetitions: median with its confidence interval, min, max.",
 		rows:  rows,
 		cols: []column{
 			labelCol("benchmark", func(row string) string { return strings.TrimPrefix(bench(row), "Benchmark") }),
 			labelCol("metric", func(row string) string { _, m := split(row); return m }),
 			stat("median", median),
+			{head: "±", cell: func(row string) string {
+				n, m := split(row)
+				if s, ok := r.Stat(n, m); ok {
+					return ciText(s)
+				}
+				return ""
+			}},
 			stat("min", minimum),
 			stat("max", maximum),
 			{head: "n", keep: true, cell: func(row string) string {
@@ -574,4 +604,125 @@ func otherTable(r *Results, names []string) table {
 			}},
 		},
 	}
+}
+
+// Impl values of the native family (run.sh -F native): the standalone native
+// driver and the binding's low-level benchmarks, in separate processes.
+const (
+	implNative  = "native"
+	implBinding = "binding"
+)
+
+// rateUnits are the per-wall-second rates of BenchmarkHandshake, Bulk and
+// Call and of the native driver; each has a per-CPU-second twin,
+// handshakes/cpu-s and so on.
+var rateUnits = []string{"handshakes/s", "MB/s", "calls/s"}
+
+// separateTable: the native driver against the binding's low-level
+// benchmarks, each in processes of its own (Results.Impls), compared as
+// benchstat compares two sets of runs: medians with confidence intervals,
+// and a Mann-Whitney U test of the two samples. References of the native
+// driver (impl native-mem, native-s2nalloc) get a median column each.
+func separateTable(r *Results) (table, bool) {
+	nat, bnd := r.Impls[implNative], r.Impls[implBinding]
+	if nat == nil || bnd == nil {
+		return table{}, false
+	}
+	var rows []string
+	for _, n := range nat.Names {
+		if bnd.Has(n) {
+			rows = append(rows, n)
+		}
+	}
+	if len(rows) == 0 {
+		return table{}, false
+	}
+	unit := func(row string) string {
+		for _, u := range rateUnits {
+			if _, ok := nat.Stat(row, u); ok {
+				return u
+			}
+		}
+		return ""
+	}
+	cpuUnit := func(row string) string {
+		u := unit(row)
+		return strings.TrimSuffix(u, "/s") + "/cpu-s"
+	}
+	withCI := func(res *Results, metric func(string) string) func(string) string {
+		return func(row string) string {
+			s, ok := res.Stat(row, metric(row))
+			if !ok {
+				return ""
+			}
+			return fmtValue(metric(row), s.Median) + " " + ciText(s)
+		}
+	}
+	ratio := func(metric func(string) string) func(string) string {
+		return func(row string) string {
+			n, ok1 := nat.Median(row, metric(row))
+			b, ok2 := bnd.Median(row, metric(row))
+			if !ok1 || !ok2 || n == 0 {
+				return ""
+			}
+			return sig3(b / n)
+		}
+	}
+	// binding vs native: benchstat's delta of the medians, "~" where the U
+	// test finds no difference; its warnings go under the table.
+	delta := map[string]string{}
+	var warnings []string
+	for _, row := range rows {
+		n, ok1 := nat.Stat(row, unit(row))
+		b, ok2 := bnd.Stat(row, unit(row))
+		if !ok1 || !ok2 {
+			continue
+		}
+		c := benchmath.AssumeNothing.Compare(n.Sample, b.Sample)
+		for _, w := range c.Warnings {
+			if !slices.Contains(warnings, w.Error()) {
+				warnings = append(warnings, w.Error())
+			}
+		}
+		delta[row] = c.FormatDelta(n.Median, b.Median) + " (" + c.String() + ")"
+	}
+	cols := []column{
+		labelCol("benchmark", trimLabel("Benchmark")),
+		labelCol("unit", unit),
+		{head: "native median", cell: withCI(nat, unit)},
+		{head: "binding median", cell: withCI(bnd, unit)},
+		{head: "binding / native", cell: ratio(unit)},
+		{head: "binding vs native", cell: func(row string) string { return delta[row] }},
+		{head: "binding / native, per CPU second", cell: ratio(cpuUnit)},
+	}
+	for _, impl := range r.ImplOrder {
+		if impl == implNative || impl == implBinding {
+			continue
+		}
+		res := r.Impls[impl]
+		cols = append(cols, column{head: impl + " median", cell: func(row string) string {
+			if v, ok := res.Median(row, unit(row)); ok {
+				return fmtValue(unit(row), v)
+			}
+			return ""
+		}})
+	}
+	cols = append(cols, column{head: "n", keep: true, cell: func(row string) string {
+		n, _ := nat.Stat(row, unit(row))
+		b, _ := bnd.Stat(row, unit(row))
+		return fmt.Sprintf("%d+%d", n.N, b.N)
+	}})
+	t := table{
+		title: "Binding vs native C, separate processes",
+		about: "The native driver (`bench/native/s2nbench.c`) and the binding's low-level benchmarks (`BenchmarkHandshake`, `BenchmarkBulk`, `BenchmarkCall`), " +
+			"each in processes of its own, alternating benchmark by benchmark (`bench/run.sh -F native`): rates per wall second, medians with their confidence intervals; " +
+			"binding vs native is the difference of the medians where a Mann-Whitney U test finds one at alpha 0.05 (~ where it does not), as benchstat reports it. " +
+			"Runs apart see different loads: the in-process ratios are the steadier ones.",
+		rows: rows,
+		cols: cols,
+	}
+	for _, w := range warnings {
+		t.notes = append(t.notes, "benchmath: "+w+".")
+	}
+	return t, true
 }
