@@ -40,6 +40,7 @@ type opState struct {
 	mu      sync.Mutex // held for every call on ptr
 	ptr     *C.struct_s2n_async_pkey_op
 	conn    *connState
+	gen     uint64 // the handshake generation of conn that raised it
 	applied bool
 	e       C.go_s2n_error // error record of calls made under mu
 }
@@ -50,7 +51,7 @@ var errOpAbandoned = errors.New("async pkey op freed without being applied")
 
 // newOp registers an op s2n handed to the callback of connection s.
 func (s *connState) newOp(p *C.struct_s2n_async_pkey_op) *AsyncPkeyOp {
-	op := &opState{ptr: p, conn: s}
+	op := &opState{ptr: p, conn: s, gen: s.gen.Load()}
 	s.opsMu.Lock()
 	if s.ops == nil {
 		s.ops = make(map[*opState]struct{})
@@ -76,7 +77,7 @@ func (o *opState) free() {
 	delete(o.conn.ops, o)
 	o.conn.opsMu.Unlock()
 	if !o.applied && !o.conn.closing.Load() {
-		o.conn.fail(errOpAbandoned)
+		o.conn.fail(o.gen, errOpAbandoned)
 	}
 }
 
@@ -177,15 +178,24 @@ func (o *AsyncPkeyOp) Perform(key *PrivateKey) error {
 
 // Apply hands the result to the connection and unblocks its handshake
 // (s2n_async_pkey_op_apply). conn must be the connection that raised the
-// operation. Apply is serialized against Negotiate, Send and Recv on conn by
-// the binding; from inside the callback it runs at once. With
-// ValidationStrict, a signature that does not match the certificate fails
-// here (S2N_ERR_VERIFY_SIGNATURE). The op still has to be freed.
+// operation: any other is refused before it is touched. Apply is serialized
+// against Negotiate, Send and Recv on conn by the binding; from inside the
+// callback it runs at once. With ValidationStrict, a signature that does not
+// match the certificate fails here (S2N_ERR_VERIFY_SIGNATURE). The op still
+// has to be freed.
 func (o *AsyncPkeyOp) Apply(conn *Connection) error {
 	if conn == nil {
 		return usageError(nameInvalidArg, "nil connection")
 	}
+	if o == nil || o.s == nil {
+		return usageError(nameInvalidArg, "nil or zero async pkey op")
+	}
 	cs := conn.state()
+	// Compared before locking: two callbacks applying crosswise must not
+	// each hold one connection while waiting for the other.
+	if cs != o.s.conn {
+		return usageError(nameWrongConnection, "async pkey op applied to a connection other than the one that raised it")
+	}
 	cb, err := cs.lock()
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@
  * ever unwinds into C. */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -72,7 +73,43 @@ int go_s2n_init(go_s2n_error *e)
     return (int) go_s2n_check(s2n_init(), e);
 }
 
+/* ---- the monotonic clock of every Config ----
+ * s2n's own reading of CLOCK_MONOTONIC, except while this thread produces
+ * the alert of a connection held for blinding: Conn keeps the delay with a
+ * timer of its own and frees the connection at once, so s2n's check that
+ * the delay has passed (in s2n_shutdown_send) must pass now. */
+static __thread int go_s2n_blinding_kept;
+
+static int go_s2n_monotonic_clock(void *ctx, uint64_t *nanoseconds)
+{
+    (void) ctx;
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) {
+        return S2N_FAILURE;
+    }
+    *nanoseconds = (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+    if (go_s2n_blinding_kept) {
+        *nanoseconds += (uint64_t) 1 << 62; /* far beyond any delay */
+    }
+    return S2N_SUCCESS;
+}
+
+int go_s2n_config_set_clocks(struct s2n_config *c, go_s2n_error *e)
+{
+    return (int) go_s2n_check(s2n_config_set_monotonic_clock(c, go_s2n_monotonic_clock, NULL), e);
+}
+
+int go_s2n_shutdown_send_blinded(struct s2n_connection *c, s2n_blocked_status *blocked, go_s2n_error *e)
+{
+    go_s2n_blinding_kept = 1;
+    int rc = s2n_shutdown_send(c, blocked);
+    go_s2n_blinding_kept = 0;
+    return (int) go_s2n_check(rc, e);
+}
+
 /* ---- trampolines into Go ---- */
+
+__thread uintptr_t go_s2n_driving;
 
 /* s2n calls this inside s2n_negotiate; it forwards the connection's handle
  * (its ctx) to Go. */
@@ -88,10 +125,16 @@ int go_s2n_config_set_async_pkey_callback(struct s2n_config *c, int enabled, go_
 }
 
 /* s2n asks whether a name in the peer's certificate is acceptable; data is
- * the config's handle. */
+ * the handle of the config or connection that set the callback. s2n does
+ * not say which connection asks: the one this thread drives does. */
 static uint8_t go_s2n_verify_host_cb(const char *host_name, size_t host_name_len, void *data)
 {
-    return goS2nVerifyHost((uintptr_t) data, (char *) host_name, host_name_len);
+    return goS2nVerifyHost((uintptr_t) data, go_s2n_driving, (char *) host_name, host_name_len, (uintptr_t) pthread_self());
+}
+
+int go_s2n_connection_set_verify_host_callback(struct s2n_connection *c, int enabled, uintptr_t handle, go_s2n_error *e)
+{
+    return (int) go_s2n_check(s2n_connection_set_verify_host_callback(c, enabled ? go_s2n_verify_host_cb : NULL, (void *) handle), e);
 }
 
 int go_s2n_config_set_verify_host_callback(struct s2n_config *c, int enabled, uintptr_t handle, go_s2n_error *e)

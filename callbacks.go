@@ -1,7 +1,9 @@
 package s2n
 
 // Only //export trampolines live here: cgo forbids definitions in the
-// preamble of a file that exports, so the C side is in callbacks.c.
+// preamble of a file that exports, so the C side is in callbacks.c. Each
+// trampoline finds its Go object through the handle s2n hands back and runs
+// the application's function through connState.runCallback.
 
 // #include "cgo_helpers.h"
 import "C"
@@ -20,67 +22,61 @@ var errNoCallback = errors.New("async pkey operation raised on a connection with
 // and S2N_FAILURE goes back to s2n.
 //
 //export goS2nAsyncPkey
-func goS2nAsyncPkey(h C.uintptr_t, p *C.struct_s2n_async_pkey_op, tid C.uintptr_t) (rc C.int) {
-	if cgoCounting {
-		callbacksIn.Add(1)
-	}
+func goS2nAsyncPkey(h C.uintptr_t, p *C.struct_s2n_async_pkey_op, tid C.uintptr_t) C.int {
 	if h == 0 {
 		var e C.go_s2n_error
 		C.go_s2n_async_pkey_op_free(p, &e)
 		return -1
 	}
 	s := cgo.Handle(h).Value().(*connState)
-	if s.gated { // the callback may block: let other handshakes in
-		s.gated = false
-		handshakeGate.release()
-	}
 	op := s.newOp(p)
-	var err error
-	s.cbThread.Store(uintptr(tid))
-	defer func() {
-		if r := recover(); r != nil {
-			err = &PanicError{Value: r}
+	err := s.runCallback(uintptr(tid), func() error {
+		conn := s.driver
+		var fn AsyncPkeyFunc
+		if s.config != nil {
+			fn = s.config.callback()
 		}
-		s.cbThread.Store(0)
-		if err != nil {
-			if s.cbErr == nil {
-				s.cbErr = err
-			}
-			op.s.free()
-			rc = -1
+		if fn == nil || conn == nil {
+			return errNoCallback
 		}
-	}()
-	conn := s.driver
-	var fn AsyncPkeyFunc
-	if s.config != nil {
-		fn = s.config.callback()
-	}
-	if fn == nil || conn == nil {
-		err = errNoCallback
-		return -1
-	}
-	if err = fn(conn, op); err != nil {
+		return fn(conn, op)
+	})
+	if err != nil {
+		op.s.free()
 		return -1
 	}
 	return 0
 }
 
-// goS2nVerifyHost is s2n's verify-host callback: it runs the Config's
-// VerifyHostFunc for a name from the peer's certificate. A panic counts as
-// rejection and never reaches C.
+// goS2nVerifyHost is s2n's verify-host callback: it runs the VerifyHostFunc
+// of the Config or Connection behind handle h for a name from the peer's
+// certificate. conn is the handle of the connection being driven on this
+// thread (0 if none), so the function runs as that connection's callback.
+// A panic fails the handshake with the panic as its cause.
 //
 //export goS2nVerifyHost
-func goS2nVerifyHost(h C.uintptr_t, name *C.char, n C.size_t) (ok C.uint8_t) {
-	if cgoCounting {
-		callbacksIn.Add(1)
+func goS2nVerifyHost(h, conn C.uintptr_t, name *C.char, n C.size_t, tid C.uintptr_t) C.uint8_t {
+	var s *connState
+	if conn != 0 {
+		s, _ = cgo.Handle(conn).Value().(*connState)
 	}
-	defer func() {
-		if recover() != nil {
-			ok = 0
-		}
-	}()
-	st := cgo.Handle(h).Value().(*configState)
-	if st.verifyHost != nil && st.verifyHost(C.GoStringN(name, C.int(n))) {
+	var fn func(string) bool
+	switch v := cgo.Handle(h).Value().(type) {
+	case *configState:
+		fn = v.verifyHost
+	case *connState:
+		fn = v.verifyHost
+		s = v
+	}
+	if fn == nil || s == nil {
+		return 0
+	}
+	host := C.GoStringN(name, C.int(n))
+	ok := false
+	if s.runCallback(uintptr(tid), func() error { ok = fn(host); return nil }) != nil {
+		return 0
+	}
+	if ok {
 		return 1
 	}
 	return 0

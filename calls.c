@@ -30,6 +30,12 @@ long go_s2n_check(long rc, go_s2n_error *e)
     int err = s2n_errno;
     e->code = err;
     e->type = s2n_error_get_type(err);
+    if (err == S2N_ERR_T_OK) {
+        /* A failure that set no error (some getters return NULL that way). */
+        e->type = S2N_ERR_T_INTERNAL;
+        e->debug[0] = '\0';
+        return rc;
+    }
     if (e->type == S2N_ERR_T_BLOCKED) {
         /* Not a failure but "call again": the hot path of every non-blocking
          * handshake and read, where the debug location tells nothing. */
@@ -73,8 +79,19 @@ const char *go_s2n_strerror(int code)
 #define GO_S2N_CALL_PTR(type, name, params, args) \
     type *go_##name params                        \
     {                                             \
+        s2n_errno = S2N_ERR_T_OK;                 \
         return go_s2n_check_ptr((void *) name args, e); \
     }
+#define GO_S2N_DRIVE_BODY(type, name, args)                   \
+    {                                                         \
+        uintptr_t prev = go_s2n_driving;                      \
+        go_s2n_driving = (uintptr_t) s2n_connection_get_ctx(c); \
+        type rc = name args;                                  \
+        go_s2n_driving = prev;                                \
+        return (type) go_s2n_check(rc, e);                    \
+    }
+#define GO_S2N_DRIVE(name, params, args) int go_##name params GO_S2N_DRIVE_BODY(int, name, args)
+#define GO_S2N_DRIVE_SIZE(name, params, args) ssize_t go_##name params GO_S2N_DRIVE_BODY(ssize_t, name, args)
 #include "calls.h"
 
 /* ---- facts about the build ---- */
@@ -105,7 +122,7 @@ struct s2n_config *go_s2n_config_new(uintptr_t handle, go_s2n_error *e)
     if (c == NULL) {
         return NULL;
     }
-    if (go_s2n_check(s2n_config_set_ctx(c, (void *) handle), e) < 0) {
+    if (go_s2n_check(s2n_config_set_ctx(c, (void *) handle), e) < 0 || go_s2n_config_set_clocks(c, e) < 0) {
         s2n_config_free(c);
         return NULL;
     }
@@ -188,6 +205,7 @@ void go_s2n_connection_get_facts(struct s2n_connection *c, go_s2n_facts *f)
     f->alpn = s2n_get_application_protocol(c);
     f->server_name = s2n_get_server_name(c);
     f->resumed = s2n_connection_is_session_resumed(c);
+    s2n_errno = S2N_ERR_T_OK; /* getters that found nothing may have set it */
     if (s2n_connection_get_cipher_iana_value(c, &f->iana[0], &f->iana[1]) < 0) {
         f->iana[0] = f->iana[1] = 0;
         s2n_errno = S2N_ERR_T_OK;

@@ -5,7 +5,12 @@
  * which returns name args and, when that fails, fills the go_s2n_error *e
  * that ends params from s2n_errno inside the same C call (go_s2n_check).
  * GO_S2N_CALL_SIZE is the same for calls returning ssize_t, GO_S2N_CALL_PTR
- * for calls returning a pointer (NULL is the failure).
+ * for calls returning a pointer (NULL is the failure; s2n_errno is cleared
+ * first, as some getters return NULL without setting it). GO_S2N_DRIVE and
+ * GO_S2N_DRIVE_SIZE are for the calls during which s2n runs callbacks
+ * (params start with the connection c): they also record which connection
+ * this thread drives, for callbacks that s2n does not hand it
+ * (go_s2n_driving).
  *
  * This file has no include guard on purpose: cgo_helpers.h includes it to
  * declare the wrappers and calls.c to define them. Wrappers that do more
@@ -43,13 +48,13 @@ GO_S2N_CALL(s2n_connection_free_handshake, (struct s2n_connection *c, go_s2n_err
 GO_S2N_CALL_PTR(struct s2n_cert_chain_and_key, s2n_connection_get_selected_cert, (struct s2n_connection *c, go_s2n_error *e), (c))
 
 /* ---- I/O: the calls that move the connection on ---- */
-GO_S2N_CALL(s2n_negotiate, (struct s2n_connection *c, s2n_blocked_status *blocked, go_s2n_error *e), (c, blocked))
-GO_S2N_CALL_SIZE(s2n_send, (struct s2n_connection *c, const uint8_t *buf, ssize_t size, s2n_blocked_status *blocked, go_s2n_error *e),
+GO_S2N_DRIVE(s2n_negotiate, (struct s2n_connection *c, s2n_blocked_status *blocked, go_s2n_error *e), (c, blocked))
+GO_S2N_DRIVE_SIZE(s2n_send, (struct s2n_connection *c, const uint8_t *buf, ssize_t size, s2n_blocked_status *blocked, go_s2n_error *e),
         (c, buf, size, blocked))
-GO_S2N_CALL_SIZE(s2n_recv, (struct s2n_connection *c, uint8_t *buf, ssize_t size, s2n_blocked_status *blocked, go_s2n_error *e),
+GO_S2N_DRIVE_SIZE(s2n_recv, (struct s2n_connection *c, uint8_t *buf, ssize_t size, s2n_blocked_status *blocked, go_s2n_error *e),
         (c, buf, size, blocked))
-GO_S2N_CALL(s2n_shutdown, (struct s2n_connection *c, s2n_blocked_status *blocked, go_s2n_error *e), (c, blocked))
-GO_S2N_CALL(s2n_shutdown_send, (struct s2n_connection *c, s2n_blocked_status *blocked, go_s2n_error *e), (c, blocked))
+GO_S2N_DRIVE(s2n_shutdown, (struct s2n_connection *c, s2n_blocked_status *blocked, go_s2n_error *e), (c, blocked))
+GO_S2N_DRIVE(s2n_shutdown_send, (struct s2n_connection *c, s2n_blocked_status *blocked, go_s2n_error *e), (c, blocked))
 
 /* ---- session resumption ---- */
 GO_S2N_CALL(s2n_connection_set_session, (struct s2n_connection *c, const uint8_t *session, size_t len, go_s2n_error *e),

@@ -42,10 +42,19 @@ const char *go_s2n_strerror(int code);
 #define GO_S2N_CALL(name, params, args) int go_##name params;
 #define GO_S2N_CALL_SIZE(name, params, args) ssize_t go_##name params;
 #define GO_S2N_CALL_PTR(type, name, params, args) type *go_##name params;
+#define GO_S2N_DRIVE GO_S2N_CALL
+#define GO_S2N_DRIVE_SIZE GO_S2N_CALL_SIZE
 #include "calls.h"
 #undef GO_S2N_CALL
 #undef GO_S2N_CALL_SIZE
 #undef GO_S2N_CALL_PTR
+#undef GO_S2N_DRIVE
+#undef GO_S2N_DRIVE_SIZE
+
+/* The handle of the connection whose driving call (GO_S2N_DRIVE) runs on
+ * this thread, 0 if none: callbacks that s2n does not hand the connection
+ * find it here (callbacks.c). */
+extern __thread uintptr_t go_s2n_driving;
 
 /* ---- wrappers that do more than one call (calls.c) ---- */
 const char *go_s2n_version(void);
@@ -86,9 +95,16 @@ int go_s2n_init(go_s2n_error *e);
 int64_t go_s2n_live_allocations(void);
 int64_t go_s2n_live_bytes(void);
 
+/* Installs the binding's monotonic clock on a new config. */
+int go_s2n_config_set_clocks(struct s2n_config *c, go_s2n_error *e);
+/* s2n_shutdown_send for a connection whose blinding delay Conn keeps
+ * itself: the alert s2n held back is written now. */
+int go_s2n_shutdown_send_blinded(struct s2n_connection *c, s2n_blocked_status *blocked, go_s2n_error *e);
+
 /* Setters that install a trampoline into Go (enabled = 0 removes it). */
 int go_s2n_config_set_async_pkey_callback(struct s2n_config *c, int enabled, go_s2n_error *e);
 int go_s2n_config_set_verify_host_callback(struct s2n_config *c, int enabled, uintptr_t handle, go_s2n_error *e);
+int go_s2n_connection_set_verify_host_callback(struct s2n_connection *c, int enabled, uintptr_t handle, go_s2n_error *e);
 
 /* ---- in-memory transport (transport.c) ----
  * s2n's recv/send callbacks (pure C) move bytes between s2n and these

@@ -5,7 +5,6 @@ import "C"
 
 import (
 	"bytes"
-	"crypto"
 	"runtime"
 	"runtime/cgo"
 	"strings"
@@ -39,7 +38,7 @@ type configState struct {
 
 	// Keys offloaded through AddCertChainWithSigner, by chain, and the
 	// optional bound on their concurrent operations.
-	signers       map[*certState]crypto.Signer
+	signers       map[*certState]*signerEntry
 	sem           chan struct{}
 	validationSet bool // SetAsyncPkeyValidationMode was called
 

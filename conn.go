@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,11 +67,12 @@ type Conn struct {
 	state      atomic.Pointer[stateSnapshot] // taken when the handshake completes
 	deadline   atomic.Int64                  // unix nanos of the key-wait deadline; 0: none
 	blindUntil atomic.Int64                  // unix nanos: close the transport no earlier
-	cleanup    runtime.Cleanup
 }
 
 // Client returns a client-side TLS connection over conn. serverName is sent
 // as SNI and verified against the server's certificate ("" sends no SNI).
+// An IP address is verified against the certificate's IP addresses and not
+// sent, as RFC 6066 forbids IP literals in SNI.
 // The handshake runs on the first Read or Write, or with Handshake.
 func Client(conn net.Conn, config *Config, serverName string) *Conn {
 	return newConn(conn, config, true, serverName)
@@ -105,12 +105,7 @@ func (c *Conn) setup() error {
 		func() error { return conn.SetConfig(c.config) },
 		// Blinding is done here with a timer, never by sleeping in C.
 		func() error { return conn.SetBlinding(SelfServiceBlinding) },
-		func() error {
-			if c.isClient && c.serverName != "" {
-				return conn.SetServerName(c.serverName)
-			}
-			return nil
-		},
+		func() error { return c.setServerName(conn) },
 		func() error { return c.attachIO(conn) },
 	}
 	for _, step := range steps {
@@ -122,8 +117,28 @@ func (c *Conn) setup() error {
 	conn.s.wake = make(chan struct{}, 1)
 	c.c = conn
 	c.releaseIdle = c.config.s.releaseIdle // frozen since SetConfig
-	c.cleanup = runtime.AddCleanup(c, freeIO, c.io)
 	return nil
+}
+
+// setServerName sends a client's server name as SNI, for s2n to verify the
+// server's certificate against. An IP address is not sent (RFC 6066 allows
+// only host names in SNI): the certificate's IP addresses are checked
+// against it instead, unless the Config has its own verify-host callback.
+func (c *Conn) setServerName(conn *Connection) error {
+	if !c.isClient || c.serverName == "" {
+		return nil
+	}
+	ip := net.ParseIP(c.serverName)
+	if ip == nil {
+		return conn.SetServerName(c.serverName)
+	}
+	if c.config.s.verifyHost != nil {
+		return nil
+	}
+	return conn.SetVerifyHostCallback(func(name string) bool {
+		got := net.ParseIP(name)
+		return got != nil && got.Equal(ip)
+	})
 }
 
 func (c *Conn) attachIO(conn *Connection) error {
@@ -138,11 +153,13 @@ func (c *Conn) attachIO(conn *Connection) error {
 		C.go_s2n_io_free(io)
 		return err
 	}
+	// The connection owns the buffers and frees them after s2n: a Close
+	// from inside one of its callbacks is deferred until s2n's call, which
+	// goes on writing into them, has returned.
+	conn.s.io = io
 	c.io = io
 	return nil
 }
-
-func freeIO(io *C.go_s2n_io) { C.go_s2n_io_free(io) }
 
 // Connection returns the low-level connection, for s2n calls this type does
 // not wrap. Do not Negotiate, Send, Recv, Shutdown or Close it directly.
@@ -182,6 +199,10 @@ func (c *Conn) setKeyDeadline(t time.Time) {
 	c.deadline.Store(ns)
 }
 
+// testHookHandshakeReturned, when set by a test, runs between the end of a
+// handshake and the check of its context.
+var testHookHandshakeReturned func()
+
 // Handshake runs the handshake if it has not run yet.
 func (c *Conn) Handshake() error { return c.HandshakeContext(context.Background()) }
 
@@ -202,14 +223,22 @@ func (c *Conn) HandshakeContext(ctx context.Context) error {
 		c.handshakeErr = c.err
 		return c.err
 	}
+	var stop func() bool
 	if ctx.Done() != nil {
-		stop := context.AfterFunc(ctx, func() {
+		stop = context.AfterFunc(ctx, func() {
 			c.conn.Close()
 			c.c.s.notify()
 		})
-		defer stop()
 	}
 	err := c.handshake(ctx)
+	if testHookHandshakeReturned != nil {
+		testHookHandshakeReturned()
+	}
+	if stop != nil && !stop() && err == nil {
+		// ctx ended just as the handshake completed: the transport is
+		// closed already. Report it, as crypto/tls does.
+		err = ctx.Err()
+	}
 	switch {
 	case err != nil && ctx.Err() != nil:
 		err = ctx.Err()
@@ -282,7 +311,7 @@ func (c *Conn) waitForKey(ctx context.Context) error {
 		return net.ErrClosed
 	}
 	if err := s.failure(); err != nil {
-		return err
+		return asyncFailure(err)
 	}
 	var expire <-chan time.Time
 	if ns := c.deadline.Load(); ns != 0 {
@@ -300,7 +329,10 @@ func (c *Conn) waitForKey(ctx context.Context) error {
 	if c.closed.Load() {
 		return net.ErrClosed
 	}
-	return s.failure()
+	if err := s.failure(); err != nil {
+		return asyncFailure(err)
+	}
+	return nil
 }
 
 // abortKeyOps frees what a failed handshake left pending, so a key that
@@ -540,9 +572,11 @@ func (c *Conn) closeNotify() error {
 // Close sends close_notify (after a completed handshake), closes the
 // transport, and frees the s2n connection and any pending key operation.
 // After a failed handshake, s2n's blinding delay is honoured without
-// blocking: Close returns at once, and a timer sends s2n's alert, closes the
-// transport and frees the connection when the delay has passed
-// ([RuntimeStats].Blinding counts such connections). Close is idempotent.
+// blocking: Close frees the s2n connection and its buffers at once, keeping
+// only the transport, s2n's alert (a few bytes) and a timer, which sends the
+// alert and closes the transport when the delay has passed
+// ([RuntimeStats].Blinding counts such transports; see SetMaxBlindedConns
+// for their bound). Close is idempotent.
 func (c *Conn) Close() error {
 	if c.c == nil { // set-up failed: only the transport to close
 		if c.closed.Swap(true) || c.conn == nil {
@@ -566,8 +600,11 @@ func (c *Conn) Close() error {
 	}
 	c.c.s.notify() // a handshake parked on a key op sees the close
 	if wait := time.Until(time.Unix(0, c.blindUntil.Load())); wait > 0 {
-		blinding.Add(1)
-		time.AfterFunc(wait, c.closeAfterBlinding)
+		// Nothing is read from the transport again: wake whoever waits on it.
+		c.conn.SetDeadline(time.Now())
+		alert := c.blindedAlert()
+		c.release()
+		holdForBlinding(c.conn, alert, wait)
 		return nil
 	}
 	err := c.conn.Close()
@@ -581,25 +618,29 @@ func (c *Conn) Close() error {
 	return err
 }
 
-// closeAfterBlinding runs when the blinding delay has passed: s2n now sends
-// the alert it held back, then the transport is closed.
-func (c *Conn) closeAfterBlinding() {
-	defer blinding.Add(-1)
-	c.conn.SetWriteDeadline(time.Now().Add(closeNotifyTimeout))
-	if _, err := c.c.ShutdownSend(); err == nil || errors.Is(err, ErrBlocked) {
-		c.flush()
-	}
-	c.conn.Close()
-	c.release()
+// blindedAlert has s2n write the alert it holds back until the blinding
+// delay has passed, and returns it with anything else not yet sent: the
+// bytes the transport still owes the peer.
+func (c *Conn) blindedAlert() []byte {
+	var out []byte
+	c.c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		var blocked C.s2n_blocked_status
+		C.go_s2n_shutdown_send_blinded(p, &blocked, e)
+		if io := c.c.s.io; io != nil && io.out_len > 0 {
+			out = C.GoBytes(unsafe.Pointer(io.out), C.int(io.out_len))
+			io.out_len = 0
+		}
+		return 0
+	})
+	return out
 }
 
-// release frees the s2n connection and the I/O buffers once no reader,
-// writer or flusher can touch them.
+// release frees the s2n connection and its I/O buffers (at once, or when
+// the callback Close was called from has returned) once no reader, writer
+// or flusher can touch them.
 func (c *Conn) release() {
 	c.closedMu.Lock()
 	defer c.closedMu.Unlock()
 	c.c.Close()
-	c.cleanup.Stop()
-	freeIO(c.io)
 	c.io = nil
 }

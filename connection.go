@@ -20,16 +20,19 @@ import (
 //
 // The binding serializes every call into s2n on one Connection, including
 // [AsyncPkeyOp.Apply] from other goroutines, because s2n does not. Calls
-// made from inside this connection's async private-key callback are detected
-// (the callback runs on a locked OS thread) and handled without deadlock:
-// Apply and the getters work, Close is deferred until the callback returns,
-// and Negotiate, Send, Recv, Shutdown and Wipe return a usage error.
+// made from inside one of this connection's callbacks are detected (the
+// callback runs on a locked OS thread) and handled without deadlock: Apply,
+// SetConfig and the getters work, Close is deferred until the callback
+// returns, and Negotiate, Send, Recv, Shutdown and Wipe return a usage error.
 //
 // # Lifetime
 //
 // Close frees the connection and every async operation still pending on it,
 // in that order: ops first. It is idempotent and safe from any goroutine; a
-// blocking call in progress (on a blocking fd) finishes first.
+// blocking call in progress (on a blocking fd) finishes first. Wipe resets
+// the connection for another handshake; a key operation of the earlier
+// handshake that completes afterwards is dropped (counted in
+// [RuntimeStats].LateOps) and never touches the new one.
 type Connection struct {
 	s       *connState
 	cleanup runtime.Cleanup
@@ -40,12 +43,29 @@ type connState struct {
 	ptr *C.struct_s2n_connection
 	h   cgo.Handle
 
-	// driver is the Connection whose Negotiate is running, the only call
-	// during which s2n runs callbacks: they hand it to the application.
-	// Set and cleared under mu; no weak pointer or lookup needed.
+	// driver is the Connection whose driving call (Negotiate, Send, Recv,
+	// Shutdown) is running, the only calls during which s2n runs callbacks:
+	// they hand it to the application. Set and cleared under mu; no weak
+	// pointer or lookup needed.
 	driver *Connection
 	config *configState
-	mode   Mode
+	// retired holds the Configs SetConfig replaced: s2n's handshake may
+	// still point into them (the selected chain), so they live until Wipe
+	// or Close.
+	retired []*configState
+	mode    Mode
+	// gen numbers the handshakes of this connection: Wipe starts a new one.
+	// A key operation carries the generation it was raised in, so a late
+	// answer for an earlier handshake is dropped.
+	gen atomic.Uint64
+	// io is the in-memory transport of a Conn, freed with the connection
+	// (after s2n, which writes into it until its last call returns).
+	io *C.go_s2n_io
+	// verifyHost is SetVerifyHostCallback's function; Wipe clears it.
+	verifyHost func(name string) bool
+	// broken is set when a callback abandoned the driving call
+	// (runtime.Goexit): s2n's state is unknown, only Close is left.
+	broken error
 
 	// wake is signalled when an async op of this connection is applied or
 	// fails, so a handshake parked on BlockedOnApplicationInput can go on
@@ -142,15 +162,21 @@ func (s *connState) unlock(cb bool) {
 }
 
 // drive locks for a call that can run callbacks (negotiate, send, recv,
-// shutdown): never allowed from inside a callback.
-func (s *connState) drive(what string) error {
+// shutdown): never allowed from inside a callback. c becomes the driver
+// the callbacks see; finish ends the call.
+func (s *connState) drive(c *Connection, what string) error {
 	cb, err := s.lock()
 	if err != nil {
 		return err
 	}
 	if cb {
-		return usageError(nameInCallback, "%s called from inside the connection's own async pkey callback", what)
+		return usageError(nameInCallback, "%s called from inside one of the connection's own callbacks", what)
 	}
+	if s.broken != nil {
+		s.mu.Unlock()
+		return s.broken
+	}
+	s.driver = c
 	return nil
 }
 
@@ -162,6 +188,7 @@ func (s *connState) finish(failed bool, e *C.go_s2n_error) error {
 	if failed {
 		err = newError(e, s.cbErr)
 	}
+	s.driver = nil
 	s.cbErr = nil
 	if s.closeInCallback {
 		s.closeLocked()
@@ -171,16 +198,23 @@ func (s *connState) finish(failed bool, e *C.go_s2n_error) error {
 }
 
 // SetConfig attaches a Config (s2n_connection_set_config). The Config is
-// frozen from then on and stays alive while the connection uses it.
+// frozen from then on and stays alive while the connection uses it. It may
+// be called again, also from inside the connection's own callbacks (to
+// choose a Config per ClientHello): a Config it replaces stays alive until
+// Wipe or Close, since the handshake may still use what it held.
 func (c *Connection) SetConfig(config *Config) error {
 	if config == nil || config.closed.Load() {
 		return usageError(nameInvalidArg, "config is nil or closed")
 	}
 	s := c.state()
-	if err := s.drive("SetConfig"); err != nil {
+	cb, err := s.lock()
+	if err != nil {
 		return err
 	}
-	defer s.mu.Unlock()
+	defer s.unlock(cb)
+	if s.config == config.s {
+		return nil
+	}
 	if !config.s.acquire() {
 		return closedError("config")
 	}
@@ -193,10 +227,18 @@ func (c *Connection) SetConfig(config *Config) error {
 		return newError(&e, nil)
 	}
 	if s.config != nil {
-		s.config.release()
+		s.retired = append(s.retired, s.config)
 	}
 	s.config = config.s
 	return nil
+}
+
+// releaseRetired drops the Configs replaced during the last handshake.
+func (s *connState) releaseRetired() {
+	for _, cfg := range s.retired {
+		cfg.release()
+	}
+	s.retired = nil
 }
 
 // state returns the inner state: nil for a nil or zero Connection, which
@@ -286,6 +328,25 @@ func (c *Connection) SetServerName(name string) error {
 	})
 }
 
+// SetVerifyHostCallback replaces, for this connection, the check of the
+// names in the peer's certificate (s2n_connection_set_verify_host_callback):
+// fn is called with each DNS name, URI and IP address (in text form) of the
+// peer's leaf certificate, and with its common name, until one is accepted.
+// It runs as a callback of this connection: it may call the connection's
+// getters, but not Negotiate, Send or Recv. A nil fn turns the name check
+// off for this connection, as in C: the chain is still verified against the
+// trust store. It overrides [Config.SetVerifyHostCallback]; Wipe removes it.
+func (c *Connection) SetVerifyHostCallback(fn func(name string) bool) error {
+	s := c.state()
+	return c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		if C.go_s2n_connection_set_verify_host_callback(p, cBool(fn != nil), C.uintptr_t(s.h), e) < 0 {
+			return -1
+		}
+		s.verifyHost = fn
+		return 0
+	})
+}
+
 // SetBlinding chooses built-in or self-service blinding
 // (s2n_connection_set_blinding). Wipe resets it to BuiltInBlinding.
 func (c *Connection) SetBlinding(b Blinding) error {
@@ -304,12 +365,10 @@ func (c *Connection) SetBlinding(b Blinding) error {
 // async private-key operation to be applied.
 func (c *Connection) Negotiate() (Blocked, error) {
 	s := c.state()
-	if err := s.drive("Negotiate"); err != nil {
+	if err := s.drive(c, "Negotiate"); err != nil {
 		return NotBlocked, err
 	}
-	s.driver = c
 	rc := C.go_s2n_negotiate(s.ptr, &s.blocked, &s.e)
-	s.driver = nil
 	blocked := s.blocked
 	if rc < 0 && Blocked(blocked) == BlockedOnApplicationInput && s.cbErr == nil {
 		// s2n cannot learn that an op failed off this goroutine (a
@@ -329,7 +388,7 @@ func (c *Connection) Negotiate() (Blocked, error) {
 // rest. On ErrBlocked, call Send again with the same bytes.
 func (c *Connection) Send(b []byte) (int, Blocked, error) {
 	s := c.state()
-	if err := s.drive("Send"); err != nil {
+	if err := s.drive(c, "Send"); err != nil {
 		return 0, NotBlocked, err
 	}
 	var blocked C.s2n_blocked_status
@@ -343,7 +402,7 @@ func (c *Connection) Send(b []byte) (int, Blocked, error) {
 // mean the peer closed the connection cleanly (close_notify).
 func (c *Connection) Recv(b []byte) (int, Blocked, error) {
 	s := c.state()
-	if err := s.drive("Recv"); err != nil {
+	if err := s.drive(c, "Recv"); err != nil {
 		return 0, NotBlocked, err
 	}
 	var blocked C.s2n_blocked_status
@@ -356,7 +415,7 @@ func (c *Connection) Recv(b []byte) (int, Blocked, error) {
 // Shutdown sends close_notify and waits for the peer's (s2n_shutdown).
 func (c *Connection) Shutdown() (Blocked, error) {
 	s := c.state()
-	if err := s.drive("Shutdown"); err != nil {
+	if err := s.drive(c, "Shutdown"); err != nil {
 		return NotBlocked, err
 	}
 	var blocked C.s2n_blocked_status
@@ -369,7 +428,7 @@ func (c *Connection) Shutdown() (Blocked, error) {
 // (s2n_shutdown_send): the write side is closed, reading goes on.
 func (c *Connection) ShutdownSend() (Blocked, error) {
 	s := c.state()
-	if err := s.drive("ShutdownSend"); err != nil {
+	if err := s.drive(c, "ShutdownSend"); err != nil {
 		return NotBlocked, err
 	}
 	var blocked C.s2n_blocked_status
@@ -379,19 +438,27 @@ func (c *Connection) ShutdownSend() (Blocked, error) {
 }
 
 // Wipe resets the connection for reuse, keeping its mode and Config
-// (s2n_connection_wipe). Async operations still pending are freed first.
+// (s2n_connection_wipe): s2n's documented way to pool connections. Async
+// operations still pending are freed first, and a new handshake generation
+// starts: an answer for an operation of the earlier handshake that arrives
+// later is dropped and counted ([RuntimeStats].LateOps).
 func (c *Connection) Wipe() error {
 	s := c.state()
-	if err := s.drive("Wipe"); err != nil {
+	if err := s.drive(c, "Wipe"); err != nil {
 		return err
 	}
-	defer s.mu.Unlock()
+	defer s.finish(false, nil)
+	s.opsMu.Lock() // with fail: no failure of the old handshake lands after this
+	s.gen.Add(1)
+	s.asyncErr.Store(nil)
+	s.opsMu.Unlock()
 	s.freeOps()
-	s.asyncErr.Store(nil) // the freed ops' failures belong to the old handshake
 	var e C.go_s2n_error
 	if C.go_s2n_connection_wipe(s.ptr, C.uintptr_t(s.h), &e) < 0 {
 		return newError(&e, nil)
 	}
+	s.releaseRetired()
+	s.verifyHost = nil // s2n's wipe dropped the callback
 	return nil
 }
 
@@ -438,10 +505,15 @@ func (s *connState) closeLocked() {
 	C.go_s2n_connection_free(s.ptr, &e)
 	s.ptr = nil
 	deleteHandle(s.h)
+	if s.io != nil {
+		C.go_s2n_io_free(s.io)
+		s.io = nil
+	}
 	if s.config != nil {
 		s.config.release()
 		s.config = nil
 	}
+	s.releaseRetired()
 }
 
 // dead returns a channel that is closed when the connection closes, for
@@ -476,9 +548,15 @@ func asyncFailure(err error) *Error {
 	return &Error{Type: ErrorTypeInternal, Name: nameAsyncFailed, Message: "async private-key operation failed", cause: err}
 }
 
-// fail records the first asynchronous failure and wakes the handshake.
-func (s *connState) fail(err error) {
-	s.asyncErr.CompareAndSwap(nil, &err)
+// fail records the first asynchronous failure of handshake generation gen
+// and wakes the handshake. A failure of an earlier generation (the
+// connection was wiped meanwhile) belongs to no handshake and is dropped.
+func (s *connState) fail(gen uint64, err error) {
+	s.opsMu.Lock()
+	if gen == s.gen.Load() {
+		s.asyncErr.CompareAndSwap(nil, &err)
+	}
+	s.opsMu.Unlock()
 	s.notify()
 }
 

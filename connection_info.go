@@ -20,6 +20,9 @@ func (c *Connection) SelectedCert() (*CertChainAndKey, error) {
 	var e C.go_s2n_error
 	p := C.go_s2n_connection_get_selected_cert(s.ptr, &e)
 	if p == nil {
+		if e.code == 0 { // NULL with no error: nothing selected
+			return nil, usageError(nameNoSelectedCert, "no certificate chain selected: the handshake has not chosen one (yet)")
+		}
 		return nil, newError(&e, nil)
 	}
 	return certFromC(p), nil

@@ -78,6 +78,10 @@ func newError(e *C.go_s2n_error, cause error) *Error {
 }
 
 func convertError(e *C.go_s2n_error, cause error) *Error {
+	if e.code == 0 {
+		return &Error{Type: ErrorType(e._type), Name: nameNoErrno,
+			Message: "s2n reported a failure without an error code", cause: cause}
+	}
 	return &Error{
 		Code:    int(e.code),
 		Type:    ErrorType(e._type),
@@ -96,6 +100,12 @@ const (
 	nameInUse      = "S2N_GO_ERR_IN_USE"
 	// nameAlreadyApplied: SetOutput after Apply.
 	nameAlreadyApplied = "S2N_GO_ERR_ALREADY_APPLIED"
+	// nameNoErrno: s2n failed without setting s2n_errno.
+	nameNoErrno = "S2N_GO_ERR_NO_ERRNO"
+	// nameNoSelectedCert: SelectedCert before the handshake chose a chain.
+	nameNoSelectedCert = "S2N_GO_ERR_NO_SELECTED_CERT"
+	// nameWrongConnection: an op applied to another connection than its own.
+	nameWrongConnection = "S2N_GO_ERR_WRONG_CONNECTION"
 	// nameAsyncFailed: an async op failed off the handshake's goroutine.
 	nameAsyncFailed = "S2N_GO_ERR_ASYNC_FAILED"
 )

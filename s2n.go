@@ -56,8 +56,16 @@ type RuntimeStats struct {
 	CAllocations int64
 	CBytes       int64
 	// Blinding is the number of closed Conns whose transport is held open
-	// until s2n's blinding delay after a failed handshake has passed.
-	Blinding int64
+	// until s2n's blinding delay after a failed handshake has passed (they
+	// hold no s2n memory); BlindingEvicted counts those released early
+	// because SetMaxBlindedConns's bound was reached.
+	Blinding        int64
+	BlindingEvicted int64
+	// LateOps counts answers of a crypto.Signer (AddCertChainWithSigner)
+	// that arrived after their operation's handshake had ended (the
+	// connection was closed or wiped, or the handshake failed): each was
+	// dropped without touching the connection.
+	LateOps int64
 	// Callbacks is the number of C-to-Go callbacks run so far, counted only
 	// in builds with -tags s2n_cgocount (always 0 otherwise).
 	Callbacks int64
@@ -66,12 +74,14 @@ type RuntimeStats struct {
 // Stats returns the current [RuntimeStats].
 func Stats() RuntimeStats {
 	return RuntimeStats{
-		Handles:      liveHandles.Load(),
-		PendingOps:   pendingOps.Load(),
-		CAllocations: int64(C.go_s2n_live_allocations()),
-		CBytes:       int64(C.go_s2n_live_bytes()),
-		Blinding:     blinding.Load(),
-		Callbacks:    callbacksIn.Load(),
+		Handles:         liveHandles.Load(),
+		PendingOps:      pendingOps.Load(),
+		CAllocations:    int64(C.go_s2n_live_allocations()),
+		CBytes:          int64(C.go_s2n_live_bytes()),
+		Blinding:        blinding.Load(),
+		BlindingEvicted: blindingEvicted(),
+		LateOps:         lateOps.Load(),
+		Callbacks:       callbacksIn.Load(),
 	}
 }
 
@@ -79,6 +89,7 @@ var (
 	liveHandles atomic.Int64
 	pendingOps  atomic.Int64
 	blinding    atomic.Int64
+	lateOps     atomic.Int64
 	callbacksIn atomic.Int64 // with cgoCounting only
 )
 

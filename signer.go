@@ -4,11 +4,13 @@ package s2n
 import "C"
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // AddCertChainWithSigner adds a certificate chain whose private key is a
@@ -43,23 +45,57 @@ func (c *Config) AddCertChainWithSigner(chainPEM []byte, key crypto.Signer) erro
 		return err
 	}
 	defer chain.Close()
-	if err := c.AddCertChainAndKey(chain); err != nil {
-		return err
+	cert := chain.s
+	if !cert.acquire() {
+		return closedError("certificate chain")
 	}
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	// One locked step: the chain is never in the Config without its signer.
+	// The settings go first, since they can be undone; the chain last, since
+	// s2n cannot take it out again.
+	err = c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		st := c.s
-		if !st.validationSet && C.go_s2n_config_set_async_pkey_validation_mode(p, C.s2n_async_pkey_validation_mode(ValidationStrict), e) < 0 {
+		strict := !st.validationSet
+		if strict && C.go_s2n_config_set_async_pkey_validation_mode(p, C.S2N_ASYNC_PKEY_VALIDATION_STRICT, e) < 0 {
 			return -1
+		}
+		undo := func() {
+			var ignored C.go_s2n_error
+			C.go_s2n_config_set_async_pkey_callback(p, cBool(st.asyncFn != nil || len(st.signers) > 0), &ignored)
+			if strict {
+				C.go_s2n_config_set_async_pkey_validation_mode(p, C.S2N_ASYNC_PKEY_VALIDATION_FAST, &ignored)
+			}
 		}
 		if C.go_s2n_config_set_async_pkey_callback(p, 1, e) < 0 {
+			undo()
 			return -1
 		}
-		if st.signers == nil {
-			st.signers = make(map[*certState]crypto.Signer)
+		cert.mu.RLock()
+		rc := C.go_s2n_config_add_cert_chain_and_key_to_store(p, cert.ptr, e)
+		cert.mu.RUnlock()
+		if rc < 0 {
+			undo()
+			return -1
 		}
-		st.signers[chain.s] = key
+		st.certs = append(st.certs, cert)
+		if st.signers == nil {
+			st.signers = make(map[*certState]*signerEntry)
+		}
+		st.signers[cert] = &signerEntry{key: key}
 		return 0
 	})
+	if err != nil {
+		cert.release()
+	}
+	return err
+}
+
+// signerEntry is a chain's crypto.Signer, and what was learnt of it.
+type signerEntry struct {
+	key crypto.Signer
+	// probe finds out once whether the key's Decrypt honours
+	// rsa.PKCS1v15DecryptOptions.SessionKeyLen (see decryptPremaster).
+	probe         sync.Once
+	sessionKeyLen bool
 }
 
 // SetMaxInflightKeyOps bounds how many operations of this Config's signers
@@ -95,8 +131,8 @@ func (st *configState) dispatchToSigner(conn *Connection, op *AsyncPkeyOp) error
 	if err != nil {
 		return err
 	}
-	key := st.signers[cert.s]
-	if key == nil {
+	entry := st.signers[cert.s]
+	if entry == nil {
 		if st.asyncFn != nil {
 			return st.asyncFn(conn, op)
 		}
@@ -108,7 +144,7 @@ func (st *configState) dispatchToSigner(conn *Connection, op *AsyncPkeyOp) error
 		return err
 	}
 	conn.s.offloaded.Add(1)
-	go st.runKeyOp(conn, op, key, typ, in, opts)
+	go st.runKeyOp(conn, op, entry, typ, in, opts)
 	return nil
 }
 
@@ -133,7 +169,10 @@ func keyRequest(conn *Connection, op *AsyncPkeyOp) (typ AsyncPkeyOpType, in []by
 // the way AddCertChainWithSigner does on its own: a signature with conn's
 // selected signature and digest algorithms, or a TLS 1.2 RSA premaster
 // decryption with SessionKeyLen semantics (key must then also be a
-// crypto.Decrypter). The result becomes the op's output; Apply it next. For
+// crypto.Decrypter; without the configuration-wide memory of
+// AddCertChainWithSigner, each decryption first asks the key once more,
+// with a ciphertext of its own, whether it honours SessionKeyLen). The
+// result becomes the op's output; Apply it next. For
 // a callback that completes ops synchronously with a crypto.Signer, or one
 // that hands them to its own worker pool.
 func (o *AsyncPkeyOp) PerformWithSigner(conn *Connection, key crypto.Signer) error {
@@ -144,7 +183,7 @@ func (o *AsyncPkeyOp) PerformWithSigner(conn *Connection, key crypto.Signer) err
 	if err != nil {
 		return err
 	}
-	out, err := callKey(key, typ, in, opts)
+	out, err := callKey(&signerEntry{key: key}, typ, in, opts)
 	if err != nil {
 		return err
 	}
@@ -152,8 +191,11 @@ func (o *AsyncPkeyOp) PerformWithSigner(conn *Connection, key crypto.Signer) err
 }
 
 // runKeyOp asks the key, then applies its answer under the connection's
-// lock, or records why it could not.
-func (st *configState) runKeyOp(conn *Connection, op *AsyncPkeyOp, key crypto.Signer, typ AsyncPkeyOpType, in []byte, opts crypto.SignerOpts) {
+// lock, or records why it could not. The key is not asked for an op whose
+// handshake is already gone (freed: the connection was closed or wiped, or
+// the handshake abandoned); an answer that arrives after that is dropped and
+// counted in RuntimeStats.LateOps.
+func (st *configState) runKeyOp(conn *Connection, op *AsyncPkeyOp, entry *signerEntry, typ AsyncPkeyOpType, in []byte, opts crypto.SignerOpts) {
 	defer op.Free()
 	if st.sem != nil {
 		select {
@@ -162,11 +204,15 @@ func (st *configState) runKeyOp(conn *Connection, op *AsyncPkeyOp, key crypto.Si
 		case <-conn.s.dead(): // died while queued: spare the key
 			return
 		}
-		if !op.live() {
-			return
-		}
 	}
-	out, err := callKey(key, typ, in, opts)
+	if !op.live() {
+		return
+	}
+	out, err := callKey(entry, typ, in, opts)
+	if !op.live() {
+		lateOps.Add(1)
+		return
+	}
 	if err == nil {
 		err = op.SetOutput(out)
 	}
@@ -174,12 +220,13 @@ func (st *configState) runKeyOp(conn *Connection, op *AsyncPkeyOp, key crypto.Si
 		err = op.Apply(conn)
 	}
 	if err != nil {
-		conn.s.fail(err)
+		conn.s.fail(op.s.gen, err)
 	}
 }
 
 // callKey runs the key's operation; a panic becomes an error.
-func callKey(key crypto.Signer, typ AsyncPkeyOpType, in []byte, opts crypto.SignerOpts) (out []byte, err error) {
+func callKey(entry *signerEntry, typ AsyncPkeyOpType, in []byte, opts crypto.SignerOpts) (out []byte, err error) {
+	key := entry.key
 	defer func() {
 		if r := recover(); r != nil {
 			out, err = nil, &PanicError{Value: r}
@@ -193,7 +240,7 @@ func callKey(key crypto.Signer, typ AsyncPkeyOpType, in []byte, opts crypto.Sign
 		}
 		return out, nil
 	case AsyncDecrypt:
-		return decryptPremaster(key, in)
+		return decryptPremaster(entry, in)
 	}
 	return nil, fmt.Errorf("unknown async pkey operation %v", typ)
 }
@@ -209,8 +256,11 @@ var errNotDecrypter = errors.New("TLS 1.2 RSA key exchange needs a key that is a
 // (Go's own, and wrappers that pass options through) do it in constant
 // time; for keys that refuse the option (PKCS#11 tokens through crypto11,
 // for one) any failure or wrong-length result yields random bytes instead.
-func decryptPremaster(key crypto.Signer, ciphertext []byte) ([]byte, error) {
-	d, ok := key.(crypto.Decrypter)
+// Which kind a key is, is found out once per key on a ciphertext of our own
+// (probeSessionKeyLen), never from the peer's: every ciphertext then costs
+// the key exactly one Decrypt, valid or not.
+func decryptPremaster(entry *signerEntry, ciphertext []byte) ([]byte, error) {
+	d, ok := entry.key.(crypto.Decrypter)
 	if !ok {
 		return nil, errNotDecrypter
 	}
@@ -218,16 +268,35 @@ func decryptPremaster(key crypto.Signer, ciphertext []byte) ([]byte, error) {
 	if _, err := rand.Read(random); err != nil {
 		return nil, err
 	}
-	out, err := safeDecrypt(d, ciphertext, &rsa.PKCS1v15DecryptOptions{SessionKeyLen: premasterLen})
-	if err != nil {
-		// The key does not take the option: this happens for every
-		// ciphertext alike, so it reveals nothing about this one.
-		out, err = safeDecrypt(d, ciphertext, nil)
+	entry.probe.Do(func() { entry.sessionKeyLen = probeSessionKeyLen(d) })
+	var opts crypto.DecrypterOpts
+	if entry.sessionKeyLen {
+		opts = &rsa.PKCS1v15DecryptOptions{SessionKeyLen: premasterLen}
 	}
+	out, err := safeDecrypt(d, ciphertext, opts)
 	if err != nil || len(out) != premasterLen {
 		return random, nil
 	}
 	return out, nil
+}
+
+// probeSessionKeyLen reports whether d decrypts, with SessionKeyLen options,
+// a premaster-sized secret encrypted here to its own public key.
+func probeSessionKeyLen(d crypto.Decrypter) bool {
+	pub, ok := d.Public().(*rsa.PublicKey)
+	if !ok {
+		return false
+	}
+	secret := make([]byte, premasterLen)
+	if _, err := rand.Read(secret); err != nil {
+		return false
+	}
+	ct, err := rsa.EncryptPKCS1v15(rand.Reader, pub, secret)
+	if err != nil {
+		return false
+	}
+	out, err := safeDecrypt(d, ct, &rsa.PKCS1v15DecryptOptions{SessionKeyLen: premasterLen})
+	return err == nil && bytes.Equal(out, secret)
 }
 
 // safeDecrypt turns a panic of the key into an error: for a decryption it

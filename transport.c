@@ -37,13 +37,18 @@ int go_s2n_io_alloc_in(go_s2n_io *io, uint32_t in_cap)
     return 0;
 }
 
-/* Frees what an idle connection holds: s2n's own I/O buffers and ours, each
- * only if it is empty (a buffer with bytes in it stays). The spare output
- * buffer only when the caller holds the flusher's lock (spare != 0). Returns
- * 0, or -1 when s2n kept its buffers because they hold data (not a failure
- * of the connection: the caller goes on as before). */
+/* Frees what an idle connection holds: s2n's own I/O buffers, then ours.
+ * Nothing is freed while s2n holds part of a record (its release fails):
+ * the rest of the record is on its way, and a released input buffer would
+ * make each wake-up read only a few bytes. Ours are freed only if empty; the
+ * spare output buffer only when the caller holds the flusher's lock
+ * (spare != 0). Returns 0, or -1 when s2n kept its buffers because they hold
+ * data (not a failure of the connection: the caller goes on as before). */
 int go_s2n_io_release(struct s2n_connection *c, go_s2n_io *io, int spare, go_s2n_error *e)
 {
+    if (go_s2n_connection_release_buffers(c, e) < 0) {
+        return -1;
+    }
     if (io->in != NULL && io->in_off == io->in_len) {
         free(io->in);
         io->in = NULL;
@@ -59,7 +64,7 @@ int go_s2n_io_release(struct s2n_connection *c, go_s2n_io *io, int spare, go_s2n
         io->spare = NULL;
         io->spare_cap = 0;
     }
-    return go_s2n_connection_release_buffers(c, e);
+    return 0;
 }
 
 void go_s2n_io_free(go_s2n_io *io)
