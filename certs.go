@@ -18,7 +18,9 @@ const maxPEMSize = 1 << 24
 
 // CertChainAndKey is a certificate chain with its private key, or with no
 // private key at all when the key lives elsewhere and every operation is
-// offloaded (see [NewPublicCertChain]). It wraps s2n_cert_chain_and_key.
+// offloaded (see [NewPublicCertChain]). It wraps s2n_cert_chain_and_key,
+// whose context slot holds the chain's cgo handle
+// (s2n_cert_chain_and_key_set_ctx).
 //
 // A chain added to a [Config] stays valid for as long as that Config needs it:
 // Close releases the caller's reference, and the C object is freed when no
@@ -39,7 +41,7 @@ type certState struct {
 }
 
 // NewCertChainAndKey loads a PEM certificate chain (leaf first) and its PEM
-// private key (s2n_cert_chain_and_key_load_pem_bytes).
+// private key (s2n_cert_chain_and_key_new, s2n_cert_chain_and_key_load_pem_bytes).
 func NewCertChainAndKey(chainPEM, keyPEM []byte) (*CertChainAndKey, error) {
 	if len(keyPEM) == 0 {
 		return nil, usageError(nameInvalidArg, "private key PEM is empty (use NewPublicCertChain for a chain whose key is offloaded)")
@@ -48,9 +50,10 @@ func NewCertChainAndKey(chainPEM, keyPEM []byte) (*CertChainAndKey, error) {
 }
 
 // NewPublicCertChain loads a PEM certificate chain without a private key
-// (s2n_cert_chain_and_key_load_public_pem_bytes). Every private-key operation
-// for it must then be offloaded through [Config.SetAsyncPkeyCallback] with
-// [AsyncPkeyOp.SetOutput]: the key never has to be in this process.
+// (s2n_cert_chain_and_key_new, s2n_cert_chain_and_key_load_public_pem_bytes).
+// Every private-key operation for it must then be offloaded through
+// [Config.SetAsyncPkeyCallback] with [AsyncPkeyOp.SetOutput]: the key never
+// has to be in this process.
 func NewPublicCertChain(chainPEM []byte) (*CertChainAndKey, error) {
 	return newCertChain(chainPEM, nil)
 }
@@ -108,9 +111,10 @@ func (st *certState) release() {
 	deleteHandle(st.h)
 }
 
-// certFromC finds the Go chain behind a C pointer s2n handed back: the
-// caller's own object while it is open, or else a borrowed view, valid for as
-// long as a Config holds the chain, whose Close does nothing.
+// certFromC finds the Go chain behind a C pointer s2n handed back
+// (s2n_cert_chain_and_key_get_ctx): the caller's own object while it is
+// open, or else a borrowed view, valid for as long as a Config holds the
+// chain, whose Close does nothing.
 func certFromC(p *C.struct_s2n_cert_chain_and_key) *CertChainAndKey {
 	st := cgo.Handle(C.go_s2n_cert_chain_and_key_handle(p)).Value().(*certState)
 	if c := st.self.Value(); c != nil && !c.closed.Load() {
@@ -120,7 +124,7 @@ func certFromC(p *C.struct_s2n_cert_chain_and_key) *CertChainAndKey {
 }
 
 // Close releases this reference to the chain. It is idempotent; the C object
-// is freed once no Config uses it.
+// is freed once no Config uses it (s2n_cert_chain_and_key_free).
 func (c *CertChainAndKey) Close() error {
 	if c == nil || c.s == nil || c.closed.Swap(true) || c.borrowed {
 		return nil
@@ -130,9 +134,10 @@ func (c *CertChainAndKey) Close() error {
 	return nil
 }
 
-// PrivateKey returns the chain's private key, for [AsyncPkeyOp.Perform].
-// For a chain loaded with NewPublicCertChain the key is empty and Perform
-// fails: use SetOutput instead.
+// PrivateKey returns the chain's private key, for [AsyncPkeyOp.Perform]
+// (s2n_cert_chain_and_key_get_private_key). For a chain loaded with
+// NewPublicCertChain the key is empty and Perform fails: use SetOutput
+// instead.
 func (c *CertChainAndKey) PrivateKey() (*PrivateKey, error) {
 	if c == nil || c.s == nil {
 		return nil, usageError(nameInvalidArg, "nil or zero *CertChainAndKey: use NewCertChainAndKey")

@@ -51,7 +51,10 @@ type configState struct {
 	e C.go_s2n_error // error record of calls made under mu
 }
 
-// NewConfig creates a Config with s2n's defaults (s2n_config_new).
+// NewConfig creates a Config with s2n's defaults (s2n_config_new). Its
+// context slot holds the Config's cgo handle (s2n_config_set_ctx), and its
+// monotonic clock is the binding's (s2n_config_set_monotonic_clock), which
+// lets a [Conn] keep the blinding delay with a timer of its own.
 func NewConfig() (*Config, error) {
 	if err := Init(); err != nil {
 		return nil, err
@@ -71,6 +74,8 @@ func NewConfig() (*Config, error) {
 
 // Close releases the caller's reference to the Config. It is idempotent and
 // safe from any goroutine; connections already using the Config keep working.
+// The C object is freed when no connection uses it any longer
+// (s2n_config_free).
 func (c *Config) Close() error {
 	if c == nil || c.s == nil || c.closed.Swap(true) {
 		return nil

@@ -27,7 +27,10 @@ const closeNotifyTimeout = 5 * time.Second
 // API, shaped like crypto/tls.Conn. It implements net.Conn.
 //
 // s2n runs non-blocking: bytes move between the net.Conn and s2n in Go,
-// between calls into C, so no OS thread ever waits inside s2n. A handshake
+// between calls into C, so no OS thread ever waits inside s2n. s2n's I/O
+// callbacks (s2n_connection_set_recv_cb, s2n_connection_set_send_cb) only
+// copy bytes to and from the Conn's buffers, which are their context
+// (s2n_connection_set_recv_ctx, s2n_connection_set_send_ctx). A handshake
 // whose private-key operation is away (see [Config.AddCertChainWithSigner]
 // and [Config.SetAsyncPkeyCallback]) parks its goroutine until the
 // operation is applied, the context ends, or the deadline passes.

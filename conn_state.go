@@ -102,7 +102,8 @@ var curveIDs = map[string]tls.CurveID{
 func curveID(group string) tls.CurveID { return curveIDs[group] }
 
 // ConnectionState returns the connection's negotiated parameters, as
-// crypto/tls reports them: Version, CipherSuite and CurveID in IANA codes,
+// crypto/tls reports them: Version, CipherSuite
+// (s2n_connection_get_cipher_iana_value) and CurveID in IANA codes,
 // NegotiatedProtocol, ServerName (the SNI name sent or received), DidResume,
 // HandshakeComplete, and the peer's certificates. net/http fills
 // Request.TLS from it. s2n's own names and the offload counts are in

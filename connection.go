@@ -14,7 +14,9 @@ import (
 )
 
 // Connection is one TLS connection (s2n_connection), the low-level API: it
-// mirrors the C calls one to one. For a net.Conn, see the Conn type.
+// mirrors the C calls one to one. For a net.Conn, see the Conn type. Its
+// context slot holds the connection's cgo handle (s2n_connection_set_ctx),
+// by which s2n's callbacks find it (s2n_connection_get_ctx).
 //
 // # Concurrency
 //

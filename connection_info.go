@@ -155,7 +155,8 @@ func (c *Connection) Delay() time.Duration {
 }
 
 // PeerCertChain returns the certificates the peer presented, leaf first, in
-// DER (s2n_connection_get_peer_cert_chain).
+// DER (s2n_connection_get_peer_cert_chain, s2n_cert_chain_get_length,
+// s2n_cert_chain_get_cert, s2n_cert_get_der).
 func (c *Connection) PeerCertChain() ([][]byte, error) {
 	var raw []byte
 	err := c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {

@@ -42,9 +42,9 @@ func (s sentinel) Error() string { return "s2n: " + ErrorType(s).String() + " er
 type Error struct {
 	Code    int       // s2n_errno
 	Type    ErrorType // s2n_error_get_type(Code)
-	Name    string    // s2n_strerror_name, e.g. "S2N_ERR_ASYNC_NOT_PERFORMED"
-	Message string    // s2n_strerror(Code, "EN")
-	Debug   string    // s2n_strerror_debug: where in s2n-tls it was raised
+	Name    string    // e.g. "S2N_ERR_ASYNC_NOT_PERFORMED" (s2n_strerror_name)
+	Message string    // in English (s2n_strerror(Code, "EN"))
+	Debug   string    // where in s2n-tls it was raised (s2n_strerror_debug)
 
 	cause error
 }

@@ -14,10 +14,10 @@ var (
 	initErr  error
 )
 
-// Init initialises s2n-tls once per process: it installs the binding's memory
-// callbacks (which count live allocations, see [Stats]) and calls s2n_init.
-// Every constructor calls it, so calling it yourself is only useful to see an
-// initialisation error early. It is safe to call from several goroutines and
+// Init initialises s2n-tls once per process (s2n_init), after installing the
+// binding's memory callbacks (s2n_mem_set_callbacks), which count live
+// allocations (see [Stats]). Every constructor calls it, so calling it
+// yourself is only useful to see an initialisation error early. It is safe to call from several goroutines and
 // returns the same result every time.
 func Init() error {
 	initOnce.Do(func() {

@@ -27,7 +27,7 @@ func (c *Connection) SetSession(session []byte) error {
 
 // Session returns the state needed to resume this session later, or nil
 // when there is none (yet: TLS 1.3 tickets arrive after the handshake, with
-// the first Recv) (s2n_connection_get_session).
+// the first Recv) (s2n_connection_get_session_length, s2n_connection_get_session).
 func (c *Connection) Session() ([]byte, error) {
 	var out []byte
 	err := c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
