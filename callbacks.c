@@ -141,3 +141,19 @@ int go_s2n_config_set_verify_host_callback(struct s2n_config *c, int enabled, ui
 {
     return (int) go_s2n_check(s2n_config_set_verify_host_callback(c, enabled ? go_s2n_verify_host_cb : NULL, (void *) handle), e);
 }
+
+/* s2n calls this once it has parsed a ClientHello; the connection's handle
+ * (its ctx) goes to Go. */
+static int go_s2n_client_hello_cb(struct s2n_connection *conn, void *ctx)
+{
+    (void) ctx;
+    return goS2nClientHello((uintptr_t) s2n_connection_get_ctx(conn), (uintptr_t) pthread_self());
+}
+
+int go_s2n_config_set_client_hello_callback(struct s2n_config *c, int enabled, s2n_client_hello_cb_mode mode, go_s2n_error *e)
+{
+    if (go_s2n_check(s2n_config_set_client_hello_cb(c, enabled ? go_s2n_client_hello_cb : NULL, NULL), e) < 0) {
+        return -1;
+    }
+    return (int) go_s2n_check(s2n_config_set_client_hello_cb_mode(c, mode), e);
+}

@@ -13,7 +13,7 @@ import (
 	"runtime/cgo"
 )
 
-var errNoCallback = errors.New("async pkey operation raised on a connection with no Go callback")
+var errNoCallback = errors.New("s2n raised a callback on a connection with no Go function for it")
 
 // goS2nAsyncPkey is s2n's async private-key callback. It runs the Config's
 // AsyncPkeyFunc for the connection behind handle h, on the goroutine that is
@@ -78,6 +78,34 @@ func goS2nVerifyHost(h, conn C.uintptr_t, name *C.char, n C.size_t, tid C.uintpt
 	}
 	if ok {
 		return 1
+	}
+	return 0
+}
+
+// goS2nClientHello is s2n's ClientHello callback: it runs the
+// ClientHelloFunc of the Config of the connection behind handle h, as a
+// callback of that connection. An error or panic fails the handshake.
+//
+//export goS2nClientHello
+func goS2nClientHello(h C.uintptr_t, tid C.uintptr_t) C.int {
+	if h == 0 {
+		return -1
+	}
+	s := cgo.Handle(h).Value().(*connState)
+	err := s.runCallback(uintptr(tid), func() error {
+		conn := s.driver
+		var fn ClientHelloFunc
+		if s.config != nil {
+			fn = s.config.clientHelloFn
+		}
+		s.helloConfig = s.config
+		if fn == nil || conn == nil {
+			return errNoCallback
+		}
+		return fn(conn, &ClientHello{conn: conn})
+	})
+	if err != nil {
+		return -1
 	}
 	return 0
 }

@@ -274,3 +274,24 @@ int go_s2n_async_pkey_op_get_input(struct s2n_async_pkey_op *op, uint8_t *buf, u
     }
     return (int) go_s2n_check(s2n_async_pkey_op_get_input(op, buf, *size), e);
 }
+
+/* s2n_client_hello_cb_done checks the mode of the connection's current
+ * config: if the ClientHello callback swapped it for a config that is not in
+ * non-blocking mode, mark the callback done against the config whose
+ * callback ran (cb), then put the current one (cur) back. */
+int go_s2n_client_hello_done(struct s2n_connection *c, struct s2n_config *cb, struct s2n_config *cur, go_s2n_error *e)
+{
+    if (cb == NULL || cb == cur) {
+        return (int) go_s2n_check(s2n_client_hello_cb_done(c), e);
+    }
+    if (go_s2n_check(s2n_connection_set_config(c, cb), e) < 0) {
+        return -1;
+    }
+    int rc = (int) go_s2n_check(s2n_client_hello_cb_done(c), e);
+    go_s2n_error restore;
+    if (go_s2n_check(s2n_connection_set_config(c, cur), &restore) < 0 && rc == 0) {
+        *e = restore;
+        return -1;
+    }
+    return rc;
+}

@@ -65,6 +65,57 @@ GO_S2N_CALL(s2n_config_add_ticket_crypto_key,
                 go_s2n_error *e),
         (c, name, name_len, key, key_len, intro_time))
 
+/* ---- ClientHello (clienthello.go) ---- */
+GO_S2N_CALL(s2n_connection_server_name_extension_used, (struct s2n_connection *c, go_s2n_error *e), (c))
+GO_S2N_CALL(s2n_connection_get_client_hello_version, (struct s2n_connection *c, go_s2n_error *e), (c))
+GO_S2N_CALL_PTR(struct s2n_client_hello, s2n_connection_get_client_hello, (struct s2n_connection *c, go_s2n_error *e), (c))
+GO_S2N_CALL_PTR(struct s2n_client_hello, s2n_client_hello_parse_message, (const uint8_t *b, uint32_t n, go_s2n_error *e),
+        (b, n))
+GO_S2N_CALL(s2n_client_hello_free, (struct s2n_client_hello **ch, go_s2n_error *e), (ch))
+GO_S2N_CALL_SIZE(s2n_client_hello_get_raw_message_length, (struct s2n_client_hello *ch, go_s2n_error *e), (ch))
+GO_S2N_CALL_SIZE(s2n_client_hello_get_raw_message, (struct s2n_client_hello *ch, uint8_t *out, uint32_t max, go_s2n_error *e),
+        (ch, out, max))
+GO_S2N_CALL_SIZE(s2n_client_hello_get_cipher_suites_length, (struct s2n_client_hello *ch, go_s2n_error *e), (ch))
+GO_S2N_CALL_SIZE(s2n_client_hello_get_cipher_suites, (struct s2n_client_hello *ch, uint8_t *out, uint32_t max, go_s2n_error *e),
+        (ch, out, max))
+GO_S2N_CALL_SIZE(s2n_client_hello_get_extensions_length, (struct s2n_client_hello *ch, go_s2n_error *e), (ch))
+GO_S2N_CALL_SIZE(s2n_client_hello_get_extensions, (struct s2n_client_hello *ch, uint8_t *out, uint32_t max, go_s2n_error *e),
+        (ch, out, max))
+GO_S2N_CALL_SIZE(s2n_client_hello_get_extension_length,
+        (struct s2n_client_hello *ch, s2n_tls_extension_type id, go_s2n_error *e), (ch, id))
+GO_S2N_CALL_SIZE(s2n_client_hello_get_extension_by_id,
+        (struct s2n_client_hello *ch, s2n_tls_extension_type id, uint8_t *out, uint32_t max, go_s2n_error *e), (ch, id, out, max))
+GO_S2N_CALL(s2n_client_hello_has_extension, (struct s2n_client_hello *ch, uint16_t id, bool *exists, go_s2n_error *e),
+        (ch, id, exists))
+GO_S2N_CALL(s2n_client_hello_get_session_id_length, (struct s2n_client_hello *ch, uint32_t *n, go_s2n_error *e), (ch, n))
+GO_S2N_CALL(s2n_client_hello_get_session_id,
+        (struct s2n_client_hello *ch, uint8_t *out, uint32_t *n, uint32_t max, go_s2n_error *e), (ch, out, n, max))
+GO_S2N_CALL(s2n_client_hello_get_compression_methods_length, (struct s2n_client_hello *ch, uint32_t *n, go_s2n_error *e),
+        (ch, n))
+GO_S2N_CALL(s2n_client_hello_get_compression_methods,
+        (struct s2n_client_hello *ch, uint8_t *out, uint32_t max, uint32_t *n, go_s2n_error *e), (ch, out, max, n))
+GO_S2N_CALL(s2n_client_hello_get_legacy_protocol_version, (struct s2n_client_hello *ch, uint8_t *v, go_s2n_error *e), (ch, v))
+GO_S2N_CALL(s2n_client_hello_get_legacy_record_version, (struct s2n_client_hello *ch, uint8_t *v, go_s2n_error *e), (ch, v))
+GO_S2N_CALL(s2n_client_hello_get_random, (struct s2n_client_hello *ch, uint8_t *out, uint32_t max, go_s2n_error *e),
+        (ch, out, max))
+GO_S2N_CALL(s2n_client_hello_get_supported_groups,
+        (struct s2n_client_hello *ch, uint16_t *groups, uint16_t max, uint16_t *n, go_s2n_error *e), (ch, groups, max, n))
+GO_S2N_CALL(s2n_client_hello_get_server_name_length, (struct s2n_client_hello *ch, uint16_t *n, go_s2n_error *e), (ch, n))
+GO_S2N_CALL(s2n_client_hello_get_server_name,
+        (struct s2n_client_hello *ch, uint8_t *out, uint16_t max, uint16_t *n, go_s2n_error *e), (ch, out, max, n))
+
+/* ---- ClientHello fingerprints (unstable/fingerprint.h; clienthello.go) ---- */
+GO_S2N_CALL_PTR(struct s2n_fingerprint, s2n_fingerprint_new, (s2n_fingerprint_type t, go_s2n_error *e), (t))
+GO_S2N_CALL(s2n_fingerprint_free, (struct s2n_fingerprint **f, go_s2n_error *e), (f))
+GO_S2N_CALL(s2n_fingerprint_set_client_hello, (struct s2n_fingerprint *f, struct s2n_client_hello *ch, go_s2n_error *e),
+        (f, ch))
+GO_S2N_CALL(s2n_fingerprint_get_hash_size, (struct s2n_fingerprint *f, uint32_t *n, go_s2n_error *e), (f, n))
+GO_S2N_CALL(s2n_fingerprint_get_hash, (struct s2n_fingerprint *f, uint32_t max, uint8_t *out, uint32_t *n, go_s2n_error *e),
+        (f, max, out, n))
+GO_S2N_CALL(s2n_fingerprint_get_raw_size, (struct s2n_fingerprint *f, uint32_t *n, go_s2n_error *e), (f, n))
+GO_S2N_CALL(s2n_fingerprint_get_raw, (struct s2n_fingerprint *f, uint32_t max, uint8_t *out, uint32_t *n, go_s2n_error *e),
+        (f, max, out, n))
+
 /* ---- async private-key operations ---- */
 GO_S2N_CALL(s2n_config_set_async_pkey_validation_mode,
         (struct s2n_config *c, s2n_async_pkey_validation_mode mode, go_s2n_error *e), (c, mode))

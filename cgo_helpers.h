@@ -17,7 +17,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/types.h>
+#include <stdbool.h>
 #include <s2n.h>
+#include <s2n/unstable/fingerprint.h>
 
 /* ---- errors (calls.c) ----
  * What an s2n call that failed left in the thread-local s2n_errno, read by the
@@ -105,6 +107,10 @@ int go_s2n_shutdown_send_blinded(struct s2n_connection *c, s2n_blocked_status *b
 int go_s2n_config_set_async_pkey_callback(struct s2n_config *c, int enabled, go_s2n_error *e);
 int go_s2n_config_set_verify_host_callback(struct s2n_config *c, int enabled, uintptr_t handle, go_s2n_error *e);
 int go_s2n_connection_set_verify_host_callback(struct s2n_connection *c, int enabled, uintptr_t handle, go_s2n_error *e);
+/* s2n_client_hello_cb_done against the config whose callback ran (calls.c). */
+int go_s2n_client_hello_done(struct s2n_connection *c, struct s2n_config *cb, struct s2n_config *cur, go_s2n_error *e);
+/* s2n_config_set_client_hello_cb and s2n_config_set_client_hello_cb_mode. */
+int go_s2n_config_set_client_hello_callback(struct s2n_config *c, int enabled, s2n_client_hello_cb_mode mode, go_s2n_error *e);
 
 /* ---- in-memory transport (transport.c) ----
  * s2n's recv/send callbacks (pure C) move bytes between s2n and these

@@ -42,7 +42,8 @@ type configState struct {
 	sem           chan struct{}
 	validationSet bool // SetAsyncPkeyValidationMode was called
 
-	verifyHost func(name string) bool
+	verifyHost    func(name string) bool
+	clientHelloFn ClientHelloFunc // SetClientHelloCallback
 
 	releaseIdle bool   // SetReleaseBuffersWhenIdle
 	policy      string // SetCipherPreferences

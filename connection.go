@@ -55,7 +55,10 @@ type connState struct {
 	// still point into them (the selected chain), so they live until Wipe
 	// or Close.
 	retired []*configState
-	mode    Mode
+	// helloConfig is the Config whose ClientHello callback ran (it stays
+	// alive: SetConfig retires a replaced Config until Wipe or Close).
+	helloConfig *configState
+	mode        Mode
 	// gen numbers the handshakes of this connection: Wipe starts a new one.
 	// A key operation carries the generation it was raised in, so a late
 	// answer for an earlier handshake is dropped.
@@ -241,6 +244,7 @@ func (s *connState) releaseRetired() {
 		cfg.release()
 	}
 	s.retired = nil
+	s.helloConfig = nil
 }
 
 // state returns the inner state: nil for a nil or zero Connection, which
