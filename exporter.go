@@ -22,9 +22,10 @@ const nameUnsupportedVersion = "S2N_GO_ERR_UNSUPPORTED_VERSION"
 // ErrorTypeUsage named "S2N_GO_ERR_UNSUPPORTED_VERSION" without calling s2n
 // (s2n itself would report only S2N_ERR_INVALID_STATE); before the handshake
 // completes, s2n's S2N_ERR_HANDSHAKE_NOT_COMPLETE. length must be 1 to 255
-// times the length of the cipher suite's hash (s2n's
-// S2N_ERR_HKDF_OUTPUT_SIZE otherwise). In TLS 1.3 an empty context and no
-// context are the same.
+// times the length of the cipher suite's hash: otherwise s2n fails with
+// S2N_ERR_HKDF_OUTPUT_SIZE, or with S2N_ERR_HKDF for a too long output in
+// FIPS mode, where libcrypto computes HKDF. In TLS 1.3 an empty context and
+// no context are the same.
 func (c *Connection) TLSExporter(label string, context []byte, length int) ([]byte, error) {
 	if length < 0 || length > math.MaxUint32 || len(label) > math.MaxUint32 || len(context) > math.MaxUint32 {
 		return nil, usageError(nameInvalidArg, "TLSExporter: label, context and length must fit in uint32 (length %d)", length)
