@@ -46,6 +46,10 @@ GO_S2N_CALL(s2n_connection_prefer_low_latency, (struct s2n_connection *c, go_s2n
 GO_S2N_CALL(s2n_connection_release_buffers, (struct s2n_connection *c, go_s2n_error *e), (c))
 GO_S2N_CALL(s2n_connection_free_handshake, (struct s2n_connection *c, go_s2n_error *e), (c))
 GO_S2N_CALL_PTR(struct s2n_cert_chain_and_key, s2n_connection_get_selected_cert, (struct s2n_connection *c, go_s2n_error *e), (c))
+GO_S2N_CALL(s2n_connection_tls_exporter,
+        (struct s2n_connection *c, const uint8_t *label, uint32_t label_len, const uint8_t *context, uint32_t context_len,
+                uint8_t *out, uint32_t out_len, go_s2n_error *e),
+        (c, label, label_len, context, context_len, out, out_len))
 
 /* ---- I/O: the calls that move the connection on ---- */
 GO_S2N_DRIVE(s2n_negotiate, (struct s2n_connection *c, s2n_blocked_status *blocked, go_s2n_error *e), (c, blocked))

@@ -107,7 +107,9 @@ func curveID(group string) tls.CurveID { return curveIDs[group] }
 // NegotiatedProtocol, ServerName (the SNI name sent or received), DidResume,
 // HandshakeComplete, and the peer's certificates. net/http fills
 // Request.TLS from it. s2n's own names and the offload counts are in
-// [Conn.HandshakeInfo].
+// [Conn.HandshakeInfo]. The returned state cannot export keying material
+// (its ExportKeyingMaterial method panics: crypto/tls keeps the exporter in
+// an unexported field); use [Conn.ExportKeyingMaterial].
 //
 // PeerCertificates is the chain s2n validated, leaf first and ending with
 // the trust anchor (s2n_connection_get_peer_cert_chain), and VerifiedChains

@@ -71,6 +71,15 @@
 // closes the transport with a timer when [Connection.Delay] has passed; use
 // the same with the low-level API.
 //
+// # HTTP
+//
+// net/http speaks HTTP/2 by itself only over crypto/tls. [ServeHTTP] serves
+// an http.Server on a [Listen] listener in HTTP/2 or HTTP/1.1, as each
+// connection's ALPN chose, with Request.TLS filled and Shutdown waiting for
+// HTTP/2 requests too; [Transport] is the matching http.RoundTripper. Both
+// use golang.org/x/net/http2 for HTTP/2. The package's examples show both,
+// each against a loopback peer.
+//
 // # Build modes
 //
 // The default build links the static s2n-tls and AWS-LC archives built by
