@@ -8,10 +8,8 @@ package s2n
 
 import (
 	"bytes"
-	"crypto"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"runtime"
 	"runtime/debug"
@@ -80,7 +78,7 @@ func runHostile(t *testing.T, cases []hostileCase) {
 				}
 			}
 			if tc.errName != "" {
-				require.Equal(t, tc.errName, s2nErr.Name, "error: %v", err)
+				requireS2nError(t, err, tc.errName)
 			}
 		})
 	}
@@ -572,9 +570,7 @@ func TestHostileEmptyAsyncOutput(t *testing.T) {
 	p, op := blockedPairWith(t, configOpts{policy: "default_tls13", public: ec, strict: true})
 	defer op.Free()
 	require.NoError(t, op.SetOutput([]byte{}))
-	var s2nErr *Error
-	require.ErrorAs(t, op.Apply(p.server), &s2nErr)
-	require.Equal(t, "S2N_ERR_VERIFY_SIGNATURE", s2nErr.Name)
+	requireS2nError(t, op.Apply(p.server), "S2N_ERR_VERIFY_SIGNATURE")
 }
 
 // TestHostileDroppedConnectionDuringNegotiate: a caller may drop its last
@@ -643,14 +639,7 @@ func negotiateAndDrop(t *testing.T, cfg *Config, fd int) (*connState, error) {
 	return st, err
 }
 
-// failingSigner is a crypto.Signer whose key is unavailable.
-type failingSigner struct{ crypto.Signer }
-
 var errSignerDown = errors.New("hsm unavailable")
-
-func (failingSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
-	return nil, errSignerDown
-}
 
 // TestHostileAsyncFailureEndsNegotiate: when an async key operation fails
 // off the handshake's goroutine (a signer's error, a wrong-key signature
@@ -671,7 +660,7 @@ func TestHostileAsyncFailureEndsNegotiate(t *testing.T) {
 	}{
 		{"signer error", func() *Config {
 			cfg := newTestConfig(t, configOpts{policy: "default_tls13"})
-			require.NoError(t, cfg.AddCertChainWithSigner(ec.certPEM, failingSigner{ec.signer}))
+			require.NoError(t, cfg.AddCertChainWithSigner(ec.certPEM, &faultySigner{key: ec.signer, fault: signerFault{err: errSignerDown}}))
 			return cfg
 		}, errSignerDown},
 		{"signer with the wrong key", func() *Config {

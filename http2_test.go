@@ -18,30 +18,20 @@ import (
 // http2.Transport with the binding as its TLS dialer.
 func TestConnHTTP2(t *testing.T) {
 	ec, _, _ := testKeys(t)
-	cfg := signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer}, "h2", "http/1.1")
-	l, err := Listen("tcp", "127.0.0.1:0", cfg)
-	require.NoError(t, err)
-	defer l.Close()
+	cfg := signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer}, "h2", "http/1.1")
 	h2 := &http2.Server{}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "hello from s2n over "+r.Proto)
 	})
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				conn := c.(*Conn)
-				defer conn.Close()
-				if conn.Handshake() != nil || conn.ConnectionState().NegotiatedProtocol != "h2" {
-					return
-				}
-				h2.ServeConn(conn, &http2.ServeConnOpts{Handler: handler})
-			}()
+	addr, _ := serveResults(t, cfg, 0, func(conn *Conn) error {
+		if err := conn.Handshake(); err != nil {
+			return err
 		}
-	}()
+		if conn.ConnectionState().NegotiatedProtocol == "h2" {
+			h2.ServeConn(conn, &http2.ServeConnOpts{Handler: handler})
+		}
+		return nil
+	})
 
 	clientCfg := clientConfig(t, "default_tls13", ec, "h2")
 	tr := &http2.Transport{
@@ -50,7 +40,7 @@ func TestConnHTTP2(t *testing.T) {
 		},
 	}
 	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr}).Get("https://" + localhostAddr(l.Addr()) + "/")
+	resp, err := (&http.Client{Transport: tr}).Get("https://" + addr + "/")
 	require.NoError(t, err)
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()

@@ -5,7 +5,6 @@ package s2n
 
 import (
 	"bytes"
-	"crypto"
 	"errors"
 	"io"
 	"net"
@@ -59,7 +58,7 @@ func TestConnReleaseIdleWithPartialRecords(t *testing.T) {
 	ec, _, _ := testKeys(t)
 	readsPerRecord := map[bool]float64{}
 	for _, release := range []bool{false, true} {
-		cfg := signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer})
+		cfg := signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer})
 		require.NoError(t, cfg.SetReleaseBuffersWhenIdle(release))
 		ccfg := clientConfig(t, "default_tls13", ec)
 		require.NoError(t, ccfg.SetMaxFragmentLength(recordSize))
@@ -92,39 +91,6 @@ func TestConnReleaseIdleWithPartialRecords(t *testing.T) {
 		server.Close()
 	}
 	require.LessOrEqual(t, readsPerRecord[true]-readsPerRecord[false], 2.0, "releasing costs at most a read or two per record")
-}
-
-// blockOnOp drives p until the server's async callback has handed over its
-// op (the server then waits on BlockedOnApplicationInput).
-func blockOnOp(t *testing.T, p *pair, ops <-chan *AsyncPkeyOp) *AsyncPkeyOp {
-	t.Helper()
-	for range 10000 {
-		p.client.Negotiate()
-		p.server.Negotiate()
-		select {
-		case op := <-ops:
-			return op
-		default:
-		}
-	}
-	t.Fatal("the callback never ran")
-	return nil
-}
-
-// withinTimeout runs f and fails the test if it does not return in 10 s (a
-// deadlock), leaving it running.
-func withinTimeout(t *testing.T, what string, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f()
-	}()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("%s: no return within 10 s (deadlock)", what)
-	}
 }
 
 // TestConnCloseInsideCallback: a Conn closed from inside its own
@@ -186,17 +152,9 @@ func TestConnectionSetConfigKeepsReplacedConfig(t *testing.T) {
 // S2N_GO_ERR_CLOSED, the late answer's error).
 func TestConnectionWipeDropsLateKeyAnswer(t *testing.T) {
 	ec, _, _ := testKeys(t)
-	first := make(chan struct{})
+	entered := make(chan struct{}, 1)
 	release := make(chan struct{})
-	answered := make(chan struct{})
-	var calls atomic.Int32
-	signer := &hookSigner{Signer: ec.signer, sign: func() {
-		if calls.Add(1) == 1 {
-			close(first)
-			<-release
-			defer close(answered)
-		}
-	}}
+	signer := &faultySigner{key: ec.signer, entered: entered, release: release}
 	srvCfg := signerConfig(t, "default_tls13", ec, signer)
 	cliCfg := clientConfig(t, "default_tls13", ec)
 	p := newPair(t, srvCfg, cliCfg)
@@ -204,7 +162,7 @@ func TestConnectionWipeDropsLateKeyAnswer(t *testing.T) {
 		p.client.Negotiate()
 		p.server.Negotiate()
 		select {
-		case <-first:
+		case <-entered:
 			done = true
 		default:
 		}
@@ -213,7 +171,8 @@ func TestConnectionWipeDropsLateKeyAnswer(t *testing.T) {
 	require.NoError(t, p.server.Wipe())
 	require.NoError(t, p.client.Wipe())
 	close(release)
-	<-answered
+	require.Eventually(t, func() bool { return signer.done.Load() == 1 }, 5*time.Second, time.Millisecond,
+		"the signer answered")
 	require.Eventually(t, func() bool { return Stats().LateOps == late+1 }, 5*time.Second, time.Millisecond,
 		"the late answer is counted")
 
@@ -229,18 +188,7 @@ func TestConnectionWipeDropsLateKeyAnswer(t *testing.T) {
 	require.NoError(t, p.client.SetServerName("localhost"))
 	p.handshake(t)
 	p.exchange(t)
-	require.EqualValues(t, 2, calls.Load())
-}
-
-// hookSigner runs sign before each signature of its Signer.
-type hookSigner struct {
-	crypto.Signer
-	sign func()
-}
-
-func (h *hookSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
-	h.sign()
-	return h.Signer.Sign(r, digest, opts)
+	require.EqualValues(t, 2, signer.calls.Load())
 }
 
 // TestConnectionCallbackGoexit: runtime.Goexit inside a callback (t.FailNow
@@ -263,7 +211,7 @@ func TestConnectionCallbackGoexit(t *testing.T) {
 	<-exited
 	withinTimeout(t, "Negotiate after the Goexit", func() {
 		_, err := p.server.Negotiate()
-		relRequireS2nName(t, err, nameAbandoned)
+		requireS2nError(t, err, nameAbandoned)
 	})
 	withinTimeout(t, "Close", func() { require.NoError(t, p.server.Close()) })
 }
@@ -323,6 +271,6 @@ func TestAsyncPkeyApplyCrosswise(t *testing.T) {
 		wg.Wait()
 	})
 	for range 2 {
-		relRequireS2nName(t, <-errs, nameWrongConnection)
+		requireS2nError(t, <-errs, nameWrongConnection)
 	}
 }
