@@ -338,13 +338,18 @@ func interopClientConfig(t *testing.T, c interopCase) (*Config, *faultySigner) {
 }
 
 // interopServe is the binding server's side of the exchange, answering
-// with reply. peerCloses: see interopFinish.
+// with reply, then Close. peerCloses: see interopFinish.
 func interopServe(c *Conn, reply string, peerCloses bool) (r interopResult) {
-	defer func() {
-		if err := c.Close(); err != nil && r.err == nil {
-			r.err = fmt.Errorf("close: %w", err)
-		}
-	}()
+	defer interopClose(c, &r)
+	if r = interopAnswer(c, reply); r.err == nil {
+		r.extra, r.end, r.err = interopFinish(c, peerCloses)
+	}
+	return r
+}
+
+// interopAnswer runs the binding server's handshake, reads the peer's line
+// and answers it with reply.
+func interopAnswer(c *Conn, reply string) (r interopResult) {
 	c.SetDeadline(time.Now().Add(interopTimeout))
 	if err := c.Handshake(); err != nil {
 		return interopResult{err: fmt.Errorf("handshake: %w", err)}
@@ -359,10 +364,15 @@ func interopServe(c *Conn, reply string, peerCloses bool) (r interopResult) {
 	}
 	if _, err := io.WriteString(c, reply); err != nil {
 		r.err = fmt.Errorf("write: %w", err)
-		return r
 	}
-	r.extra, r.end, r.err = interopFinish(c, peerCloses)
 	return r
+}
+
+// interopClose closes c; its error goes to r unless r has one already.
+func interopClose(c *Conn, r *interopResult) {
+	if err := c.Close(); err != nil && r.err == nil {
+		r.err = fmt.Errorf("close: %w", err)
+	}
 }
 
 // errInteropEndNotRead stands for the peer's close_notify on a TLS 1.2
@@ -429,9 +439,7 @@ func interopDial(t *testing.T, cfg *Config, addr string, session []byte, msg str
 		r.err = fmt.Errorf("Session: %w", err)
 	}
 	r.state, r.info = c.ConnectionState(), c.HandshakeInfo()
-	if err := c.Close(); err != nil && r.err == nil {
-		r.err = fmt.Errorf("close: %w", err)
-	}
+	interopClose(c, &r)
 	return r, next
 }
 

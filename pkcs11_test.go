@@ -205,20 +205,8 @@ func hsmClientConfig(t *testing.T, c hsmCase) *Config {
 
 // hsmServe is the binding server's side of the exchange.
 func hsmServe(c *Conn) (r interopResult) {
-	defer func() {
-		if err := c.Close(); err != nil && r.err == nil {
-			r.err = fmt.Errorf("close: %w", err)
-		}
-	}()
-	c.SetDeadline(time.Now().Add(interopTimeout))
-	if err := c.Handshake(); err != nil {
-		return interopResult{err: fmt.Errorf("handshake: %w", err)}
-	}
-	r.state, r.info = c.ConnectionState(), c.HandshakeInfo()
-	if r.got, r.err = interopReadLine(c); r.err == nil {
-		_, r.err = io.WriteString(c, "pong from s2n-go\n")
-	}
-	return r
+	defer interopClose(c, &r)
+	return interopAnswer(c, "pong from s2n-go\n")
 }
 
 // hsmClientExchange is the client's side over conn: send msg, read the
@@ -243,11 +231,7 @@ func hsmDial(cfg *Config, addr string) (r interopResult) {
 		return interopResult{err: err}
 	}
 	c := Client(raw, cfg, "localhost")
-	defer func() {
-		if err := c.Close(); err != nil && r.err == nil {
-			r.err = fmt.Errorf("close: %w", err)
-		}
-	}()
+	defer interopClose(c, &r)
 	c.SetDeadline(time.Now().Add(interopTimeout))
 	if err := c.Handshake(); err != nil {
 		return interopResult{err: fmt.Errorf("handshake: %w", err)}
