@@ -3,7 +3,6 @@ package s2n
 import (
 	"errors"
 	"fmt"
-	mrand "math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -222,10 +221,7 @@ func TestAsyncPkeyMisuse(t *testing.T) {
 	t.Run("perform twice", func(t *testing.T) {
 		p, op := blockedPair(t)
 		defer op.Free()
-		cert, err := p.server.SelectedCert()
-		require.NoError(t, err)
-		key, err := cert.PrivateKey()
-		require.NoError(t, err)
+		key := selectedKey(t, p.server)
 		require.NoError(t, op.Perform(key))
 		requireS2nError(t, op.Perform(key), "S2N_ERR_ASYNC_ALREADY_PERFORMED", ErrUsage)
 	})
@@ -240,10 +236,7 @@ func TestAsyncPkeyMisuse(t *testing.T) {
 		p, op := blockedPair(t)
 		other, _ := blockedPair(t)
 		defer op.Free()
-		cert, err := p.server.SelectedCert()
-		require.NoError(t, err)
-		key, err := cert.PrivateKey()
-		require.NoError(t, err)
+		key := selectedKey(t, p.server)
 		require.NoError(t, op.Perform(key))
 		requireS2nError(t, op.Apply(other.server), nameWrongConnection, ErrUsage)
 		require.NoError(t, op.Apply(p.server))
@@ -263,17 +256,14 @@ func TestAsyncPkeyMisuse(t *testing.T) {
 	})
 	t.Run("closed connection", func(t *testing.T) {
 		p, op := blockedPair(t)
-		cert, err := p.server.SelectedCert()
-		require.NoError(t, err)
-		key, err := cert.PrivateKey()
-		require.NoError(t, err)
+		key := selectedKey(t, p.server)
 		require.NoError(t, p.server.Close())
 		require.NoError(t, p.server.Close(), "Close is idempotent")
 		// The op went with its connection: nothing touches freed memory.
 		requireS2nError(t, op.Perform(key), nameClosed, ErrUsage)
 		requireS2nError(t, op.Apply(p.server), nameClosed, ErrUsage)
 		require.NoError(t, op.Free())
-		_, err = p.server.Negotiate()
+		_, err := p.server.Negotiate()
 		requireS2nError(t, err, nameClosed, ErrUsage)
 		_, _, err = p.server.Send([]byte("x"))
 		requireS2nError(t, err, nameClosed, ErrUsage)
@@ -430,46 +420,19 @@ func TestAsyncPkeyConcurrentApply(t *testing.T) {
 
 	// Appliers: collect ops in batches, shuffle, complete from whichever
 	// goroutine picks them up.
-	var appliers sync.WaitGroup
 	applyErrs := make(chan error, n)
-	for range 4 {
-		appliers.Add(1)
-		go func() {
-			defer appliers.Done()
-			var batch []pending
-			flush := func() {
-				mrand.Shuffle(len(batch), func(i, j int) { batch[i], batch[j] = batch[j], batch[i] })
-				for _, q := range batch {
-					var err error
-					if strings.HasPrefix(q.conn.CipherSuite(), "TLS_") {
-						err = performAndApply(q.conn, q.op)
-					} else {
-						err = offload(t, q.conn, q.op, rs, false)
-					}
-					q.op.Free()
-					if err != nil {
-						applyErrs <- err
-					}
-				}
-				batch = batch[:0]
-			}
-			for {
-				select {
-				case q, ok := <-queue:
-					if !ok {
-						flush()
-						return
-					}
-					batch = append(batch, q)
-					if len(batch) >= 1+mrand.IntN(8) {
-						flush()
-					}
-				case <-time.After(time.Millisecond):
-					flush()
-				}
-			}
-		}()
-	}
+	waitAppliers := applyShuffled(4, 8, queue, func(q pending) {
+		var err error
+		if strings.HasPrefix(q.conn.CipherSuite(), "TLS_") {
+			err = performAndApply(q.conn, q.op)
+		} else {
+			err = offload(t, q.conn, q.op, rs, false)
+		}
+		q.op.Free()
+		if err != nil {
+			applyErrs <- err
+		}
+	})
 
 	var drivers sync.WaitGroup
 	errs := make(chan error, 2*n)
@@ -486,7 +449,7 @@ func TestAsyncPkeyConcurrentApply(t *testing.T) {
 	}
 	drivers.Wait()
 	close(queue)
-	appliers.Wait()
+	waitAppliers()
 	close(errs)
 	close(applyErrs)
 	for err := range errs {

@@ -310,10 +310,7 @@ func TestFaultAnswerTwiceLowLevel(t *testing.T) {
 		p, op := blockedPairWith(t, configOpts{policy: "default_tls13", chain: ec})
 		defer op.Free()
 		require.NoError(t, op.SetOutput(opSignature(t, p.server, op, ec.signer)))
-		cert, err := p.server.SelectedCert()
-		require.NoError(t, err)
-		key, err := cert.PrivateKey()
-		require.NoError(t, err)
+		key := selectedKey(t, p.server)
 		requireS2nError(t, op.Perform(key), "S2N_ERR_ASYNC_ALREADY_PERFORMED", ErrUsage)
 		require.NoError(t, op.Apply(p.server))
 		p.handshake(t)
@@ -348,15 +345,7 @@ func TestFaultAnswerTwiceConn(t *testing.T) {
 			results := make(chan error, 2)
 			var answerers sync.WaitGroup
 			fn := func(conn *Connection, op *AsyncPkeyOp) error {
-				in, err := op.Input()
-				if err != nil {
-					return err
-				}
-				opts, err := signerOpts(conn)
-				if err != nil {
-					return err
-				}
-				sig, err := ec.signer.Sign(rand.Reader, in, opts)
+				sig, err := signOp(conn, op, ec.signer)
 				if err != nil {
 					return err
 				}

@@ -524,10 +524,7 @@ func FuzzAsyncPkeyOps(f *testing.F) {
 			calls = calls[:64]
 		}
 		p, op := fuzzBlockedPair(t, env, v)
-		cert, err := p.server.SelectedCert()
-		require.NoError(t, err)
-		key, err := cert.PrivateKey()
-		require.NoError(t, err)
+		key := selectedKey(t, p.server)
 
 		start := make(chan struct{})
 		violations := make(chan error, len(calls))
@@ -554,7 +551,7 @@ func FuzzAsyncPkeyOps(f *testing.F) {
 		}
 		require.NoError(t, p.server.Close())
 		require.NoError(t, p.client.Close())
-		_, err = op.Type()
+		_, err := op.Type()
 		require.ErrorIs(t, err, ErrUsage, "the op went with its connection")
 		require.NoError(t, op.Free())
 	})

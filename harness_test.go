@@ -22,6 +22,7 @@ import (
 	"errors"
 	"io"
 	"math/big"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"runtime"
@@ -672,6 +673,16 @@ func blockedPairWith(t testing.TB, server configOpts) (*pair, *AsyncPkeyOp) {
 	return p, blockOnOp(t, p, ops)
 }
 
+// selectedKey is the private key of the chain conn's handshake selected.
+func selectedKey(t testing.TB, conn *Connection) *PrivateKey {
+	t.Helper()
+	cert, err := conn.SelectedCert()
+	require.NoError(t, err)
+	key, err := cert.PrivateKey()
+	require.NoError(t, err)
+	return key
+}
+
 // signWithGo computes the output s2n expects for a sign op: the digest signed
 // with the algorithm the connection selected.
 func signWithGo(t testing.TB, conn *Connection, key crypto.Signer, digest []byte, client bool) []byte {
@@ -741,18 +752,23 @@ func offload(t testing.TB, conn *Connection, op *AsyncPkeyOp, key *testKey, clie
 	return op.Apply(conn)
 }
 
-// signAndApply answers op with a correct signature by key, computed the
-// way an external signer would (no testing.TB: it runs on any goroutine).
-func signAndApply(conn *Connection, op *AsyncPkeyOp, key crypto.Signer) error {
+// signOp computes a correct signature by key for a sign op, the way an
+// external signer would (no testing.TB: it runs on any goroutine).
+func signOp(conn *Connection, op *AsyncPkeyOp, key crypto.Signer) ([]byte, error) {
 	in, err := op.Input()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	opts, err := signerOpts(conn)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	sig, err := key.Sign(rand.Reader, in, opts)
+	return key.Sign(rand.Reader, in, opts)
+}
+
+// signAndApply answers op with signOp's signature.
+func signAndApply(conn *Connection, op *AsyncPkeyOp, key crypto.Signer) error {
+	sig, err := signOp(conn, op, key)
 	if err != nil {
 		return err
 	}
@@ -765,6 +781,45 @@ func answerOp(conn *Connection, op *AsyncPkeyOp, sig []byte) error {
 		return err
 	}
 	return op.Apply(conn)
+}
+
+// applyShuffled starts workers goroutines that take items from queue in
+// batches of 1 to maxBatch (or what came within the last millisecond),
+// shuffle each batch and apply its items in that order: completions in
+// random order, from random goroutines. They return once queue is closed
+// and drained; wait waits for them.
+func applyShuffled[T any](workers, maxBatch int, queue <-chan T, apply func(T)) (wait func()) {
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			var batch []T
+			flush := func() {
+				mrand.Shuffle(len(batch), func(i, j int) { batch[i], batch[j] = batch[j], batch[i] })
+				for _, q := range batch {
+					apply(q)
+				}
+				batch = batch[:0]
+			}
+			tick := time.NewTicker(time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case q, ok := <-queue:
+					if !ok {
+						flush()
+						return
+					}
+					batch = append(batch, q)
+					if len(batch) >= 1+mrand.IntN(maxBatch) {
+						flush()
+					}
+				case <-tick.C:
+					flush()
+				}
+			}
+		})
+	}
+	return wg.Wait
 }
 
 // ---- loopback servers ----

@@ -177,10 +177,7 @@ func prefixed(prefix string, cases []hostileCase) []hostileCase {
 func TestHostileNilReceivers(t *testing.T) {
 	p, op := blockedPair(t)
 	defer op.Free()
-	cert, err := p.server.SelectedCert()
-	require.NoError(t, err)
-	key, err := cert.PrivateKey()
-	require.NoError(t, err)
+	key := selectedKey(t, p.server)
 	cfg := newTestConfig(t, configOpts{})
 	ec, _, _ := testKeys(t)
 	chain, err := NewCertChainAndKey(ec.certPEM, ec.keyPEM)

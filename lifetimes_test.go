@@ -135,10 +135,7 @@ func TestConnectionSetConfigKeepsReplacedConfig(t *testing.T) {
 	require.NoError(t, p.server.SetConfig(newTestConfig(t, configOpts{policy: "default_tls13"})))
 	require.NoError(t, cfg.Close())
 	require.Equal(t, before+1, Stats().Handles, "the replaced Config (and its chain) are still alive")
-	cert, err := p.server.SelectedCert()
-	require.NoError(t, err)
-	key, err := cert.PrivateKey()
-	require.NoError(t, err)
+	key := selectedKey(t, p.server)
 	require.NoError(t, op.Perform(key))
 	require.NoError(t, op.Apply(p.server)) // strict validation reads the chain
 	p.handshake(t)

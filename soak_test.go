@@ -171,7 +171,6 @@ func TestSoak(t *testing.T) {
 		queue <- pending{conn, op, fault}
 		return nil
 	})
-	var appliers sync.WaitGroup
 	var lateAnswers sync.WaitGroup
 	var applierProblems soakTally
 	apply := func(q pending) {
@@ -206,45 +205,17 @@ func TestSoak(t *testing.T) {
 			signAndApply(q.conn, q.op, ec.signer)
 		}
 	}
-	for range 4 {
-		appliers.Add(1)
-		go func() {
-			defer appliers.Done()
-			var batch []pending
-			flush := func() {
-				mrand.Shuffle(len(batch), func(i, j int) { batch[i], batch[j] = batch[j], batch[i] })
-				for _, q := range batch {
-					if q.fault == "late" {
-						lateAnswers.Add(1)
-						time.AfterFunc(soakLate, func() { defer lateAnswers.Done(); apply(q) })
-						continue
-					}
-					apply(q)
-				}
-				batch = batch[:0]
-			}
-			tick := time.NewTicker(time.Millisecond)
-			defer tick.Stop()
-			for {
-				select {
-				case q, ok := <-queue:
-					if !ok {
-						flush()
-						return
-					}
-					batch = append(batch, q)
-					if len(batch) >= 1+mrand.IntN(6) {
-						flush()
-					}
-				case <-tick.C:
-					flush()
-				}
-			}
-		}()
-	}
+	waitAppliers := applyShuffled(4, 6, queue, func(q pending) {
+		if q.fault == "late" {
+			lateAnswers.Add(1)
+			time.AfterFunc(soakLate, func() { defer lateAnswers.Done(); apply(q) })
+			return
+		}
+		apply(q)
+	})
 	defer func() {
 		close(queue)
-		appliers.Wait()
+		waitAppliers()
 		lateAnswers.Wait()
 	}()
 
