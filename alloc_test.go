@@ -17,7 +17,7 @@ import (
 func TestConnSteadyStateAllocations(t *testing.T) {
 	ec, _, _ := testKeys(t)
 	const size = 16 << 10
-	addr, served := serveOnce(t, signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer}), func(c *Conn) error {
+	addr, served := serveResults(t, signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer}), 1, func(c *Conn) error {
 		_, err := io.Copy(c, c) // echo until the client closes
 		return err
 	})

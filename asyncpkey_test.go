@@ -1,11 +1,8 @@
 package s2n
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
 	"errors"
 	"fmt"
-	mrand "math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,78 +11,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 )
-
-// variant is one cell of the matrix every behaviour runs over.
-type variant struct {
-	name    string
-	key     *testKey
-	policy  string
-	version ProtocolVersion
-	opType  AsyncPkeyOpType
-}
-
-// policyTLS12 is a TLS 1.2-only policy with ECDHE suites first.
-const policyTLS12 = "ELBSecurityPolicy-TLS-1-2-Ext-2018-06"
-
-func variants(t testing.TB) []variant {
-	ec, rs, _ := testKeys(t)
-	return []variant{
-		{"ecdsa/tls13", ec, "default_tls13", TLS13, AsyncSign},
-		{"rsa/tls13", rs, "default_tls13", TLS13, AsyncSign},
-		{"ecdsa/tls12", ec, policyTLS12, TLS12, AsyncSign},
-		{"rsa/tls12", rs, policyTLS12, TLS12, AsyncSign},
-		// TLS 1.2 RSA key exchange: the server's key decrypts the premaster.
-		{"rsa/tls12-rsa-kex", rs, "test_all_rsa_kex", TLS12, AsyncDecrypt},
-	}
-}
-
-// signerCalls is how many times one full handshake of v calls its
-// crypto.Signer: once, plus for an RSA key exchange the one probe per key of
-// whether its Decrypt honours SessionKeyLen (see decryptPremaster).
-func (v variant) signerCalls() int {
-	if v.opType == AsyncDecrypt {
-		return 2
-	}
-	return 1
-}
-
-func clientConfigFor(t testing.TB, v variant) *Config {
-	return newTestConfig(t, configOpts{policy: v.policy, trust: v.key})
-}
-
-// offload completes op outside s2n, with Go's crypto and the test's key, the
-// way an HSM or remote signer would: input out, output in.
-func offload(t testing.TB, conn *Connection, op *AsyncPkeyOp, key *testKey, client bool) error {
-	typ, err := op.Type()
-	if err != nil {
-		return err
-	}
-	in, err := op.Input()
-	if err != nil {
-		return err
-	}
-	again, err := op.Input()
-	if err != nil {
-		return err
-	}
-	if string(in) != string(again) {
-		return errors.New("Input differs between calls")
-	}
-	var out []byte
-	switch typ {
-	case AsyncSign:
-		out = signWithGo(t, conn, key.signer, in, client)
-	case AsyncDecrypt:
-		out, err = rsa.DecryptPKCS1v15(rand.Reader, key.signer.(*rsa.PrivateKey), in)
-		if err != nil {
-			return err
-		}
-	}
-	if err := op.SetOutput(out); err != nil {
-		return err
-	}
-	return op.Apply(conn)
-}
 
 func TestAsyncPkeySynchronous(t *testing.T) {
 	for _, v := range variants(t) {
@@ -101,7 +26,7 @@ func TestAsyncPkeySynchronous(t *testing.T) {
 				}
 				return performAndApply(conn, op)
 			}})
-			p := newPair(t, cfg, clientConfigFor(t, v))
+			p := newPair(t, cfg, clientConfig(t, v.policy, v.key))
 
 			// Drive by hand: a synchronous callback never lets the server
 			// report BlockedOnApplicationInput.
@@ -137,7 +62,7 @@ func TestAsyncPkeyAsynchronous(t *testing.T) {
 				ops <- op // complete it later, elsewhere
 				return nil
 			}})
-			p := newPair(t, cfg, clientConfigFor(t, v))
+			p := newPair(t, cfg, clientConfig(t, v.policy, v.key))
 
 			// Advance until the server stops for its key operation.
 			var op *AsyncPkeyOp
@@ -199,7 +124,7 @@ func TestAsyncPkeyOffloaded(t *testing.T) {
 				}()
 				return nil
 			}})
-			p := newPair(t, cfg, clientConfigFor(t, v))
+			p := newPair(t, cfg, clientConfig(t, v.policy, v.key))
 			p.handshake(t)
 			wg.Wait()
 			require.Nil(t, offloadErr.Load())
@@ -272,9 +197,7 @@ func TestAsyncPkeyStrictValidation(t *testing.T) {
 			// A faulty HSM: a valid signature, by the wrong key.
 			err := offload(t, p.server, op, ec2, false)
 			if strict {
-				var s2nErr *Error
-				require.ErrorAs(t, err, &s2nErr)
-				require.Equal(t, "S2N_ERR_VERIFY_SIGNATURE", s2nErr.Name)
+				requireS2nError(t, err, "S2N_ERR_VERIFY_SIGNATURE")
 				blocked, err := p.server.Negotiate()
 				require.ErrorIs(t, err, ErrBlocked, "nothing reached the peer")
 				require.Equal(t, BlockedOnApplicationInput, blocked)
@@ -289,78 +212,33 @@ func TestAsyncPkeyStrictValidation(t *testing.T) {
 	}
 }
 
-func requireS2nError(t *testing.T, err error, name string) {
-	t.Helper()
-	var s2nErr *Error
-	require.ErrorAs(t, err, &s2nErr)
-	require.Equal(t, name, s2nErr.Name, "error: %v", err)
-	require.ErrorIs(t, err, ErrUsage)
-}
-
-// blockedPair stops a TLS 1.3 ECDSA handshake at the server's sign op and
-// returns the op, untouched.
-func blockedPair(t *testing.T) (*pair, *AsyncPkeyOp) {
-	ec, _, _ := testKeys(t)
-	return blockedPairWith(t, configOpts{policy: "default_tls13", chain: ec})
-}
-
-func blockedPairWith(t *testing.T, server configOpts) (*pair, *AsyncPkeyOp) {
-	ops := make(chan *AsyncPkeyOp, 1)
-	server.fn = func(_ *Connection, op *AsyncPkeyOp) error {
-		ops <- op
-		return nil
-	}
-	trust := server.chain
-	if trust == nil {
-		trust = server.public
-	}
-	p := newPair(t, newTestConfig(t, server), newTestConfig(t, configOpts{policy: server.policy, trust: trust}))
-	for range 10000 {
-		p.client.Negotiate()
-		p.server.Negotiate()
-		select {
-		case op := <-ops:
-			return p, op
-		default:
-		}
-	}
-	t.Fatal("the callback never ran")
-	return nil, nil
-}
-
 func TestAsyncPkeyMisuse(t *testing.T) {
 	t.Run("apply before perform", func(t *testing.T) {
 		p, op := blockedPair(t)
 		defer op.Free()
-		requireS2nError(t, op.Apply(p.server), "S2N_ERR_ASYNC_NOT_PERFORMED")
+		requireS2nError(t, op.Apply(p.server), "S2N_ERR_ASYNC_NOT_PERFORMED", ErrUsage)
 	})
 	t.Run("perform twice", func(t *testing.T) {
 		p, op := blockedPair(t)
 		defer op.Free()
-		cert, err := p.server.SelectedCert()
-		require.NoError(t, err)
-		key, err := cert.PrivateKey()
-		require.NoError(t, err)
+		key := selectedKey(t, p.server)
 		require.NoError(t, op.Perform(key))
-		requireS2nError(t, op.Perform(key), "S2N_ERR_ASYNC_ALREADY_PERFORMED")
+		requireS2nError(t, op.Perform(key), "S2N_ERR_ASYNC_ALREADY_PERFORMED", ErrUsage)
 	})
 	t.Run("apply twice", func(t *testing.T) {
 		p, op := blockedPair(t)
 		defer op.Free()
 		require.NoError(t, performAndApply(p.server, op))
-		requireS2nError(t, op.Apply(p.server), "S2N_ERR_ASYNC_ALREADY_APPLIED")
+		requireS2nError(t, op.Apply(p.server), "S2N_ERR_ASYNC_ALREADY_APPLIED", ErrUsage)
 		p.handshake(t)
 	})
 	t.Run("apply on another connection", func(t *testing.T) {
 		p, op := blockedPair(t)
 		other, _ := blockedPair(t)
 		defer op.Free()
-		cert, err := p.server.SelectedCert()
-		require.NoError(t, err)
-		key, err := cert.PrivateKey()
-		require.NoError(t, err)
+		key := selectedKey(t, p.server)
 		require.NoError(t, op.Perform(key))
-		requireS2nError(t, op.Apply(other.server), nameWrongConnection)
+		requireS2nError(t, op.Apply(other.server), nameWrongConnection, ErrUsage)
 		require.NoError(t, op.Apply(p.server))
 		p.handshake(t)
 	})
@@ -369,46 +247,43 @@ func TestAsyncPkeyMisuse(t *testing.T) {
 		require.NoError(t, op.Free())
 		require.NoError(t, op.Free())
 		_, err := op.Type()
-		requireS2nError(t, err, nameClosed)
+		requireS2nError(t, err, nameClosed, ErrUsage)
 		_, err = op.Input()
-		requireS2nError(t, err, nameClosed)
-		requireS2nError(t, op.SetOutput([]byte{1}), nameClosed)
-		requireS2nError(t, op.Apply(p.server), nameClosed)
+		requireS2nError(t, err, nameClosed, ErrUsage)
+		requireS2nError(t, op.SetOutput([]byte{1}), nameClosed, ErrUsage)
+		requireS2nError(t, op.Apply(p.server), nameClosed, ErrUsage)
 		require.Zero(t, Stats().PendingOps)
 	})
 	t.Run("closed connection", func(t *testing.T) {
 		p, op := blockedPair(t)
-		cert, err := p.server.SelectedCert()
-		require.NoError(t, err)
-		key, err := cert.PrivateKey()
-		require.NoError(t, err)
+		key := selectedKey(t, p.server)
 		require.NoError(t, p.server.Close())
 		require.NoError(t, p.server.Close(), "Close is idempotent")
 		// The op went with its connection: nothing touches freed memory.
-		requireS2nError(t, op.Perform(key), nameClosed)
-		requireS2nError(t, op.Apply(p.server), nameClosed)
+		requireS2nError(t, op.Perform(key), nameClosed, ErrUsage)
+		requireS2nError(t, op.Apply(p.server), nameClosed, ErrUsage)
 		require.NoError(t, op.Free())
-		_, err = p.server.Negotiate()
-		requireS2nError(t, err, nameClosed)
+		_, err := p.server.Negotiate()
+		requireS2nError(t, err, nameClosed, ErrUsage)
 		_, _, err = p.server.Send([]byte("x"))
-		requireS2nError(t, err, nameClosed)
+		requireS2nError(t, err, nameClosed, ErrUsage)
 		_, _, err = p.server.Recv(make([]byte, 1))
-		requireS2nError(t, err, nameClosed)
+		requireS2nError(t, err, nameClosed, ErrUsage)
 		_, err = p.server.Shutdown()
-		requireS2nError(t, err, nameClosed)
-		requireS2nError(t, p.server.SetServerName("x"), nameClosed)
-		requireS2nError(t, p.server.Wipe(), nameClosed)
+		requireS2nError(t, err, nameClosed, ErrUsage)
+		requireS2nError(t, p.server.SetServerName("x"), nameClosed, ErrUsage)
+		requireS2nError(t, p.server.Wipe(), nameClosed, ErrUsage)
 		_, err = p.server.SelectedCert()
-		requireS2nError(t, err, nameClosed)
+		requireS2nError(t, err, nameClosed, ErrUsage)
 		require.Equal(t, ProtocolVersion(0), p.server.ProtocolVersion())
 	})
 	t.Run("nil arguments", func(t *testing.T) {
 		p, op := blockedPair(t)
 		defer op.Free()
-		requireS2nError(t, op.Perform(nil), nameInvalidArg)
-		requireS2nError(t, op.Apply(nil), nameInvalidArg)
+		requireS2nError(t, op.Perform(nil), nameInvalidArg, ErrUsage)
+		requireS2nError(t, op.Apply(nil), nameInvalidArg, ErrUsage)
 		var nilOp *AsyncPkeyOp
-		requireS2nError(t, nilOp.Apply(p.server), nameInvalidArg)
+		requireS2nError(t, nilOp.Apply(p.server), nameInvalidArg, ErrUsage)
 		require.NoError(t, nilOp.Free())
 	})
 }
@@ -483,7 +358,7 @@ func TestAsyncPkeyOpFreedWithConnection(t *testing.T) {
 				return
 			default:
 				if _, err := op.Input(); err != nil {
-					requireS2nError(t, err, nameClosed)
+					requireS2nError(t, err, nameClosed, ErrUsage)
 				}
 			}
 		}
@@ -494,7 +369,7 @@ func TestAsyncPkeyOpFreedWithConnection(t *testing.T) {
 	wg.Wait()
 	require.Zero(t, Stats().PendingOps)
 	_, err := op.Type()
-	requireS2nError(t, err, nameClosed)
+	requireS2nError(t, err, nameClosed, ErrUsage)
 }
 
 func TestAsyncPkeyCloseInsideCallback(t *testing.T) {
@@ -503,7 +378,7 @@ func TestAsyncPkeyCloseInsideCallback(t *testing.T) {
 	cfg := newTestConfig(t, configOpts{policy: "default_tls13", chain: ec, fn: func(conn *Connection, op *AsyncPkeyOp) error {
 		closeErr = conn.Close() // deferred: s2n is still running
 		_, negErr := conn.Negotiate()
-		requireS2nError(t, negErr, nameInCallback)
+		requireS2nError(t, negErr, nameInCallback, ErrUsage)
 		// The connection is still usable until the callback returns.
 		return performAndApply(conn, op)
 	}})
@@ -516,7 +391,7 @@ func TestAsyncPkeyCloseInsideCallback(t *testing.T) {
 	}
 	require.NoError(t, closeErr)
 	_, err := p.server.Negotiate()
-	requireS2nError(t, err, nameClosed)
+	requireS2nError(t, err, nameClosed, ErrUsage)
 	require.Zero(t, Stats().PendingOps)
 }
 
@@ -545,46 +420,19 @@ func TestAsyncPkeyConcurrentApply(t *testing.T) {
 
 	// Appliers: collect ops in batches, shuffle, complete from whichever
 	// goroutine picks them up.
-	var appliers sync.WaitGroup
 	applyErrs := make(chan error, n)
-	for range 4 {
-		appliers.Add(1)
-		go func() {
-			defer appliers.Done()
-			var batch []pending
-			flush := func() {
-				mrand.Shuffle(len(batch), func(i, j int) { batch[i], batch[j] = batch[j], batch[i] })
-				for _, q := range batch {
-					var err error
-					if strings.HasPrefix(q.conn.CipherSuite(), "TLS_") {
-						err = performAndApply(q.conn, q.op)
-					} else {
-						err = offload(t, q.conn, q.op, rs, false)
-					}
-					q.op.Free()
-					if err != nil {
-						applyErrs <- err
-					}
-				}
-				batch = batch[:0]
-			}
-			for {
-				select {
-				case q, ok := <-queue:
-					if !ok {
-						flush()
-						return
-					}
-					batch = append(batch, q)
-					if len(batch) >= 1+mrand.IntN(8) {
-						flush()
-					}
-				case <-time.After(time.Millisecond):
-					flush()
-				}
-			}
-		}()
-	}
+	waitAppliers := applyShuffled(4, 8, queue, func(q pending) {
+		var err error
+		if strings.HasPrefix(q.conn.CipherSuite(), "TLS_") {
+			err = performAndApply(q.conn, q.op)
+		} else {
+			err = offload(t, q.conn, q.op, rs, false)
+		}
+		q.op.Free()
+		if err != nil {
+			applyErrs <- err
+		}
+	})
 
 	var drivers sync.WaitGroup
 	errs := make(chan error, 2*n)
@@ -601,7 +449,7 @@ func TestAsyncPkeyConcurrentApply(t *testing.T) {
 	}
 	drivers.Wait()
 	close(queue)
-	appliers.Wait()
+	waitAppliers()
 	close(errs)
 	close(applyErrs)
 	for err := range errs {
@@ -620,7 +468,7 @@ func TestAsyncPkeyPerformWithSigner(t *testing.T) {
 	for _, v := range variants(t) {
 		t.Run(v.name, func(t *testing.T) {
 			var calls atomic.Int32
-			signer := &testSigner{key: v.key.signer}
+			signer := &faultySigner{key: v.key.signer}
 			cfg := newTestConfig(t, configOpts{policy: v.policy, public: v.key, fn: func(conn *Connection, op *AsyncPkeyOp) error {
 				defer op.Free()
 				calls.Add(1)
@@ -629,7 +477,7 @@ func TestAsyncPkeyPerformWithSigner(t *testing.T) {
 				}
 				return op.Apply(conn)
 			}})
-			p := newPair(t, cfg, clientConfigFor(t, v))
+			p := newPair(t, cfg, clientConfig(t, v.policy, v.key))
 			p.handshake(t)
 			require.EqualValues(t, 1, calls.Load())
 			require.EqualValues(t, v.signerCalls(), signer.calls.Load(), "the signer did the op")

@@ -277,7 +277,7 @@ func TestClientHelloCallback(t *testing.T) {
 		missing        bool
 	}
 	got := make(chan seen, 1)
-	cfg := signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer}, "h2")
+	cfg := signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer}, "h2")
 	require.NoError(t, cfg.SetClientHelloCallback(func(conn *Connection, ch *ClientHello) error {
 		var s seen
 		var err error
@@ -310,7 +310,7 @@ func TestClientHelloCallback(t *testing.T) {
 		return nil
 	}, ClientHelloBlocking))
 	serverErr, clientErr, body := serveHello(t, cfg, &tls.Config{
-		ServerName: "localhost", RootCAs: interopPool(ec), NextProtos: []string{"h2"},
+		ServerName: "localhost", RootCAs: certPool(ec), NextProtos: []string{"h2"},
 	})
 	require.NoError(t, serverErr)
 	require.NoError(t, clientErr)
@@ -341,9 +341,9 @@ func TestClientHelloCallbackPicksConfig(t *testing.T) {
 	ec, _, ec2 := testKeys(t)
 	other := makeTestKeyFor(t, "other", "other.example", ec2.signer)
 	byName := map[string]*Config{
-		"other.example": signerConfig(t, "default_tls13", other, &testSigner{key: ec2.signer}),
+		"other.example": signerConfig(t, "default_tls13", other, &faultySigner{key: ec2.signer}),
 	}
-	front := signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer})
+	front := signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer})
 	require.NoError(t, front.SetClientHelloCallback(func(conn *Connection, ch *ClientHello) error {
 		name, err := ch.ServerName()
 		if err != nil {
@@ -370,7 +370,7 @@ func TestClientHelloCallbackPicksConfig(t *testing.T) {
 		name string
 		key  *testKey
 	}{{"other.example", other}, {"localhost", ec}} {
-		serverErr, clientErr, _ := serveHello(t, front, &tls.Config{ServerName: tc.name, RootCAs: interopPool(tc.key)})
+		serverErr, clientErr, _ := serveHello(t, front, &tls.Config{ServerName: tc.name, RootCAs: certPool(tc.key)})
 		require.NoError(t, serverErr, tc.name)
 		require.NoError(t, clientErr, tc.name)
 	}
@@ -382,14 +382,14 @@ func TestClientHelloCallbackRefuses(t *testing.T) {
 	ec, _, _ := testKeys(t)
 	refused := errors.New("no such tenant")
 	for _, panics := range []bool{false, true} {
-		cfg := signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer})
+		cfg := signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer})
 		require.NoError(t, cfg.SetClientHelloCallback(func(*Connection, *ClientHello) error {
 			if panics {
 				panic("lookup exploded")
 			}
 			return refused
 		}, ClientHelloBlocking))
-		serverErr, clientErr, _ := serveHello(t, cfg, &tls.Config{ServerName: "localhost", RootCAs: interopPool(ec)})
+		serverErr, clientErr, _ := serveHello(t, cfg, &tls.Config{ServerName: "localhost", RootCAs: certPool(ec)})
 		require.Error(t, clientErr)
 		if panics {
 			var pe *PanicError

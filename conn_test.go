@@ -2,134 +2,25 @@ package s2n
 
 import (
 	"context"
-	"crypto"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 )
 
-// testSigner is a crypto.Signer (and Decrypter, for RSA) that counts calls
-// and can be told to misbehave.
-type testSigner struct {
-	key      crypto.Signer
-	calls    atomic.Int32
-	delay    time.Duration
-	err      error
-	panics   bool
-	block    chan struct{} // if set, answer only once it is closed
-	inflight atomic.Int32
-	maxSeen  atomic.Int32
-}
-
-func (s *testSigner) Public() crypto.PublicKey { return s.key.Public() }
-
-func (s *testSigner) enter() func() {
-	s.calls.Add(1)
-	n := s.inflight.Add(1)
-	for {
-		m := s.maxSeen.Load()
-		if n <= m || s.maxSeen.CompareAndSwap(m, n) {
-			break
-		}
-	}
-	if s.block != nil {
-		<-s.block
-	}
-	time.Sleep(s.delay)
-	if s.panics {
-		panic("signer exploded")
-	}
-	return func() { s.inflight.Add(-1) }
-}
-
-func (s *testSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
-	defer s.enter()()
-	if s.err != nil {
-		return nil, s.err
-	}
-	return s.key.Sign(r, digest, opts)
-}
-
-func (s *testSigner) Decrypt(r io.Reader, msg []byte, opts crypto.DecrypterOpts) ([]byte, error) {
-	defer s.enter()()
-	if s.err != nil {
-		return nil, s.err
-	}
-	return s.key.(crypto.Decrypter).Decrypt(r, msg, opts)
-}
-
-// signerConfig is a server Config whose key is offloaded to signer.
-func signerConfig(t testing.TB, policy string, key *testKey, signer crypto.Signer, alpn ...string) *Config {
-	t.Helper()
-	cfg := newTestConfig(t, configOpts{policy: policy})
-	require.NoError(t, cfg.AddCertChainWithSigner(key.certPEM, signer))
-	if len(alpn) > 0 {
-		require.NoError(t, cfg.SetProtocolPreferences(alpn))
-	}
-	return cfg
-}
-
-// serveOnce accepts one connection on a loopback listener and runs fn on it.
-func serveOnce(t testing.TB, cfg *Config, fn func(*Conn) error) (addr string, result <-chan error) {
-	t.Helper()
-	l, err := Listen("tcp", "127.0.0.1:0", cfg)
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() {
-		defer l.Close()
-		c, err := l.Accept()
-		if err != nil {
-			done <- err
-			return
-		}
-		conn := c.(*Conn)
-		defer conn.Close()
-		done <- fn(conn)
-	}()
-	return localhostAddr(l.Addr()), done
-}
-
-// localhostAddr names a loopback listener by the name its certificate has.
-func localhostAddr(a net.Addr) string {
-	return net.JoinHostPort("localhost", strconv.Itoa(a.(*net.TCPAddr).Port))
-}
-
-// echoOnce reads a line-sized message and writes it back.
-func echoOnce(c *Conn) error {
-	buf := make([]byte, 1024)
-	n, err := c.Read(buf)
-	if err != nil {
-		return err
-	}
-	_, err = c.Write(buf[:n])
-	return err
-}
-
-func clientConfig(t testing.TB, policy string, trust *testKey, alpn ...string) *Config {
-	cfg := newTestConfig(t, configOpts{policy: policy, trust: trust})
-	if len(alpn) > 0 {
-		require.NoError(t, cfg.SetProtocolPreferences(alpn))
-	}
-	return cfg
-}
-
 func TestConnBindingToBindingWithSigner(t *testing.T) {
 	for _, v := range variants(t) {
 		t.Run(v.name, func(t *testing.T) {
-			signer := &testSigner{key: v.key.signer}
-			addr, served := serveOnce(t, signerConfig(t, v.policy, v.key, signer, "h2", "http/1.1"), func(c *Conn) error {
+			signer := &faultySigner{key: v.key.signer}
+			addr, served := serveResults(t, signerConfig(t, v.policy, v.key, signer, "h2", "http/1.1"), 1, func(c *Conn) error {
 				if err := c.Handshake(); err != nil {
 					return err
 				}
@@ -168,12 +59,6 @@ func TestConnBindingToBindingWithSigner(t *testing.T) {
 	}
 }
 
-func goTLSClientConfig(key *testKey) *tls.Config {
-	pool := x509.NewCertPool()
-	pool.AddCert(key.cert)
-	return &tls.Config{RootCAs: pool, ServerName: "localhost"}
-}
-
 func TestConnServerWithGoTLSClient(t *testing.T) {
 	ec, rs, _ := testKeys(t)
 	cases := []struct {
@@ -191,8 +76,8 @@ func TestConnServerWithGoTLSClient(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			signer := &testSigner{key: tc.key.signer}
-			addr, served := serveOnce(t, signerConfig(t, tc.policy, tc.key, signer), echoOnce)
+			signer := &faultySigner{key: tc.key.signer}
+			addr, served := serveResults(t, signerConfig(t, tc.policy, tc.key, signer), 1, echoOnce)
 			cfg := goTLSClientConfig(tc.key)
 			cfg.MinVersion, cfg.MaxVersion, cfg.CipherSuites = tc.client.MinVersion, tc.client.MaxVersion, tc.client.CipherSuites
 			c, err := tls.Dial("tcp", addr, cfg)
@@ -216,21 +101,13 @@ func TestConnServerWithGoTLSClient(t *testing.T) {
 
 func TestConnClientWithGoTLSServer(t *testing.T) {
 	ec, _, _ := testKeys(t)
-	cert, err := tls.X509KeyPair(ec.certPEM, ec.keyPEM)
-	require.NoError(t, err)
 	for _, max := range []uint16{tls.VersionTLS13, tls.VersionTLS12} {
-		l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, MaxVersion: max, NextProtos: []string{"http/1.1"}})
-		require.NoError(t, err)
-		go func() {
-			defer l.Close()
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-			io.Copy(c, c)
-		}()
-		c, err := Dial("tcp", localhostAddr(l.Addr()), clientConfig(t, "default_tls13", ec, "http/1.1"))
+		goCfg := &tls.Config{Certificates: []tls.Certificate{goCert(ec)}, MaxVersion: max, NextProtos: []string{"http/1.1"}}
+		addr, _ := serveGoTLS(t, goCfg, 1, func(c *tls.Conn) error {
+			_, err := io.Copy(c, c)
+			return err
+		})
+		c, err := Dial("tcp", addr, clientConfig(t, "default_tls13", ec, "http/1.1"))
 		require.NoError(t, err)
 		_, err = c.Write([]byte("over crypto/tls"))
 		require.NoError(t, err)
@@ -252,7 +129,7 @@ func TestConnBulkBothWays(t *testing.T) {
 	for i := range payload {
 		payload[i] = byte(i * 7)
 	}
-	addr, served := serveOnce(t, signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer}), func(c *Conn) error {
+	addr, served := serveResults(t, signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer}), 1, func(c *Conn) error {
 		got := make([]byte, len(payload))
 		if _, err := io.ReadFull(c, got); err != nil {
 			return err
@@ -275,12 +152,12 @@ func TestConnBulkBothWays(t *testing.T) {
 func TestConnSignerFailures(t *testing.T) {
 	ec, _, _ := testKeys(t)
 	errKMS := errors.New("kms: throttled")
-	for name, signer := range map[string]*testSigner{
-		"error": {key: ec.signer, err: errKMS},
-		"panic": {key: ec.signer, panics: true},
+	for name, signer := range map[string]*faultySigner{
+		"error": {key: ec.signer, fault: signerFault{err: errKMS}},
+		"panic": {key: ec.signer, fault: signerFault{panics: true}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			addr, served := serveOnce(t, signerConfig(t, "default_tls13", ec, signer), func(c *Conn) error { return c.Handshake() })
+			addr, served := serveResults(t, signerConfig(t, "default_tls13", ec, signer), 1, func(c *Conn) error { return c.Handshake() })
 			raw, err := net.Dial("tcp", addr)
 			require.NoError(t, err)
 			c := Client(raw, clientConfig(t, "default_tls13", ec), "localhost")
@@ -301,13 +178,13 @@ func TestConnSignerFailures(t *testing.T) {
 func TestConnSignerNeverAnswers(t *testing.T) {
 	ec, _, _ := testKeys(t)
 	release := make(chan struct{})
-	signer := &testSigner{key: ec.signer, block: release}
+	signer := &faultySigner{key: ec.signer, release: release}
 	defer close(release) // let the stuck signer goroutine finish
 	cfg := signerConfig(t, "default_tls13", ec, signer)
 
 	for _, how := range []string{"context", "deadline"} {
 		t.Run(how, func(t *testing.T) {
-			addr, served := serveOnce(t, cfg, func(c *Conn) error {
+			addr, served := serveResults(t, cfg, 1, func(c *Conn) error {
 				if how == "deadline" {
 					c.SetDeadline(time.Now().Add(200 * time.Millisecond))
 					return c.Handshake()
@@ -336,71 +213,43 @@ func TestConnSignerNeverAnswers(t *testing.T) {
 
 func TestConnMaxInflightKeyOps(t *testing.T) {
 	ec, _, _ := testKeys(t)
-	signer := &testSigner{key: ec.signer, delay: 5 * time.Millisecond}
+	signer := &faultySigner{key: ec.signer, fault: signerFault{delay: 5 * time.Millisecond}}
 	cfg := newTestConfig(t, configOpts{policy: "default_tls13"})
 	require.NoError(t, cfg.SetMaxInflightKeyOps(2))
 	require.NoError(t, cfg.AddCertChainWithSigner(ec.certPEM, signer))
-	l, err := Listen("tcp", "127.0.0.1:0", cfg)
-	require.NoError(t, err)
-	defer l.Close()
 	const n = 12
-	var wg sync.WaitGroup
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-			c.(*Conn).Handshake()
-		}()
-	}
+	addr, served := serveResults(t, cfg, n, func(c *Conn) error { return c.Handshake() })
 	client := clientConfig(t, "default_tls13", ec)
 	var clients sync.WaitGroup
 	for range n {
 		clients.Add(1)
 		go func() {
 			defer clients.Done()
-			c, err := Dial("tcp", localhostAddr(l.Addr()), client)
+			c, err := Dial("tcp", addr, client)
 			if err == nil {
 				c.Close()
 			}
 		}()
 	}
 	clients.Wait()
-	wg.Wait()
+	for range served { // every server handshake has ended
+	}
 	require.EqualValues(t, n, signer.calls.Load())
-	require.LessOrEqual(t, signer.maxSeen.Load(), int32(2))
+	require.LessOrEqual(t, signer.maxInside.Load(), int32(2))
 }
 
 func TestConnChainsChosenByKeyType(t *testing.T) {
 	ec, rs, _ := testKeys(t)
-	sEC, sRSA := &testSigner{key: ec.signer}, &testSigner{key: rs.signer}
+	sEC, sRSA := &faultySigner{key: ec.signer}, &faultySigner{key: rs.signer}
 	cfg := newTestConfig(t, configOpts{policy: "default_tls13"})
 	require.NoError(t, cfg.AddCertChainWithSigner(ec.certPEM, sEC))
 	require.NoError(t, cfg.AddCertChainWithSigner(rs.certPEM, sRSA))
-	l, err := Listen("tcp", "127.0.0.1:0", cfg)
-	require.NoError(t, err)
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.(*Conn).Handshake()
-			}()
-		}
-	}()
+	addr, _ := serveResults(t, cfg, 0, func(c *Conn) error { return c.Handshake() })
 	// A TLS 1.2 client that only takes RSA certificates gets the RSA chain.
 	for _, tc := range []struct {
 		suite  uint16
 		key    *testKey
-		signer *testSigner
+		signer *faultySigner
 	}{
 		{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, rs, sRSA},
 		{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, ec, sEC},
@@ -409,7 +258,7 @@ func TestConnChainsChosenByKeyType(t *testing.T) {
 		cfg := goTLSClientConfig(tc.key)
 		cfg.MaxVersion = tls.VersionTLS12
 		cfg.CipherSuites = []uint16{tc.suite}
-		c, err := tls.Dial("tcp", l.Addr().String(), cfg)
+		c, err := tls.Dial("tcp", addr, cfg)
 		require.NoError(t, err)
 		require.Equal(t, tc.key.cert.Raw, c.ConnectionState().PeerCertificates[0].Raw)
 		c.Close()
@@ -419,7 +268,7 @@ func TestConnChainsChosenByKeyType(t *testing.T) {
 
 func TestConnHTTPS(t *testing.T) {
 	ec, _, _ := testKeys(t)
-	signer := &testSigner{key: ec.signer}
+	signer := &faultySigner{key: ec.signer}
 	cfg := signerConfig(t, "default_tls13", ec, signer, "h2", "http/1.1")
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -468,7 +317,7 @@ func TestConnHTTPS(t *testing.T) {
 // is sent and everything is freed.
 func TestConnBlindingAfterFailedHandshake(t *testing.T) {
 	ec, _, ec2 := testKeys(t)
-	addr, served := serveOnce(t, signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer}), func(c *Conn) error {
+	addr, served := serveResults(t, signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer}), 1, func(c *Conn) error {
 		if err := c.Handshake(); err != nil {
 			return err
 		}
@@ -481,10 +330,7 @@ func TestConnBlindingAfterFailedHandshake(t *testing.T) {
 	require.NoError(t, err)
 	tr := &timedWrites{Conn: raw}
 	c := Client(tr, client, "localhost")
-	err = c.Handshake()
-	var se *Error
-	require.ErrorAs(t, err, &se)
-	require.Equal(t, "S2N_ERR_CERT_UNTRUSTED", se.Name)
+	requireS2nError(t, c.Handshake(), "S2N_ERR_CERT_UNTRUSTED")
 	delay := c.Connection().Delay()
 	require.Greater(t, delay, time.Duration(0), "s2n asks for blinding")
 	require.LessOrEqual(t, delay, time.Second, "capped by SetMaxBlindingDelay")
@@ -565,7 +411,7 @@ func TestVerifyHostCallback(t *testing.T) {
 func TestConnPeerCertificatesAfterClose(t *testing.T) {
 	ec, _, _ := testKeys(t)
 	for _, askFirst := range []bool{true, false} {
-		addr, served := serveOnce(t, signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer}), func(c *Conn) error {
+		addr, served := serveResults(t, signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer}), 1, func(c *Conn) error {
 			return c.Handshake()
 		})
 		c, err := Dial("tcp", addr, clientConfig(t, "default_tls13", ec))

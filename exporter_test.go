@@ -44,7 +44,7 @@ func TestExportKeyingMaterialMatchesGoTLS(t *testing.T) {
 
 	t.Run("binding-server", func(t *testing.T) {
 		exported := make(chan [][]byte, 1)
-		addr, served := serveOnce(t, signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer}), func(c *Conn) error {
+		addr, served := serveResults(t, signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer}), 1, func(c *Conn) error {
 			if err := c.Handshake(); err != nil {
 				return err
 			}
@@ -124,7 +124,7 @@ func TestExportKeyingMaterialErrors(t *testing.T) {
 
 	t.Run("tls12", func(t *testing.T) {
 		exportErr := make(chan error, 1)
-		addr, served := serveOnce(t, signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer}), func(c *Conn) error {
+		addr, served := serveResults(t, signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer}), 1, func(c *Conn) error {
 			if err := c.Handshake(); err != nil {
 				return err
 			}
@@ -148,8 +148,8 @@ func TestExportKeyingMaterialErrors(t *testing.T) {
 	})
 
 	t.Run("before-handshake-and-after-close", func(t *testing.T) {
-		cfg := signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer})
-		addr, served := serveOnce(t, cfg, func(c *Conn) error {
+		cfg := signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer})
+		addr, served := serveResults(t, cfg, 1, func(c *Conn) error {
 			_, err := c.ExportKeyingMaterial("EXPORTER-s2n-go-test", nil, 32)
 			if err == nil {
 				return io.ErrUnexpectedEOF

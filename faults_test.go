@@ -2,20 +2,16 @@ package s2n
 
 import (
 	"context"
-	"crypto"
 	"crypto/rand"
-	"crypto/rsa"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,185 +23,32 @@ import (
 // vanish at every step of the handshake. Each fault must end in a clear
 // error, with nothing leaked.
 
-// relHandshakeTimeout bounds every handshake of these tests: it is a hang
-// guard, never the expected way out (tests assert errors are not timeouts
-// unless a timeout is what they test).
-const relHandshakeTimeout = 20 * time.Second
-
-// relSigner is a crypto.Signer (and Decrypter for RSA) that misbehaves on
-// demand.
-type relSigner struct {
-	key     crypto.Signer
-	wrong   crypto.Signer           // sign with this key instead: a valid signature, by the wrong key
-	mangle  func(sig []byte) []byte // corrupt a correct answer
-	err     error                   // fail with this error
-	panics  bool                    // panic instead of answering
-	release <-chan struct{}         // if set, answer only once it is closed
-	wait    func()                  // if set, called before answering
-	entered chan struct{}           // if set, signalled (non-blocking) on entry
-	calls   atomic.Int32            // entries
-	inside  atomic.Int32            // entered and not yet returned
-	done    atomic.Int32            // returns
-	decrypt func([]byte) ([]byte, error)
-}
-
-func (s *relSigner) Public() crypto.PublicKey { return s.key.Public() }
-
-func (s *relSigner) enter() func() {
-	s.calls.Add(1)
-	s.inside.Add(1)
-	if s.entered != nil {
-		select {
-		case s.entered <- struct{}{}:
-		default:
-		}
-	}
-	if s.release != nil {
-		<-s.release
-	}
-	if s.wait != nil {
-		s.wait()
-	}
-	return func() {
-		s.inside.Add(-1)
-		s.done.Add(1)
-	}
-}
-
-func (s *relSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
-	defer s.enter()()
-	if s.panics {
-		panic("signer exploded")
-	}
-	if s.err != nil {
-		return nil, s.err
-	}
-	key := s.key
-	if s.wrong != nil {
-		key = s.wrong
-	}
-	sig, err := key.Sign(r, digest, opts)
-	if err != nil {
-		return nil, err
-	}
-	if s.mangle != nil {
-		sig = s.mangle(sig)
-	}
-	return sig, nil
-}
-
-func (s *relSigner) Decrypt(r io.Reader, msg []byte, opts crypto.DecrypterOpts) ([]byte, error) {
-	defer s.enter()()
-	if s.panics {
-		panic("decrypter exploded")
-	}
-	if s.err != nil {
-		return nil, s.err
-	}
-	if s.decrypt != nil {
-		return s.decrypt(msg)
-	}
-	return s.key.(crypto.Decrypter).Decrypt(r, msg, opts)
-}
-
-var (
-	relRSA2Once sync.Once
-	relRSA2     *testKey
-)
-
-// relWrongKey returns a second key of the same type as k: its signatures
-// are valid, but not for k's certificate.
-func relWrongKey(t testing.TB, k *testKey) crypto.Signer {
-	ec, rs, ec2 := testKeys(t)
-	switch k {
-	case ec:
-		return ec2.signer
-	case rs:
-		relRSA2Once.Do(func() {
-			priv, err := rsa.GenerateKey(rand.Reader, 2048)
-			require.NoError(t, err)
-			relRSA2 = makeTestKey(t, "rsa-2048-other", priv)
-		})
-		return relRSA2.signer
-	}
-	t.Fatalf("no wrong key for %s", k.name)
-	return nil
-}
-
-// relListen accepts server Conns on a loopback listener; accept returns
-// the next one. The listener closes with the test.
-func relListen(t testing.TB, cfg *Config) (addr string, accept func() *Conn) {
-	t.Helper()
-	l, err := Listen("tcp", "127.0.0.1:0", cfg)
-	require.NoError(t, err)
-	conns := make(chan *Conn, 64)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			conns <- c.(*Conn)
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		<-done
-		close(conns)
-		for c := range conns {
-			c.Close()
-		}
-	})
-	return localhostAddr(l.Addr()), func() *Conn {
-		select {
-		case c := <-conns:
-			t.Cleanup(func() { c.Close() }) // even if the test fails first
-			return c
-		case <-time.After(relHandshakeTimeout):
-			t.Fatal("no connection accepted")
-			return nil
-		}
-	}
-}
-
-// relDial connects a client Conn to addr without running the handshake.
-func relDial(t testing.TB, addr string, cfg *Config) *Conn {
-	t.Helper()
-	raw, err := net.Dial("tcp", addr)
-	require.NoError(t, err)
-	c := Client(raw, cfg, "localhost")
-	t.Cleanup(func() { c.Close() }) // even if the test fails first
-	return c
-}
-
 // relHandshakes runs the client's handshake on a goroutine and the server's
-// on this one, each bounded by relHandshakeTimeout; the client's error
+// on this one, each bounded by testHandshakeTimeout; the client's error
 // arrives on the channel.
 func relHandshakes(t testing.TB, addr string, accept func() *Conn, clientCfg *Config) (srv, cli *Conn, serverErr error, clientErr <-chan error) {
 	t.Helper()
-	cli = relDial(t, addr, clientCfg)
+	cli = dialClient(t, addr, clientCfg)
 	ch := make(chan error, 1)
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), relHandshakeTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), testHandshakeTimeout)
 		defer cancel()
 		ch <- cli.HandshakeContext(ctx)
 	}()
 	srv = accept()
-	ctx, cancel := context.WithTimeout(context.Background(), relHandshakeTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), testHandshakeTimeout)
 	defer cancel()
 	return srv, cli, srv.HandshakeContext(ctx), ch
 }
 
 // relHandshakesAsync runs both handshakes on goroutines, each bounded by
-// relHandshakeTimeout.
+// testHandshakeTimeout.
 func relHandshakesAsync(t testing.TB, addr string, accept func() *Conn, clientCfg *Config) (srv, cli *Conn, serverErr, clientErr <-chan error) {
 	t.Helper()
-	cli = relDial(t, addr, clientCfg)
+	cli = dialClient(t, addr, clientCfg)
 	cerr, serr := make(chan error, 1), make(chan error, 1)
 	run := func(c *Conn, ch chan error) {
-		ctx, cancel := context.WithTimeout(context.Background(), relHandshakeTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), testHandshakeTimeout)
 		defer cancel()
 		ch <- c.HandshakeContext(ctx)
 	}
@@ -213,34 +56,6 @@ func relHandshakesAsync(t testing.TB, addr string, accept func() *Conn, clientCf
 	srv = accept()
 	go run(srv, serr)
 	return srv, cli, serr, cerr
-}
-
-// relRecv waits for a result, failing the test instead of hanging.
-func relRecv[T any](t testing.TB, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(2 * relHandshakeTimeout):
-		t.Fatalf("%s never returned", what)
-		var zero T
-		return zero
-	}
-}
-
-// relIsAbortErr reports whether err is how a vanished peer or a local Close
-// shows: end of stream, reset, broken pipe, or use of a closed connection.
-func relIsAbortErr(err error) bool {
-	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
-		errors.Is(err, net.ErrClosed)
-}
-
-// relIsTimeout reports whether err is a deadline or context timeout.
-func relIsTimeout(err error) bool {
-	var ne net.Error
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) ||
-		(errors.As(err, &ne) && ne.Timeout())
 }
 
 // relWaitParked waits until some goroutine is parked in Conn.waitForKey:
@@ -252,14 +67,7 @@ func relWaitParked(t testing.TB) {
 	require.Eventually(t, func() bool {
 		stacks := string(buf[:runtime.Stack(buf, true)])
 		return strings.Contains(stacks, "[select]:\n") && strings.Contains(stacks, ").waitForKey(")
-	}, relHandshakeTimeout, time.Millisecond, "no handshake parked on its key")
-}
-
-func relRequireS2nName(t testing.TB, err error, name string) {
-	t.Helper()
-	var se *Error
-	require.ErrorAs(t, err, &se, "an *s2n.Error in the chain of %v", err)
-	require.Equal(t, name, se.Name, "error: %v", err)
+	}, testHandshakeTimeout, time.Millisecond, "no handshake parked on its key")
 }
 
 // TestFaultSignerFaults runs each misbehaving key against each signature
@@ -270,50 +78,50 @@ func TestFaultSignerFaults(t *testing.T) {
 	errKMS := errors.New("kms: throttled")
 	type fault struct {
 		name  string
-		setup func(t *testing.T, s *relSigner, v variant)
+		setup func(t *testing.T, s *faultySigner, v variant)
 		check func(t *testing.T, err error)
 	}
 	verifyFails := func(t *testing.T, err error) {
-		relRequireS2nName(t, err, "S2N_ERR_VERIFY_SIGNATURE")
+		requireS2nError(t, err, "S2N_ERR_VERIFY_SIGNATURE")
 		require.Contains(t, err.Error(), "S2N_ERR_VERIFY_SIGNATURE", "the message names the failure")
 	}
 	faults := []fault{
-		{"error", func(_ *testing.T, s *relSigner, _ variant) { s.err = errKMS }, func(t *testing.T, err error) {
+		{"error", func(_ *testing.T, s *faultySigner, _ variant) { s.fault.err = errKMS }, func(t *testing.T, err error) {
 			require.ErrorIs(t, err, errKMS)
 			require.Contains(t, err.Error(), "kms: throttled")
 		}},
-		{"panic", func(_ *testing.T, s *relSigner, _ variant) { s.panics = true }, func(t *testing.T, err error) {
+		{"panic", func(_ *testing.T, s *faultySigner, _ variant) { s.fault.panics = true }, func(t *testing.T, err error) {
 			var pe *PanicError
 			require.ErrorAs(t, err, &pe)
 			require.Equal(t, "signer exploded", pe.Value)
 			require.Contains(t, err.Error(), "panicked")
 		}},
-		{"wrong key", func(t *testing.T, s *relSigner, v variant) { s.wrong = relWrongKey(t, v.key) }, verifyFails},
-		{"truncated by one byte", func(_ *testing.T, s *relSigner, _ variant) {
-			s.mangle = func(sig []byte) []byte { return sig[:len(sig)-1] }
+		{"wrong key", func(t *testing.T, s *faultySigner, v variant) { s.fault.wrong = wrongKey(t, v.key) }, verifyFails},
+		{"truncated by one byte", func(_ *testing.T, s *faultySigner, _ variant) {
+			s.fault.mangle = func(sig []byte) []byte { return sig[:len(sig)-1] }
 		}, verifyFails},
-		{"truncated to half", func(_ *testing.T, s *relSigner, _ variant) {
-			s.mangle = func(sig []byte) []byte { return sig[:len(sig)/2] }
+		{"truncated to half", func(_ *testing.T, s *faultySigner, _ variant) {
+			s.fault.mangle = func(sig []byte) []byte { return sig[:len(sig)/2] }
 		}, verifyFails},
-		{"one bit flipped", func(_ *testing.T, s *relSigner, _ variant) {
-			s.mangle = func(sig []byte) []byte { sig[len(sig)/2] ^= 0x10; return sig }
+		{"one bit flipped", func(_ *testing.T, s *faultySigner, _ variant) {
+			s.fault.mangle = func(sig []byte) []byte { sig[len(sig)/2] ^= 0x10; return sig }
 		}, verifyFails},
-		{"extended by a byte", func(_ *testing.T, s *relSigner, _ variant) {
-			s.mangle = func(sig []byte) []byte { return append(sig, 0) }
+		{"extended by a byte", func(_ *testing.T, s *faultySigner, _ variant) {
+			s.fault.mangle = func(sig []byte) []byte { return append(sig, 0) }
 		}, verifyFails},
-		{"random bytes", func(_ *testing.T, s *relSigner, _ variant) {
-			s.mangle = func(sig []byte) []byte { rand.Read(sig); return sig }
+		{"random bytes", func(_ *testing.T, s *faultySigner, _ variant) {
+			s.fault.mangle = func(sig []byte) []byte { rand.Read(sig); return sig }
 		}, verifyFails},
-		{"empty, not nil", func(_ *testing.T, s *relSigner, _ variant) {
-			s.mangle = func([]byte) []byte { return []byte{} }
+		{"empty, not nil", func(_ *testing.T, s *faultySigner, _ variant) {
+			s.fault.mangle = func([]byte) []byte { return []byte{} }
 		}, verifyFails},
-		{"nil", func(_ *testing.T, s *relSigner, _ variant) {
-			s.mangle = func([]byte) []byte { return nil }
-		}, func(t *testing.T, err error) { relRequireS2nName(t, err, "S2N_ERR_NULL") }},
-		{"oversized", func(_ *testing.T, s *relSigner, _ variant) {
-			s.mangle = func([]byte) []byte { return make([]byte, 70000) }
+		{"nil", func(_ *testing.T, s *faultySigner, _ variant) {
+			s.fault.mangle = func([]byte) []byte { return nil }
+		}, func(t *testing.T, err error) { requireS2nError(t, err, "S2N_ERR_NULL") }},
+		{"oversized", func(_ *testing.T, s *faultySigner, _ variant) {
+			s.fault.mangle = func([]byte) []byte { return make([]byte, 70000) }
 		}, func(t *testing.T, err error) {
-			relRequireS2nName(t, err, nameInvalidArg)
+			requireS2nError(t, err, nameInvalidArg)
 			require.Contains(t, err.Error(), "too large")
 		}},
 	}
@@ -323,16 +131,16 @@ func TestFaultSignerFaults(t *testing.T) {
 		}
 		for _, f := range faults {
 			t.Run(v.name+"/"+f.name, func(t *testing.T) {
-				signer := &relSigner{key: v.key.signer}
+				signer := &faultySigner{key: v.key.signer}
 				f.setup(t, signer, v)
 				serverCfg := signerConfig(t, v.policy, v.key, signer)
 				clientCfg := clientConfig(t, v.policy, v.key)
-				addr, accept := relListen(t, serverCfg)
-				base := relBase(t)
+				addr, accept := acceptConns(t, serverCfg)
+				base := settledStats(t)
 
 				srv, cli, serverErr, clientErrs := relHandshakes(t, addr, accept, clientCfg)
 				require.Error(t, serverErr)
-				require.False(t, relIsTimeout(serverErr), "the fault, not a timeout, ended it: %v", serverErr)
+				require.False(t, isTimeout(serverErr), "the fault, not a timeout, ended it: %v", serverErr)
 				f.check(t, serverErr)
 				require.Zero(t, Stats().PendingOps, "the failed op is freed when the handshake returns")
 				require.Equal(t, serverErr, srv.Handshake(), "a failed handshake is final")
@@ -340,12 +148,12 @@ func TestFaultSignerFaults(t *testing.T) {
 				require.Equal(t, serverErr, err, "Write reports the handshake's failure")
 				require.NoError(t, srv.Close())
 
-				clientErr := relRecv(t, clientErrs, "client handshake")
+				clientErr := await(t, clientErrs, "client handshake")
 				require.Error(t, clientErr)
-				require.True(t, relIsAbortErr(clientErr), "the client sees the server go away: %v", clientErr)
+				require.True(t, isAbortErr(clientErr), "the client sees the server go away: %v", clientErr)
 				require.NoError(t, cli.Close())
 				require.EqualValues(t, 1, signer.calls.Load())
-				relSettle(t, base, f.name)
+				requireSettled(t, base, f.name)
 			})
 		}
 	}
@@ -358,28 +166,28 @@ func TestFaultSignerFaults(t *testing.T) {
 // once the delay has passed.
 func TestFaultWrongKeyFastValidation(t *testing.T) {
 	ec, _, _ := testKeys(t)
-	signer := &relSigner{key: ec.signer, wrong: relWrongKey(t, ec)}
+	signer := &faultySigner{key: ec.signer, fault: signerFault{wrong: wrongKey(t, ec)}}
 	serverCfg := newTestConfig(t, configOpts{policy: "default_tls13"})
 	require.NoError(t, serverCfg.SetAsyncPkeyValidationMode(ValidationFast))
 	require.NoError(t, serverCfg.AddCertChainWithSigner(ec.certPEM, signer))
 	clientCfg := clientConfig(t, "default_tls13", ec)
 	require.NoError(t, clientCfg.SetMaxBlindingDelay(time.Second))
-	addr, accept := relListen(t, serverCfg)
-	base := relBase(t)
+	addr, accept := acceptConns(t, serverCfg)
+	base := settledStats(t)
 
 	srv, cli, serverErr, clientErrs := relHandshakesAsync(t, addr, accept, clientCfg)
-	clientErr := relRecv(t, clientErrs, "client handshake")
-	relRequireS2nName(t, clientErr, "S2N_ERR_VERIFY_SIGNATURE")
+	clientErr := await(t, clientErrs, "client handshake")
+	requireS2nError(t, clientErr, "S2N_ERR_VERIFY_SIGNATURE")
 	require.ErrorIs(t, clientErr, ErrProto)
 	require.Positive(t, cli.Connection().Delay(), "the client asks for blinding")
 	require.NoError(t, cli.Close(), "Close returns at once; a timer ends the connection")
-	err := relRecv(t, serverErr, "server handshake")
+	err := await(t, serverErr, "server handshake")
 	require.Error(t, err, "the server never completes a handshake the client rejected")
-	require.False(t, relIsTimeout(err), "%v", err)
-	require.True(t, errors.Is(err, ErrAlert) || relIsAbortErr(err), "the server hears the client's alert: %v", err)
+	require.False(t, isTimeout(err), "%v", err)
+	require.True(t, errors.Is(err, ErrAlert) || isAbortErr(err), "the server hears the client's alert: %v", err)
 	require.NoError(t, srv.Close())
 	require.EqualValues(t, 1, signer.calls.Load())
-	relSettle(t, base, "fast validation")
+	requireSettled(t, base, "fast validation")
 }
 
 // TestFaultDecrypterFaults: in TLS 1.2 RSA key exchange, a decrypter that
@@ -389,23 +197,23 @@ func TestFaultWrongKeyFastValidation(t *testing.T) {
 func TestFaultDecrypterFaults(t *testing.T) {
 	_, rs, _ := testKeys(t)
 	errHSM := errors.New("hsm: decrypt failed")
-	for name, setup := range map[string]func(s *relSigner){
-		"error":      func(s *relSigner) { s.err = errHSM },
-		"short":      func(s *relSigner) { s.decrypt = func([]byte) ([]byte, error) { return make([]byte, 47), nil } },
-		"wrong data": func(s *relSigner) { s.decrypt = func([]byte) ([]byte, error) { return make([]byte, 48), nil } },
+	for name, setup := range map[string]func(s *faultySigner){
+		"error":      func(s *faultySigner) { s.fault.err = errHSM },
+		"short":      func(s *faultySigner) { s.fault.decrypt = func([]byte) ([]byte, error) { return make([]byte, 47), nil } },
+		"wrong data": func(s *faultySigner) { s.fault.decrypt = func([]byte) ([]byte, error) { return make([]byte, 48), nil } },
 	} {
 		t.Run(name, func(t *testing.T) {
 			// Not an *rsa.PrivateKey: the binding's generic Decrypter path.
-			signer := &relSigner{key: rs.signer}
+			signer := &faultySigner{key: rs.signer}
 			setup(signer)
 			serverCfg := signerConfig(t, "test_all_rsa_kex", rs, signer)
 			require.NoError(t, serverCfg.SetMaxBlindingDelay(time.Second))
 			clientCfg := clientConfig(t, "test_all_rsa_kex", rs)
-			addr, accept := relListen(t, serverCfg)
-			base := relBase(t)
+			addr, accept := acceptConns(t, serverCfg)
+			base := settledStats(t)
 			srv, cli, serverErr, clientErrs := relHandshakes(t, addr, accept, clientCfg)
 			require.Error(t, serverErr)
-			require.False(t, relIsTimeout(serverErr), "%v", serverErr)
+			require.False(t, isTimeout(serverErr), "%v", serverErr)
 			require.NotErrorIs(t, serverErr, errHSM, "the decrypter's failure is not revealed")
 			var pe *PanicError
 			require.NotErrorAs(t, serverErr, &pe, "nor its panic")
@@ -416,14 +224,14 @@ func TestFaultDecrypterFaults(t *testing.T) {
 			require.NoError(t, srv.Close(), "Close returns at once; a timer ends the connection")
 			require.Equal(t, base.PendingOps, Stats().PendingOps)
 			// The client hears of it once the delay (capped at 1 s) has passed.
-			clientErr := relRecv(t, clientErrs, "client handshake")
-			require.True(t, errors.Is(clientErr, ErrAlert) || relIsAbortErr(clientErr), "client: %v", clientErr)
-			require.False(t, relIsTimeout(clientErr))
+			clientErr := await(t, clientErrs, "client handshake")
+			require.True(t, errors.Is(clientErr, ErrAlert) || isAbortErr(clientErr), "client: %v", clientErr)
+			require.False(t, isTimeout(clientErr))
 			require.NoError(t, cli.Close())
 			// Once with SessionKeyLen options, once more without if those
 			// fail: the same for every ciphertext.
 			require.GreaterOrEqual(t, signer.calls.Load(), int32(1))
-			relSettle(t, base, name)
+			requireSettled(t, base, name)
 		})
 	}
 }
@@ -439,31 +247,23 @@ func TestFaultDecrypterFaults(t *testing.T) {
 // once, with no blinding.
 func TestFaultDecrypterPanicIsNotAnOracle(t *testing.T) {
 	_, rs, _ := testKeys(t)
-	signer := &relSigner{key: rs.signer, panics: true}
+	signer := &faultySigner{key: rs.signer, fault: signerFault{panics: true}}
 	serverCfg := signerConfig(t, "test_all_rsa_kex", rs, signer)
 	require.NoError(t, serverCfg.SetMaxBlindingDelay(time.Second))
 	clientCfg := clientConfig(t, "test_all_rsa_kex", rs)
-	addr, accept := relListen(t, serverCfg)
-	base := relBase(t)
+	addr, accept := acceptConns(t, serverCfg)
+	base := settledStats(t)
 	srv, cli, serverErr, clientErrs := relHandshakes(t, addr, accept, clientCfg)
 	delay := srv.Connection().Delay()
 	require.NoError(t, srv.Close())
-	clientErr := relRecv(t, clientErrs, "client handshake")
+	clientErr := await(t, clientErrs, "client handshake")
 	require.NoError(t, cli.Close())
-	relSettle(t, base, "decrypter panic")
+	requireSettled(t, base, "decrypter panic")
 	require.Error(t, serverErr)
 	require.Error(t, clientErr)
 	var pe *PanicError
 	require.NotErrorAs(t, serverErr, &pe, "the decrypter's panic decided the handshake's fate, visibly: %v", serverErr)
 	require.Positive(t, delay, "blinding applies as for any bad decryption")
-}
-
-// relSigFor computes a correct (for key) signature for a sign op.
-func relSigFor(t testing.TB, conn *Connection, op *AsyncPkeyOp, key crypto.Signer) []byte {
-	t.Helper()
-	in, err := op.Input()
-	require.NoError(t, err)
-	return signWithGo(t, conn, key, in, false)
 }
 
 // TestFaultAnswerTwiceLowLevel pins the rules for a second answer: s2n's
@@ -476,8 +276,8 @@ func TestFaultAnswerTwiceLowLevel(t *testing.T) {
 	t.Run("set output twice, last wins", func(t *testing.T) {
 		p, op := blockedPairWith(t, configOpts{policy: "default_tls13", public: ec, strict: true})
 		defer op.Free()
-		good := relSigFor(t, p.server, op, ec.signer)
-		bad := relSigFor(t, p.server, op, ec2.signer)
+		good := opSignature(t, p.server, op, ec.signer)
+		bad := opSignature(t, p.server, op, ec2.signer)
 		require.NoError(t, op.SetOutput(bad))
 		require.NoError(t, op.SetOutput(good), "s2n accepts a second output")
 		require.NoError(t, op.Apply(p.server), "the second output was applied")
@@ -487,11 +287,11 @@ func TestFaultAnswerTwiceLowLevel(t *testing.T) {
 	t.Run("rejected output is final", func(t *testing.T) {
 		p, op := blockedPairWith(t, configOpts{policy: "default_tls13", public: ec, strict: true})
 		defer op.Free()
-		good := relSigFor(t, p.server, op, ec.signer)
-		bad := relSigFor(t, p.server, op, ec2.signer)
+		good := opSignature(t, p.server, op, ec.signer)
+		bad := opSignature(t, p.server, op, ec2.signer)
 		require.NoError(t, op.SetOutput(good))
 		require.NoError(t, op.SetOutput(bad), "last wins")
-		relRequireS2nName(t, op.Apply(p.server), "S2N_ERR_VERIFY_SIGNATURE")
+		requireS2nError(t, op.Apply(p.server), "S2N_ERR_VERIFY_SIGNATURE")
 		require.NoError(t, op.SetOutput(good))
 		err := op.Apply(p.server)
 		if buildMode == "awslc-fips" {
@@ -501,7 +301,7 @@ func TestFaultAnswerTwiceLowLevel(t *testing.T) {
 			p.handshake(t)
 			return
 		}
-		relRequireS2nName(t, err, "S2N_ERR_VERIFY_SIGNATURE")
+		requireS2nError(t, err, "S2N_ERR_VERIFY_SIGNATURE")
 		blocked, err := p.server.Negotiate()
 		require.ErrorIs(t, err, ErrBlocked, "nothing bad reached the peer")
 		require.Equal(t, BlockedOnApplicationInput, blocked)
@@ -509,66 +309,29 @@ func TestFaultAnswerTwiceLowLevel(t *testing.T) {
 	t.Run("perform after set output", func(t *testing.T) {
 		p, op := blockedPairWith(t, configOpts{policy: "default_tls13", chain: ec})
 		defer op.Free()
-		require.NoError(t, op.SetOutput(relSigFor(t, p.server, op, ec.signer)))
-		cert, err := p.server.SelectedCert()
-		require.NoError(t, err)
-		key, err := cert.PrivateKey()
-		require.NoError(t, err)
-		requireS2nError(t, op.Perform(key), "S2N_ERR_ASYNC_ALREADY_PERFORMED")
+		require.NoError(t, op.SetOutput(opSignature(t, p.server, op, ec.signer)))
+		key := selectedKey(t, p.server)
+		requireS2nError(t, op.Perform(key), "S2N_ERR_ASYNC_ALREADY_PERFORMED", ErrUsage)
 		require.NoError(t, op.Apply(p.server))
 		p.handshake(t)
 	})
 	t.Run("apply twice, then set output", func(t *testing.T) {
 		p, op := blockedPairWith(t, configOpts{policy: "default_tls13", public: ec})
-		sig := relSigFor(t, p.server, op, ec.signer)
+		sig := opSignature(t, p.server, op, ec.signer)
 		require.NoError(t, op.SetOutput(sig))
 		require.NoError(t, op.Apply(p.server))
-		requireS2nError(t, op.Apply(p.server), "S2N_ERR_ASYNC_ALREADY_APPLIED")
+		requireS2nError(t, op.Apply(p.server), "S2N_ERR_ASYNC_ALREADY_APPLIED", ErrUsage)
 		// s2n would take it and leak it (it frees outputs at Apply only).
-		requireS2nError(t, op.SetOutput(sig), nameAlreadyApplied)
-		requireS2nError(t, op.Apply(p.server), "S2N_ERR_ASYNC_ALREADY_APPLIED")
+		requireS2nError(t, op.SetOutput(sig), nameAlreadyApplied, ErrUsage)
+		requireS2nError(t, op.Apply(p.server), "S2N_ERR_ASYNC_ALREADY_APPLIED", ErrUsage)
 		_, err := op.Input()
-		relRequireS2nName(t, err, "S2N_ERR_HASH_NOT_READY") // Apply released the digest
+		requireS2nError(t, err, "S2N_ERR_HASH_NOT_READY") // Apply released the digest
 		p.handshake(t)
 		p.exchange(t)
 		require.NoError(t, op.Free())
-		requireS2nError(t, op.Apply(p.server), nameClosed)
+		requireS2nError(t, op.Apply(p.server), nameClosed, ErrUsage)
 		require.Zero(t, Stats().PendingOps)
 	})
-}
-
-// relAsyncConfig is a server Config over a public chain whose ops go to fn.
-func relAsyncConfig(t testing.TB, policy string, key *testKey, fn AsyncPkeyFunc) *Config {
-	return newTestConfig(t, configOpts{policy: policy, public: key, fn: fn, strict: true})
-}
-
-// relOffload answers op with a correct signature by key, computed the way
-// an external signer would (no testing.TB: it runs on any goroutine).
-func relOffload(conn *Connection, op *AsyncPkeyOp, key crypto.Signer) error {
-	in, err := op.Input()
-	if err != nil {
-		return err
-	}
-	opts, err := signerOpts(conn)
-	if err != nil {
-		return err
-	}
-	sig, err := key.Sign(rand.Reader, in, opts)
-	if err != nil {
-		return err
-	}
-	if err := op.SetOutput(sig); err != nil {
-		return err
-	}
-	return op.Apply(conn)
-}
-
-// relAnswer is one answer to an op: a precomputed output, set and applied.
-func relAnswer(conn *Connection, op *AsyncPkeyOp, sig []byte) error {
-	if err := op.SetOutput(sig); err != nil {
-		return err
-	}
-	return op.Apply(conn)
 }
 
 // TestFaultAnswerTwiceConn: an AsyncPkeyFunc answers its op on one
@@ -582,19 +345,11 @@ func TestFaultAnswerTwiceConn(t *testing.T) {
 			results := make(chan error, 2)
 			var answerers sync.WaitGroup
 			fn := func(conn *Connection, op *AsyncPkeyOp) error {
-				in, err := op.Input()
+				sig, err := signOp(conn, op, ec.signer)
 				if err != nil {
 					return err
 				}
-				opts, err := signerOpts(conn)
-				if err != nil {
-					return err
-				}
-				sig, err := ec.signer.Sign(rand.Reader, in, opts)
-				if err != nil {
-					return err
-				}
-				answer := func() { results <- relAnswer(conn, op, sig) }
+				answer := func() { results <- answerOp(conn, op, sig) }
 				answerers.Add(2)
 				if concurrent {
 					start := make(chan struct{})
@@ -611,14 +366,14 @@ func TestFaultAnswerTwiceConn(t *testing.T) {
 				}()
 				return nil
 			}
-			serverCfg := relAsyncConfig(t, "default_tls13", ec, fn)
+			serverCfg := asyncConfig(t, "default_tls13", ec, fn)
 			clientCfg := clientConfig(t, "default_tls13", ec)
-			addr, accept := relListen(t, serverCfg)
-			base := relBase(t)
+			addr, accept := acceptConns(t, serverCfg)
+			base := settledStats(t)
 			for i := range 50 {
 				srv, cli, serverErr, clientErrs := relHandshakes(t, addr, accept, clientCfg)
 				require.NoError(t, serverErr)
-				require.NoError(t, relRecv(t, clientErrs, "client handshake"))
+				require.NoError(t, await(t, clientErrs, "client handshake"))
 				answerers.Wait()
 				errs := []error{<-results, <-results}
 				ok := 0
@@ -643,7 +398,7 @@ func TestFaultAnswerTwiceConn(t *testing.T) {
 				require.NoError(t, cli.Close())
 				require.NoError(t, srv.Close())
 			}
-			relSettle(t, base, "double answers")
+			requireSettled(t, base, "double answers")
 		})
 	}
 }
@@ -659,59 +414,59 @@ func TestFaultAnswerAfterClose(t *testing.T) {
 			op   *AsyncPkeyOp
 		}
 		ops := make(chan pending, 1)
-		addr, accept := relListen(t, relAsyncConfig(t, "default_tls13", ec, func(conn *Connection, op *AsyncPkeyOp) error {
+		addr, accept := acceptConns(t, asyncConfig(t, "default_tls13", ec, func(conn *Connection, op *AsyncPkeyOp) error {
 			ops <- pending{conn, op}
 			return nil
 		}))
 		clientCfg := clientConfig(t, "default_tls13", ec)
-		base := relBase(t)
-		cli := relDial(t, addr, clientCfg)
+		base := settledStats(t)
+		cli := dialClient(t, addr, clientCfg)
 		defer cli.Close()
 		go cli.Handshake()
 		srv := accept()
 		serverErr := make(chan error, 1)
 		go func() { serverErr <- srv.Handshake() }()
-		late := relRecv(t, ops, "key op")
+		late := await(t, ops, "key op")
 		require.EqualValues(t, base.PendingOps+1, Stats().PendingOps)
 		relWaitParked(t)
 
 		require.NoError(t, srv.Close())
-		require.ErrorIs(t, relRecv(t, serverErr, "server handshake"), net.ErrClosed)
+		require.ErrorIs(t, await(t, serverErr, "server handshake"), net.ErrClosed)
 		require.Equal(t, base.PendingOps, Stats().PendingOps, "Close freed the pending op")
 
 		// The late answer.
 		in, err := late.op.Input()
-		requireS2nError(t, err, nameClosed)
+		requireS2nError(t, err, nameClosed, ErrUsage)
 		require.Nil(t, in)
-		requireS2nError(t, late.op.SetOutput(make([]byte, 72)), nameClosed)
-		requireS2nError(t, late.op.Apply(late.conn), nameClosed)
+		requireS2nError(t, late.op.SetOutput(make([]byte, 72)), nameClosed, ErrUsage)
+		requireS2nError(t, late.op.Apply(late.conn), nameClosed, ErrUsage)
 		require.NoError(t, late.op.Free())
 		require.NoError(t, cli.Close())
-		relSettle(t, base, "late answer")
+		requireSettled(t, base, "late answer")
 	})
 	t.Run("signer", func(t *testing.T) {
 		release := make(chan struct{})
 		entered := make(chan struct{}, 1)
-		signer := &relSigner{key: ec.signer, release: release, entered: entered}
-		addr, accept := relListen(t, signerConfig(t, "default_tls13", ec, signer))
+		signer := &faultySigner{key: ec.signer, release: release, entered: entered}
+		addr, accept := acceptConns(t, signerConfig(t, "default_tls13", ec, signer))
 		clientCfg := clientConfig(t, "default_tls13", ec)
-		base := relBase(t)
-		cli := relDial(t, addr, clientCfg)
+		base := settledStats(t)
+		cli := dialClient(t, addr, clientCfg)
 		defer cli.Close()
 		go cli.Handshake()
 		srv := accept()
 		serverErr := make(chan error, 1)
 		go func() { serverErr <- srv.Handshake() }()
-		relRecv(t, entered, "signer")
+		await(t, entered, "signer")
 		relWaitParked(t)
 
 		require.NoError(t, srv.Close())
-		require.ErrorIs(t, relRecv(t, serverErr, "server handshake"), net.ErrClosed)
+		require.ErrorIs(t, await(t, serverErr, "server handshake"), net.ErrClosed)
 		require.Equal(t, base.PendingOps, Stats().PendingOps, "Close freed the pending op")
 		close(release) // the key answers into the void
-		require.Eventually(t, func() bool { return signer.done.Load() == 1 }, relHandshakeTimeout, time.Millisecond)
+		require.Eventually(t, func() bool { return signer.done.Load() == 1 }, testHandshakeTimeout, time.Millisecond)
 		require.NoError(t, cli.Close())
-		relSettle(t, base, "late signer")
+		requireSettled(t, base, "late signer")
 	})
 }
 
@@ -727,20 +482,20 @@ func TestFaultNeverAnswers(t *testing.T) {
 				release := make(chan struct{})
 				entered := make(chan struct{}, 1)
 				var serverCfg, clientCfg *Config
-				var signer *relSigner
+				var signer *faultySigner
 				if side == "server" {
-					signer = &relSigner{key: ec.signer, release: release, entered: entered}
+					signer = &faultySigner{key: ec.signer, release: release, entered: entered}
 					serverCfg = signerConfig(t, "default_tls13", ec, signer)
 					clientCfg = clientConfig(t, "default_tls13", ec)
 				} else {
-					signer = &relSigner{key: rs.signer, release: release, entered: entered}
+					signer = &faultySigner{key: rs.signer, release: release, entered: entered}
 					serverCfg = newTestConfig(t, configOpts{policy: "default_tls13", chain: ec, trust: rs, clientAuth: ClientAuthRequired})
 					clientCfg = newTestConfig(t, configOpts{policy: "default_tls13", trust: ec, clientAuth: ClientAuthRequired})
 					require.NoError(t, clientCfg.AddCertChainWithSigner(rs.certPEM, signer))
 				}
-				addr, accept := relListen(t, serverCfg)
-				base := relBase(t)
-				cli := relDial(t, addr, clientCfg)
+				addr, accept := acceptConns(t, serverCfg)
+				base := settledStats(t)
+				cli := dialClient(t, addr, clientCfg)
 				var stuck, other *Conn
 				otherErr := make(chan error, 1)
 				if side == "server" {
@@ -770,12 +525,12 @@ func TestFaultNeverAnswers(t *testing.T) {
 				require.Equal(t, base.PendingOps, Stats().PendingOps, "the op is freed when the handshake returns")
 				require.Equal(t, err, stuck.Handshake(), "final")
 				require.NoError(t, stuck.Close())
-				require.True(t, relIsAbortErr(relRecv(t, otherErr, "peer handshake")))
+				require.True(t, isAbortErr(await(t, otherErr, "peer handshake")))
 				require.NoError(t, other.Close())
 				require.EqualValues(t, 1, signer.inside.Load(), "the key is still stuck")
 				close(release)
-				require.Eventually(t, func() bool { return signer.done.Load() == 1 }, relHandshakeTimeout, time.Millisecond)
-				relSettle(t, base, side+"/"+how)
+				require.Eventually(t, func() bool { return signer.done.Load() == 1 }, testHandshakeTimeout, time.Millisecond)
+				requireSettled(t, base, side+"/"+how)
 			})
 		}
 	}
@@ -794,18 +549,18 @@ func TestFaultNeverAnswers(t *testing.T) {
 func TestFaultQueuedOpsOfDeadConnections(t *testing.T) {
 	ec, _, _ := testKeys(t)
 	release := make(chan struct{})
-	signer := &relSigner{key: ec.signer, release: release}
+	signer := &faultySigner{key: ec.signer, release: release}
 	cfg := newTestConfig(t, configOpts{policy: "default_tls13"})
 	require.NoError(t, cfg.SetMaxInflightKeyOps(1))
 	require.NoError(t, cfg.AddCertChainWithSigner(ec.certPEM, signer))
-	addr, accept := relListen(t, cfg)
+	addr, accept := acceptConns(t, cfg)
 	clientCfg := clientConfig(t, "default_tls13", ec)
-	base := relBase(t)
+	base := settledStats(t)
 	before := runtime.NumGoroutine()
 
 	const n = 8
 	for i := range n {
-		cli := relDial(t, addr, clientCfg)
+		cli := dialClient(t, addr, clientCfg)
 		go cli.Handshake()
 		srv := accept()
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -824,9 +579,9 @@ func TestFaultQueuedOpsOfDeadConnections(t *testing.T) {
 		parked = runtime.NumGoroutine() - before
 	}
 	close(release)
-	require.Eventually(t, func() bool { return signer.inside.Load() == 0 }, relHandshakeTimeout, time.Millisecond)
-	relWaitGoroutines(t, before, "after the key recovered")
-	relSettle(t, base, "queued ops")
+	require.Eventually(t, func() bool { return signer.inside.Load() == 0 }, testHandshakeTimeout, time.Millisecond)
+	waitGoroutines(t, before, "after the key recovered")
+	requireSettled(t, base, "queued ops")
 	require.EqualValues(t, 1, signer.calls.Load(),
 		"the recovered key was asked %d times for %d dead connections; %d goroutines had been parked on the semaphore",
 		signer.calls.Load(), n, parked)
@@ -856,27 +611,27 @@ func TestFaultPeerAbortWhileKeyPending(t *testing.T) {
 					release := make(chan struct{})
 					entered := make(chan struct{}, 1)
 					var serverCfg, clientCfg *Config
-					var signer *relSigner
+					var signer *faultySigner
 					if side == "server" {
-						signer = &relSigner{key: ec.signer, release: release, entered: entered}
+						signer = &faultySigner{key: ec.signer, release: release, entered: entered}
 						serverCfg = signerConfig(t, policy, ec, signer)
 						clientCfg = clientConfig(t, policy, ec)
 					} else {
-						signer = &relSigner{key: rs.signer, release: release, entered: entered}
+						signer = &faultySigner{key: rs.signer, release: release, entered: entered}
 						serverCfg = newTestConfig(t, configOpts{policy: policy, chain: ec, trust: rs, clientAuth: ClientAuthRequired})
 						clientCfg = newTestConfig(t, configOpts{policy: policy, trust: ec, clientAuth: ClientAuthRequired})
 						require.NoError(t, clientCfg.AddCertChainWithSigner(rs.certPEM, signer))
 					}
-					addr, accept := relListen(t, serverCfg)
-					base := relBase(t)
-					cli := relDial(t, addr, clientCfg)
+					addr, accept := acceptConns(t, serverCfg)
+					base := settledStats(t)
+					cli := dialClient(t, addr, clientCfg)
 					clientErr := make(chan error, 1)
 					go func() { clientErr <- cli.Handshake() }()
 					srv := accept()
 					serverErr := make(chan error, 1)
 					go func() { serverErr <- srv.Handshake() }()
 
-					relRecv(t, entered, "key op")
+					await(t, entered, "key op")
 					parked, parkedErr, aborter, aborterErr := srv, serverErr, cli, clientErr
 					if side == "client" {
 						parked, parkedErr, aborter, aborterErr = cli, clientErr, srv, serverErr
@@ -885,12 +640,12 @@ func TestFaultPeerAbortWhileKeyPending(t *testing.T) {
 						require.NoError(t, relTCP(t, aborter).SetLinger(0))
 					}
 					require.NoError(t, aborter.Close())
-					err := relRecv(t, aborterErr, "aborting side's handshake")
+					err := await(t, aborterErr, "aborting side's handshake")
 					require.ErrorIs(t, err, net.ErrClosed)
 					// Give the abort time to arrive before the key answers.
 					time.Sleep(20 * time.Millisecond)
 					close(release)
-					err = relRecv(t, parkedErr, "parked side's handshake")
+					err = await(t, parkedErr, "parked side's handshake")
 					if err == nil {
 						// Only a TLS 1.3 client can finish alone: its
 						// last flight needs no answer, and the first
@@ -900,8 +655,8 @@ func TestFaultPeerAbortWhileKeyPending(t *testing.T) {
 						_, err = parked.Read(make([]byte, 1))
 					}
 					require.Error(t, err)
-					require.True(t, relIsAbortErr(err), "parked side: %v", err)
-					require.False(t, relIsTimeout(err))
+					require.True(t, isAbortErr(err), "parked side: %v", err)
+					require.False(t, isTimeout(err))
 					if rst {
 						require.NotErrorIs(t, err, io.ErrUnexpectedEOF, "a reset is reported as one: %v", err)
 					}
@@ -909,10 +664,10 @@ func TestFaultPeerAbortWhileKeyPending(t *testing.T) {
 					if err := parked.Close(); err != nil {
 						// A completed handshake's close_notify meets the
 						// dead peer.
-						require.True(t, relIsAbortErr(err), "Close: %v", err)
+						require.True(t, isAbortErr(err), "Close: %v", err)
 					}
-					require.Eventually(t, func() bool { return signer.done.Load() == 1 }, relHandshakeTimeout, time.Millisecond)
-					relSettle(t, base, name)
+					require.Eventually(t, func() bool { return signer.done.Load() == 1 }, testHandshakeTimeout, time.Millisecond)
+					requireSettled(t, base, name)
 				})
 			}
 		}
@@ -927,33 +682,33 @@ func TestFaultCloseWhileKeyPending(t *testing.T) {
 	ec, _, _ := testKeys(t)
 	release := make(chan struct{})
 	entered := make(chan struct{}, 1)
-	signer := &relSigner{key: ec.signer, release: release, entered: entered}
-	addr, accept := relListen(t, signerConfig(t, "default_tls13", ec, signer))
+	signer := &faultySigner{key: ec.signer, release: release, entered: entered}
+	addr, accept := acceptConns(t, signerConfig(t, "default_tls13", ec, signer))
 	clientCfg := clientConfig(t, "default_tls13", ec)
-	base := relBase(t)
-	cli := relDial(t, addr, clientCfg)
+	base := settledStats(t)
+	cli := dialClient(t, addr, clientCfg)
 	clientErr := make(chan error, 1)
 	go func() { clientErr <- cli.Handshake() }()
 	srv := accept()
 	serverErr := make(chan error, 1)
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), relHandshakeTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), testHandshakeTimeout)
 		defer cancel()
 		serverErr <- srv.HandshakeContext(ctx)
 	}()
-	relRecv(t, entered, "key op")
+	await(t, entered, "key op")
 	require.EqualValues(t, base.PendingOps+1, Stats().PendingOps)
 	relWaitParked(t)
 	require.NoError(t, srv.Close())
 	require.Equal(t, base.PendingOps, Stats().PendingOps, "Close freed the op")
-	err := relRecv(t, serverErr, "server handshake")
+	err := await(t, serverErr, "server handshake")
 	require.ErrorIs(t, err, net.ErrClosed)
 	require.NoError(t, srv.Close(), "idempotent")
-	require.True(t, relIsAbortErr(relRecv(t, clientErr, "client handshake")))
+	require.True(t, isAbortErr(await(t, clientErr, "client handshake")))
 	require.NoError(t, cli.Close())
 	close(release)
-	require.Eventually(t, func() bool { return signer.done.Load() == 1 }, relHandshakeTimeout, time.Millisecond)
-	relSettle(t, base, "close while pending")
+	require.Eventually(t, func() bool { return signer.done.Load() == 1 }, testHandshakeTimeout, time.Millisecond)
+	requireSettled(t, base, "close while pending")
 }
 
 // TestFaultCloseBeforeKeyWaitReportsClosed: Close lands after the key op
@@ -980,18 +735,18 @@ func TestFaultCloseBeforeKeyWaitReportsClosed(t *testing.T) {
 		}
 		return nil
 	}
-	serverCfg := relAsyncConfig(t, "default_tls13", ec, fn)
+	serverCfg := asyncConfig(t, "default_tls13", ec, fn)
 	clientCfg := clientConfig(t, "default_tls13", ec)
-	addr, accept := relListen(t, serverCfg)
-	base := relBase(t)
-	cli := relDial(t, addr, clientCfg)
+	addr, accept := acceptConns(t, serverCfg)
+	base := settledStats(t)
+	cli := dialClient(t, addr, clientCfg)
 	go cli.Handshake()
 	s := accept()
 	srv.Store(s)
 	err := s.Handshake()
-	require.NoError(t, relRecv(t, closed, "Close"))
+	require.NoError(t, await(t, closed, "Close"))
 	require.NoError(t, cli.Close())
-	relSettle(t, base, "close before key wait")
+	requireSettled(t, base, "close before key wait")
 	require.NotErrorIs(t, err, errOpAbandoned, "Close's own freeing of the op is reported as the cause")
 	require.ErrorIs(t, err, net.ErrClosed)
 }
@@ -1151,7 +906,7 @@ func TestFaultPeerAbortEveryStep(t *testing.T) {
 		t.Run(policy, func(t *testing.T) {
 			var pendingAtCut [2]int // cuts with a server, client key op parked
 			type setup struct {
-				serverSigner, clientSigner *relSigner
+				serverSigner, clientSigner *faultySigner
 				addr                       string
 				accept                     func() *Conn
 				clientCfg                  *Config
@@ -1166,14 +921,14 @@ func TestFaultPeerAbortEveryStep(t *testing.T) {
 					}
 				}
 				s := &setup{
-					serverSigner: &relSigner{key: ec.signer, wait: wait},
-					clientSigner: &relSigner{key: rs.signer, wait: wait},
+					serverSigner: &faultySigner{key: ec.signer, wait: wait},
+					clientSigner: &faultySigner{key: rs.signer, wait: wait},
 				}
 				serverCfg := newTestConfig(t, configOpts{policy: policy, trust: rs, clientAuth: ClientAuthRequired})
 				require.NoError(t, serverCfg.AddCertChainWithSigner(ec.certPEM, s.serverSigner))
 				s.clientCfg = newTestConfig(t, configOpts{policy: policy, trust: ec, clientAuth: ClientAuthRequired})
 				require.NoError(t, s.clientCfg.AddCertChainWithSigner(rs.certPEM, s.clientSigner))
-				s.addr, s.accept = relListen(t, serverCfg)
+				s.addr, s.accept = acceptConns(t, serverCfg)
 				return s
 			}
 			// run does one handshake through a proxy with the given cut.
@@ -1185,19 +940,19 @@ func TestFaultPeerAbortEveryStep(t *testing.T) {
 				proxy = relStartProxy(t, net.JoinHostPort("127.0.0.1", port), cut, func() [2]bool {
 					return [2]bool{s.serverSigner.inside.Load() > 0, s.clientSigner.inside.Load() > 0}
 				})
-				base := relBase(t)
-				cli := relDial(t, proxy.addr(), s.clientCfg)
+				base := settledStats(t)
+				cli := dialClient(t, proxy.addr(), s.clientCfg)
 				clientErrs := make(chan error, 1)
 				go func() {
-					ctx, cancel := context.WithTimeout(context.Background(), relHandshakeTimeout)
+					ctx, cancel := context.WithTimeout(context.Background(), testHandshakeTimeout)
 					defer cancel()
 					clientErrs <- cli.HandshakeContext(ctx)
 				}()
 				srv := s.accept()
-				ctx, cancel := context.WithTimeout(context.Background(), relHandshakeTimeout)
+				ctx, cancel := context.WithTimeout(context.Background(), testHandshakeTimeout)
 				serverErr = srv.HandshakeContext(ctx)
 				cancel()
-				clientErr = relRecv(t, clientErrs, "client handshake")
+				clientErr = await(t, clientErrs, "client handshake")
 				hs = [2]int32{proxy.counts[0].Load(), proxy.counts[1].Load()}
 				for i := range pendingAtCut {
 					if proxy.wasPending[i].Load() {
@@ -1208,15 +963,15 @@ func TestFaultPeerAbortEveryStep(t *testing.T) {
 				// and reports that it could not if the peer is gone.
 				for _, c := range []*Conn{cli, srv} {
 					if err := c.Close(); err != nil {
-						require.True(t, relIsAbortErr(err), "Close: %v", err)
+						require.True(t, isAbortErr(err), "Close: %v", err)
 					}
 				}
-				relSettle(t, base, cut.String())
+				requireSettled(t, base, cut.String())
 				// With both ends closed the relays end; wait, so the
 				// abort (if any) is complete.
 				relays := make(chan struct{})
 				go func() { proxy.wg.Wait(); close(relays) }()
-				relRecv(t, relays, "proxy")
+				await(t, relays, "proxy")
 				return proxy, serverErr, clientErr, hs
 			}
 
@@ -1244,8 +999,8 @@ func TestFaultPeerAbortEveryStep(t *testing.T) {
 								}
 								for side, err := range map[string]error{"server": serverErr, "client": clientErr} {
 									if err != nil {
-										require.True(t, relIsAbortErr(err), "%s: %v", side, err)
-										require.False(t, relIsTimeout(err), "%s noticed only at its deadline: %v", side, err)
+										require.True(t, isAbortErr(err), "%s: %v", side, err)
+										require.False(t, isTimeout(err), "%s noticed only at its deadline: %v", side, err)
 									}
 								}
 								// The receiver of a cut handshake record can never finish.
@@ -1281,26 +1036,26 @@ func TestFaultPeerAbortEveryStep(t *testing.T) {
 // returned S2N_ERR_SHUTDOWN_PAUSED.
 func TestFaultBlindingAfterReadFailure(t *testing.T) {
 	ec, _, _ := testKeys(t)
-	serverCfg := signerConfig(t, "default_tls13", ec, &relSigner{key: ec.signer})
+	serverCfg := signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer})
 	require.NoError(t, serverCfg.SetMaxBlindingDelay(3*time.Second)) // s2n's minimum is a third
 	clientCfg := clientConfig(t, "default_tls13", ec)
-	addr, accept := relListen(t, serverCfg)
+	addr, accept := acceptConns(t, serverCfg)
 	_, port, err := net.SplitHostPort(addr)
 	require.NoError(t, err)
 	proxy := relStartProxy(t, net.JoinHostPort("127.0.0.1", port), relCut{record: 1 << 20}, nil)
-	base := relBase(t)
-	cli := relDial(t, proxy.addr(), clientCfg)
+	base := settledStats(t)
+	cli := dialClient(t, proxy.addr(), clientCfg)
 	clientErr := make(chan error, 1)
 	go func() { clientErr <- cli.Handshake() }()
 	srv := accept()
 	require.NoError(t, srv.Handshake())
-	require.NoError(t, relRecv(t, clientErr, "client handshake"))
+	require.NoError(t, await(t, clientErr, "client handshake"))
 
 	proxy.corruptNext[0].Store(true)
 	_, err = cli.Write([]byte("tampered in flight"))
 	require.NoError(t, err)
 	_, err = srv.Read(make([]byte, 64))
-	relRequireS2nName(t, err, "S2N_ERR_DECRYPT")
+	requireS2nError(t, err, "S2N_ERR_DECRYPT")
 	delay := srv.Connection().Delay()
 	require.GreaterOrEqual(t, delay, time.Second, "s2n asks for blinding")
 
@@ -1317,9 +1072,9 @@ func TestFaultBlindingAfterReadFailure(t *testing.T) {
 	}
 	require.NoError(t, cli.Close())
 	if early == nil {
-		relRecv(t, peerErr, "client read")
+		await(t, peerErr, "client read")
 	}
-	relSettle(t, base, "blinding after a read failure")
+	requireSettled(t, base, "blinding after a read failure")
 	require.NoError(t, closeErr, "Close after a blinded failure")
 	require.NoError(t, early, "the peer saw the transport close before the blinding delay (%v) had passed", delay)
 }

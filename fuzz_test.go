@@ -42,18 +42,6 @@ func fuzzLeakGate(t *testing.T) {
 	})
 }
 
-// requireTyped fails unless err is nil or the binding's own error type.
-func requireTyped(t testing.TB, err error) {
-	t.Helper()
-	if err == nil {
-		return
-	}
-	var e *Error
-	require.ErrorAs(t, err, &e, "error of the wrong type: %v", err)
-	require.NotEmpty(t, e.Name)
-	require.NotEqual(t, ErrorTypeOK, e.Type, "failure reported as type ok: %v", err)
-}
-
 func pemBlock(typ string, der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
 }
@@ -196,7 +184,7 @@ func FuzzSetSession(f *testing.F) {
 	require.NoError(f, client.SetSessionTickets(true))
 	f.Fuzz(func(t *testing.T, session []byte) {
 		fuzzLeakGate(t)
-		fds := fuzzSocketpair(t)
+		fds := socketpair(t)
 		conn := newTestConn(t, ModeClient, client, fds[0])
 		err := conn.SetSession(session)
 		requireTyped(t, err)
@@ -234,78 +222,6 @@ func recordSession(t testing.TB, tls13 bool) []byte {
 }
 
 // ---- hostile peers ----
-
-func fuzzSocketpair(t testing.TB) [2]int {
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
-	require.NoError(t, err)
-	for _, fd := range fds {
-		require.NoError(t, syscall.SetNonblock(fd, true))
-	}
-	t.Cleanup(func() {
-		syscall.Close(fds[0])
-		syscall.Close(fds[1])
-	})
-	return fds
-}
-
-// drainFd reads whatever is waiting on a non-blocking fd.
-func drainFd(fd int) []byte {
-	var out []byte
-	buf := make([]byte, 16384)
-	for {
-		n, err := syscall.Read(fd, buf)
-		if n <= 0 || err != nil {
-			return out
-		}
-		out = append(out, buf[:n]...)
-	}
-}
-
-// writeSome writes what the non-blocking fd accepts now.
-func writeSome(fd int, b []byte) int {
-	n, err := syscall.Write(fd, b)
-	if err != nil || n < 0 {
-		return 0
-	}
-	return n
-}
-
-// recordHandshake runs a real handshake through a tap and returns the bytes
-// each side sent: the client's whole stream and the server's.
-func recordHandshake(t testing.TB, serverCfg, clientCfg *Config) (c2s, s2c []byte) {
-	a, b := fuzzSocketpair(t), fuzzSocketpair(t)
-	client := newTestConn(t, ModeClient, clientCfg, a[0])
-	t.Cleanup(func() { client.Close() })
-	require.NoError(t, client.SetServerName("localhost"))
-	server := newTestConn(t, ModeServer, serverCfg, b[0])
-	t.Cleanup(func() { server.Close() })
-	var done [2]bool
-	for i := 0; i < 10000 && !(done[0] && done[1]); i++ {
-		for j, c := range []*Connection{client, server} {
-			if done[j] {
-				continue
-			}
-			_, err := c.Negotiate()
-			if err == nil {
-				done[j] = true
-			} else {
-				require.ErrorIs(t, err, ErrBlocked, "recording handshake")
-			}
-		}
-		x := drainFd(a[1])
-		c2s = append(c2s, x...)
-		for len(x) > 0 {
-			x = x[writeSome(b[1], x):]
-		}
-		y := drainFd(b[1])
-		s2c = append(s2c, y...)
-		for len(y) > 0 {
-			y = y[writeSome(a[1], y):]
-		}
-	}
-	require.True(t, done[0] && done[1], "recorded handshake did not finish")
-	return c2s, s2c
-}
 
 // goClientHello records the first flight of Go's crypto/tls client.
 func goClientHello(t testing.TB, maxVersion uint16) []byte {
@@ -415,7 +331,7 @@ func FuzzServerHandshake(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, variant uint8, chunk uint16, data []byte) {
 		fuzzLeakGate(t)
-		fds := fuzzSocketpair(t)
+		fds := socketpair(t)
 		conn := newTestConn(t, ModeServer, env.configs[int(variant)%len(env.configs)], fds[0])
 		fuzzPeerInput(t, conn, fds[1], int(chunk), data)
 		require.NoError(t, conn.Close())
@@ -517,7 +433,7 @@ func FuzzClientHandshake(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, variant uint8, chunk uint16, data []byte) {
 		fuzzLeakGate(t)
-		fds := fuzzSocketpair(t)
+		fds := socketpair(t)
 		conn := newTestConn(t, ModeClient, clients[int(variant)%len(clients)], fds[0])
 		require.NoError(t, conn.SetServerName("localhost"))
 		blocked, err := conn.Negotiate()
@@ -608,10 +524,7 @@ func FuzzAsyncPkeyOps(f *testing.F) {
 			calls = calls[:64]
 		}
 		p, op := fuzzBlockedPair(t, env, v)
-		cert, err := p.server.SelectedCert()
-		require.NoError(t, err)
-		key, err := cert.PrivateKey()
-		require.NoError(t, err)
+		key := selectedKey(t, p.server)
 
 		start := make(chan struct{})
 		violations := make(chan error, len(calls))
@@ -638,7 +551,7 @@ func FuzzAsyncPkeyOps(f *testing.F) {
 		}
 		require.NoError(t, p.server.Close())
 		require.NoError(t, p.client.Close())
-		_, err = op.Type()
+		_, err := op.Type()
 		require.ErrorIs(t, err, ErrUsage, "the op went with its connection")
 		require.NoError(t, op.Free())
 	})
@@ -651,17 +564,7 @@ func fuzzBlockedPair(t *testing.T, env *fuzzOpEnv, v int) (*pair, *AsyncPkeyOp) 
 		(<-env.ops).Free()
 	}
 	p := newPair(t, env.servers[v], env.clients[v])
-	for range 10000 {
-		p.client.Negotiate()
-		p.server.Negotiate()
-		select {
-		case op := <-env.ops:
-			return p, op
-		default:
-		}
-	}
-	t.Fatal("the callback never ran")
-	return nil, nil
+	return p, blockOnOp(t, p, env.ops)
 }
 
 // fuzzOpCall makes one call and returns an error only when the result

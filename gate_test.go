@@ -65,22 +65,11 @@ func TestGateKeyCallbackGivesSlotBack(t *testing.T) {
 		}})
 	client := clientConfig(t, "default_tls13", ec)
 
-	l, err := Listen("tcp", "127.0.0.1:0", server)
-	require.NoError(t, err)
-	defer l.Close()
-	errs := make(chan error, 4)
+	addr, served := serveResults(t, server, 2, func(c *Conn) error { return c.HandshakeContext(t.Context()) })
+	errs := make(chan error, 2)
 	for range 2 {
 		go func() {
-			c, err := l.Accept()
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer c.Close()
-			errs <- c.(*Conn).HandshakeContext(t.Context())
-		}()
-		go func() {
-			c, err := net.Dial("tcp", l.Addr().String())
+			c, err := net.Dial("tcp", addr)
 			if err != nil {
 				errs <- err
 				return
@@ -91,9 +80,9 @@ func TestGateKeyCallbackGivesSlotBack(t *testing.T) {
 		}()
 	}
 	timeout := time.After(20 * time.Second)
-	for range 4 {
+	for _, ch := range []<-chan error{served, served, errs, errs} {
 		select {
-		case err := <-errs:
+		case err := <-ch:
 			require.NoError(t, err)
 		case <-timeout:
 			t.Fatal("handshakes wedged: a blocked key callback kept its gate slot")

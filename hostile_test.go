@@ -8,10 +8,8 @@ package s2n
 
 import (
 	"bytes"
-	"crypto"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"runtime"
 	"runtime/debug"
@@ -80,7 +78,7 @@ func runHostile(t *testing.T, cases []hostileCase) {
 				}
 			}
 			if tc.errName != "" {
-				require.Equal(t, tc.errName, s2nErr.Name, "error: %v", err)
+				requireS2nError(t, err, tc.errName)
 			}
 		})
 	}
@@ -179,10 +177,7 @@ func prefixed(prefix string, cases []hostileCase) []hostileCase {
 func TestHostileNilReceivers(t *testing.T) {
 	p, op := blockedPair(t)
 	defer op.Free()
-	cert, err := p.server.SelectedCert()
-	require.NoError(t, err)
-	key, err := cert.PrivateKey()
-	require.NoError(t, err)
+	key := selectedKey(t, p.server)
 	cfg := newTestConfig(t, configOpts{})
 	ec, _, _ := testKeys(t)
 	chain, err := NewCertChainAndKey(ec.certPEM, ec.keyPEM)
@@ -572,9 +567,7 @@ func TestHostileEmptyAsyncOutput(t *testing.T) {
 	p, op := blockedPairWith(t, configOpts{policy: "default_tls13", public: ec, strict: true})
 	defer op.Free()
 	require.NoError(t, op.SetOutput([]byte{}))
-	var s2nErr *Error
-	require.ErrorAs(t, op.Apply(p.server), &s2nErr)
-	require.Equal(t, "S2N_ERR_VERIFY_SIGNATURE", s2nErr.Name)
+	requireS2nError(t, op.Apply(p.server), "S2N_ERR_VERIFY_SIGNATURE")
 }
 
 // TestHostileDroppedConnectionDuringNegotiate: a caller may drop its last
@@ -643,14 +636,7 @@ func negotiateAndDrop(t *testing.T, cfg *Config, fd int) (*connState, error) {
 	return st, err
 }
 
-// failingSigner is a crypto.Signer whose key is unavailable.
-type failingSigner struct{ crypto.Signer }
-
 var errSignerDown = errors.New("hsm unavailable")
-
-func (failingSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
-	return nil, errSignerDown
-}
 
 // TestHostileAsyncFailureEndsNegotiate: when an async key operation fails
 // off the handshake's goroutine (a signer's error, a wrong-key signature
@@ -671,7 +657,7 @@ func TestHostileAsyncFailureEndsNegotiate(t *testing.T) {
 	}{
 		{"signer error", func() *Config {
 			cfg := newTestConfig(t, configOpts{policy: "default_tls13"})
-			require.NoError(t, cfg.AddCertChainWithSigner(ec.certPEM, failingSigner{ec.signer}))
+			require.NoError(t, cfg.AddCertChainWithSigner(ec.certPEM, &faultySigner{key: ec.signer, fault: signerFault{err: errSignerDown}}))
 			return cfg
 		}, errSignerDown},
 		{"signer with the wrong key", func() *Config {

@@ -167,7 +167,7 @@ func doRequests(t *testing.T, c *http.Client, url string) (wantProto string, sta
 func TestHTTPServeAndTransport(t *testing.T) {
 	ec, _, _ := testKeys(t)
 	h := &recordingHandler{}
-	srv := startHTTPServer(t, signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer}, "h2", "http/1.1"), h)
+	srv := startHTTPServer(t, signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer}, "h2", "http/1.1"), h)
 
 	goTLS := func(p *http.Protocols, alpn ...string) http.RoundTripper {
 		cfg := goTLSClientConfig(ec)
@@ -267,7 +267,7 @@ func TestHTTPShutdownWaitsForHTTP2(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
 	var states []http.ConnState
 	var statesMu sync.Mutex
-	srv := startHTTPServer(t, signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer}, "h2", "http/1.1"),
+	srv := startHTTPServer(t, signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer}, "h2", "http/1.1"),
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			close(entered)
 			<-release
@@ -324,7 +324,7 @@ func TestHTTPServeCurl(t *testing.T) {
 	require.NoError(t, err, "curl is a peer of this test: apt-get install curl (scripts/test does)")
 	ec, _, _ := testKeys(t)
 	h := &recordingHandler{}
-	srv := startHTTPServer(t, signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer}, "h2", "http/1.1"), h)
+	srv := startHTTPServer(t, signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer}, "h2", "http/1.1"), h)
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	require.NoError(t, os.WriteFile(ca, ec.certPEM, 0o600))
 	for _, tc := range []struct {
@@ -357,7 +357,7 @@ func TestHTTPServeCurl(t *testing.T) {
 func TestHTTPServeHTTP2Off(t *testing.T) {
 	ec, _, _ := testKeys(t)
 	h := &recordingHandler{}
-	l, err := Listen("tcp", "127.0.0.1:0", signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer}, "h2", "http/1.1"))
+	l, err := Listen("tcp", "127.0.0.1:0", signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer}, "h2", "http/1.1"))
 	require.NoError(t, err)
 	logs := &lockedBuffer{}
 	s := &http.Server{Handler: h, Protocols: h1Only(), ErrorLog: log.New(logs, "", 0)}

@@ -15,9 +15,9 @@ import (
 func idleCBytes(t *testing.T, release bool, settle func(held int64) bool) int64 {
 	t.Helper()
 	ec, _, _ := testKeys(t)
-	cfg := signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer})
+	cfg := signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer})
 	require.NoError(t, cfg.SetReleaseBuffersWhenIdle(release))
-	addr, served := serveOnce(t, cfg, func(c *Conn) error {
+	addr, served := serveResults(t, cfg, 1, func(c *Conn) error {
 		buf := make([]byte, 64<<10)
 		for {
 			n, err := c.Read(buf)
@@ -85,8 +85,8 @@ func TestConnectionReleaseMemory(t *testing.T) {
 		"FreeHandshake":  (*Connection).FreeHandshake,
 	} {
 		t.Run(name, func(t *testing.T) {
-			cfg := signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer})
-			addr, served := serveOnce(t, cfg, echoOnce)
+			cfg := signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer})
+			addr, served := serveResults(t, cfg, 1, echoOnce)
 			c, err := Dial("tcp", addr, clientConfig(t, "default_tls13", ec))
 			require.NoError(t, err)
 			defer c.Close()
@@ -115,9 +115,9 @@ func TestConnReleaseBuffersWhenIdleBulk(t *testing.T) {
 	for i := range payload {
 		payload[i] = byte(i * 13)
 	}
-	server := signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer})
+	server := signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer})
 	require.NoError(t, server.SetReleaseBuffersWhenIdle(true))
-	addr, served := serveOnce(t, server, func(c *Conn) error {
+	addr, served := serveResults(t, server, 1, func(c *Conn) error {
 		_, err := io.Copy(c, c) // echo until the client's close_notify
 		if err != nil {
 			return err

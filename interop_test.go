@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -297,15 +296,15 @@ func interopReadToEnd(r io.Reader) (int, error) {
 }
 
 // interopServerConfig is the binding's server Config for c: the server key
-// offloaded to a testSigner, ALPN h2, client auth and tickets as c needs.
-func interopServerConfig(t *testing.T, c interopCase) (*Config, *testSigner) {
+// offloaded to a faultySigner, ALPN h2, client auth and tickets as c needs.
+func interopServerConfig(t *testing.T, c interopCase) (*Config, *faultySigner) {
 	server, client := c.keys(t)
 	o := configOpts{policy: c.serverPolicy()}
 	if client != nil {
 		o.trust, o.clientAuth = client, ClientAuthRequired
 	}
 	cfg := newTestConfig(t, o)
-	signer := &testSigner{key: server.signer}
+	signer := &faultySigner{key: server.signer}
 	require.NoError(t, cfg.AddCertChainWithSigner(server.certPEM, signer))
 	require.NoError(t, cfg.SetProtocolPreferences([]string{"h2"}))
 	if c.resume {
@@ -320,14 +319,14 @@ func interopServerConfig(t *testing.T, c interopCase) (*Config, *testSigner) {
 
 // interopClientConfig is the binding's client Config for c: trusts the
 // server's certificate, offers h2 and http/1.1, and for mutual auth sends the
-// client's certificate with its key offloaded to a testSigner.
-func interopClientConfig(t *testing.T, c interopCase) (*Config, *testSigner) {
+// client's certificate with its key offloaded to a faultySigner.
+func interopClientConfig(t *testing.T, c interopCase) (*Config, *faultySigner) {
 	server, client := c.keys(t)
 	cfg := newTestConfig(t, configOpts{policy: c.clientPolicy(), trust: server})
 	require.NoError(t, cfg.SetProtocolPreferences([]string{"h2", "http/1.1"}))
-	var signer *testSigner
+	var signer *faultySigner
 	if client != nil {
-		signer = &testSigner{key: client.signer}
+		signer = &faultySigner{key: client.signer}
 		require.NoError(t, cfg.AddCertChainWithSigner(client.certPEM, signer))
 		// s2n clients default to Optional: send a certificate when asked.
 		require.NoError(t, cfg.SetClientAuthType(ClientAuthOptional))
@@ -338,37 +337,19 @@ func interopClientConfig(t *testing.T, c interopCase) (*Config, *testSigner) {
 	return cfg, signer
 }
 
-// interopBindingServer accepts n connections, one after another, and runs the
-// exchange on each, answering with reply. peerCloses: see interopFinish.
-func interopBindingServer(t *testing.T, cfg *Config, n int, reply string, peerCloses bool) (addr string, results <-chan interopResult) {
-	l, err := Listen("tcp", "127.0.0.1:0", cfg)
-	require.NoError(t, err)
-	out := make(chan interopResult, n)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for range n {
-			c, err := l.Accept()
-			if err != nil {
-				out <- interopResult{err: err}
-				return
-			}
-			out <- interopServe(c.(*Conn), reply, peerCloses)
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		<-done
-	})
-	return l.Addr().String(), out
+// interopServe is the binding server's side of the exchange, answering
+// with reply, then Close. peerCloses: see interopFinish.
+func interopServe(c *Conn, reply string, peerCloses bool) (r interopResult) {
+	defer interopClose(c, &r)
+	if r = interopAnswer(c, reply); r.err == nil {
+		r.extra, r.end, r.err = interopFinish(c, peerCloses)
+	}
+	return r
 }
 
-func interopServe(c *Conn, reply string, peerCloses bool) (r interopResult) {
-	defer func() {
-		if err := c.Close(); err != nil && r.err == nil {
-			r.err = fmt.Errorf("close: %w", err)
-		}
-	}()
+// interopAnswer runs the binding server's handshake, reads the peer's line
+// and answers it with reply.
+func interopAnswer(c *Conn, reply string) (r interopResult) {
 	c.SetDeadline(time.Now().Add(interopTimeout))
 	if err := c.Handshake(); err != nil {
 		return interopResult{err: fmt.Errorf("handshake: %w", err)}
@@ -383,10 +364,15 @@ func interopServe(c *Conn, reply string, peerCloses bool) (r interopResult) {
 	}
 	if _, err := io.WriteString(c, reply); err != nil {
 		r.err = fmt.Errorf("write: %w", err)
-		return r
 	}
-	r.extra, r.end, r.err = interopFinish(c, peerCloses)
 	return r
+}
+
+// interopClose closes c; its error goes to r unless r has one already.
+func interopClose(c *Conn, r *interopResult) {
+	if err := c.Close(); err != nil && r.err == nil {
+		r.err = fmt.Errorf("close: %w", err)
+	}
 }
 
 // errInteropEndNotRead stands for the peer's close_notify on a TLS 1.2
@@ -453,9 +439,7 @@ func interopDial(t *testing.T, cfg *Config, addr string, session []byte, msg str
 		r.err = fmt.Errorf("Session: %w", err)
 	}
 	r.state, r.info = c.ConnectionState(), c.HandshakeInfo()
-	if err := c.Close(); err != nil && r.err == nil {
-		r.err = fmt.Errorf("close: %w", err)
-	}
+	interopClose(c, &r)
 	return r, next
 }
 
@@ -568,7 +552,7 @@ func requireSameGroup(t *testing.T, c interopCase, i int, goSide, binding tls.Co
 // checkInteropSigner checks the offloaded key ran once per full handshake,
 // plus, for an RSA key exchange, once for the one probe per key of whether
 // its Decrypt honours SessionKeyLen (see decryptPremaster).
-func checkInteropSigner(t *testing.T, c interopCase, signer *testSigner, want int) {
+func checkInteropSigner(t *testing.T, c interopCase, signer *faultySigner, want int) {
 	t.Helper()
 	if c.rsaKex {
 		want++
@@ -587,16 +571,6 @@ func interopGoVersion(v ProtocolVersion) uint16 {
 	return tls.VersionTLS12
 }
 
-func interopPool(k *testKey) *x509.CertPool {
-	p := x509.NewCertPool()
-	p.AddCert(k.cert)
-	return p
-}
-
-func interopGoCert(k *testKey) tls.Certificate {
-	return tls.Certificate{Certificate: [][]byte{k.cert.Raw}, PrivateKey: k.signer, Leaf: k.cert}
-}
-
 // interopGoConfig pins crypto/tls to the case's version and, for RSA key
 // exchange, to the RSA suite.
 func interopGoConfig(c interopCase) *tls.Config {
@@ -611,11 +585,13 @@ func runInteropGoClient(t *testing.T, env *interopEnv, c interopCase) {
 	server, client := c.keys(t)
 	cfg, signer := interopServerConfig(t, c)
 	// crypto/tls sends close_notify first (CloseWrite) in either version.
-	addr, results := interopBindingServer(t, cfg, c.conns(), "pong from s2n-go\n", true)
+	addr, results := serveResults(t, cfg, c.conns(), func(conn *Conn) interopResult {
+		return interopServe(conn, "pong from s2n-go\n", true)
+	})
 	goCfg := interopGoConfig(c)
-	goCfg.RootCAs, goCfg.ServerName, goCfg.NextProtos = interopPool(server), "localhost", []string{"h2", "http/1.1"}
+	goCfg.RootCAs, goCfg.ServerName, goCfg.NextProtos = certPool(server), "localhost", []string{"h2", "http/1.1"}
 	if client != nil {
-		goCfg.Certificates = []tls.Certificate{interopGoCert(client)}
+		goCfg.Certificates = []tls.Certificate{goCert(client)}
 	}
 	if c.resume {
 		goCfg.ClientSessionCache = tls.NewLRUClientSessionCache(4)
@@ -647,58 +623,40 @@ func runInteropGoClient(t *testing.T, env *interopEnv, c interopCase) {
 func runInteropGoServer(t *testing.T, env *interopEnv, c interopCase) {
 	server, client := c.keys(t)
 	goCfg := interopGoConfig(c)
-	goCfg.Certificates, goCfg.NextProtos = []tls.Certificate{interopGoCert(server)}, []string{"h2"}
+	goCfg.Certificates, goCfg.NextProtos = []tls.Certificate{goCert(server)}, []string{"h2"}
 	if client != nil {
-		goCfg.ClientAuth, goCfg.ClientCAs = tls.RequireAndVerifyClientCert, interopPool(client)
+		goCfg.ClientAuth, goCfg.ClientCAs = tls.RequireAndVerifyClientCert, certPool(client)
 	}
-	l, err := tls.Listen("tcp", "127.0.0.1:0", goCfg)
-	require.NoError(t, err)
 	type goResult struct {
 		got      string
 		extra    int
 		end, err error
 		state    tls.ConnectionState
 	}
-	results := make(chan goResult, c.conns())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for range c.conns() {
-			raw, err := l.Accept()
-			if err != nil {
-				results <- goResult{err: err}
-				return
+	addr, results := serveGoTLS(t, goCfg, c.conns(), func(conn *tls.Conn) (r goResult) {
+		conn.SetDeadline(time.Now().Add(interopTimeout))
+		if r.err = conn.Handshake(); r.err == nil {
+			r.got, r.err = interopReadLine(conn)
+			if r.err == nil {
+				_, r.err = io.WriteString(conn, "pong from crypto/tls\n")
 			}
-			conn := raw.(*tls.Conn)
-			conn.SetDeadline(time.Now().Add(interopTimeout))
-			var r goResult
-			if r.err = conn.Handshake(); r.err == nil {
-				r.got, r.err = interopReadLine(conn)
-				if r.err == nil {
-					_, r.err = io.WriteString(conn, "pong from crypto/tls\n")
-				}
-				if r.err == nil {
-					r.err = conn.CloseWrite()
-				}
-				if r.err == nil {
-					r.extra, r.end = interopReadToEnd(conn)
-				}
+			if r.err == nil {
+				r.err = conn.CloseWrite()
 			}
-			r.state = conn.ConnectionState()
-			conn.Close()
-			results <- r
+			if r.err == nil {
+				r.extra, r.end = interopReadToEnd(conn)
+			}
 		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		<-done
+		r.state = conn.ConnectionState()
+		conn.Close()
+		return r
 	})
 
 	cfg, signer := interopClientConfig(t, c)
 	var session []byte
 	for i := range c.conns() {
 		// The crypto/tls server sends close_notify after its reply.
-		r, next := interopDial(t, cfg, l.Addr().String(), session, "ping from s2n-go\n", nil, true)
+		r, next := interopDial(t, cfg, addr, session, "ping from s2n-go\n", nil, true)
 		session = next
 		checkInteropClient(t, c, r, i, "pong from crypto/tls\n", true)
 		g := <-results
@@ -877,7 +835,9 @@ func runInteropSClient(t *testing.T, env *interopEnv, c interopCase) {
 	cfg, signer := interopServerConfig(t, c)
 	// s_client cannot start a close and wait for the answer: the binding
 	// closes first.
-	addr, results := interopBindingServer(t, cfg, c.conns(), "pong from s2n-go\n", false)
+	addr, results := serveResults(t, cfg, c.conns(), func(conn *Conn) interopResult {
+		return interopServe(conn, "pong from s2n-go\n", false)
+	})
 	sess := filepath.Join(t.TempDir(), "session.pem")
 	for i := range c.conns() {
 		args := []string{"s_client", "-connect", addr, "-servername", "localhost",
@@ -992,7 +952,9 @@ func runInteropS2NC(t *testing.T, env *interopEnv, c interopCase) {
 	// In TLS 1.2 s2nc starts the close (when its stdin ends), and waits for
 	// the binding's answer.
 	peerCloses := c.version == TLS12
-	addr, results := interopBindingServer(t, cfg, c.conns(), "pong from s2n-go\n", peerCloses)
+	addr, results := serveResults(t, cfg, c.conns(), func(conn *Conn) interopResult {
+		return interopServe(conn, "pong from s2n-go\n", peerCloses)
+	})
 	_, port, err := net.SplitHostPort(addr)
 	require.NoError(t, err)
 	ticket := filepath.Join(t.TempDir(), "ticket")
@@ -1118,19 +1080,8 @@ func TestInteropCloseWrite(t *testing.T) {
 	for _, c := range []interopCase{{name: "tls13", version: TLS13}, {name: "tls12", version: TLS12}} {
 		t.Run(c.name, func(t *testing.T) {
 			goCfg := interopGoConfig(c)
-			goCfg.Certificates = []tls.Certificate{interopGoCert(ec)}
-			l, err := tls.Listen("tcp", "127.0.0.1:0", goCfg)
-			require.NoError(t, err)
-			served := make(chan error, 1)
-			go func() {
-				defer l.Close()
-				raw, err := l.Accept()
-				if err != nil {
-					served <- err
-					return
-				}
-				conn := raw.(*tls.Conn)
-				defer conn.Close()
+			goCfg.Certificates = []tls.Certificate{goCert(ec)}
+			addr, served := serveGoTLS(t, goCfg, 1, func(conn *tls.Conn) error {
 				conn.SetDeadline(time.Now().Add(interopTimeout))
 				// Echo to the binding's close_notify, then send ours.
 				got, err := interopReadLine(conn)
@@ -1145,10 +1096,10 @@ func TestInteropCloseWrite(t *testing.T) {
 				if err == nil {
 					err = conn.CloseWrite()
 				}
-				served <- err
-			}()
+				return err
+			})
 			cfg, _ := interopClientConfig(t, c)
-			raw, err := net.DialTimeout("tcp", l.Addr().String(), interopTimeout)
+			raw, err := net.DialTimeout("tcp", addr, interopTimeout)
 			require.NoError(t, err)
 			conn := Client(raw, cfg, "localhost")
 			defer conn.Close()

@@ -64,7 +64,7 @@ func TestConnReleaseIdleWithPartialRecords(t *testing.T) {
 	ec, _, _ := testKeys(t)
 	readsPerRecord := map[bool]float64{}
 	for _, release := range []bool{false, true} {
-		cfg := signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer})
+		cfg := signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer})
 		require.NoError(t, cfg.SetReleaseBuffersWhenIdle(release))
 		ccfg := clientConfig(t, "default_tls13", ec)
 		require.NoError(t, ccfg.SetMaxFragmentLength(recordSize))
@@ -97,39 +97,6 @@ func TestConnReleaseIdleWithPartialRecords(t *testing.T) {
 		server.Close()
 	}
 	require.LessOrEqual(t, readsPerRecord[true]-readsPerRecord[false], 2.0, "releasing costs at most a read or two per record")
-}
-
-// blockOnOp drives p until the server's async callback has handed over its
-// op (the server then waits on BlockedOnApplicationInput).
-func blockOnOp(t *testing.T, p *pair, ops <-chan *AsyncPkeyOp) *AsyncPkeyOp {
-	t.Helper()
-	for range 10000 {
-		p.client.Negotiate()
-		p.server.Negotiate()
-		select {
-		case op := <-ops:
-			return op
-		default:
-		}
-	}
-	t.Fatal("the callback never ran")
-	return nil
-}
-
-// withinTimeout runs f and fails the test if it does not return in 10 s (a
-// deadlock), leaving it running.
-func withinTimeout(t *testing.T, what string, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f()
-	}()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("%s: no return within 10 s (deadlock)", what)
-	}
 }
 
 // TestConnCloseInsideCallback: a Conn closed from inside its own
@@ -195,7 +162,7 @@ func TestConnectionWipeDropsLateKeyAnswer(t *testing.T) {
 	release := make(chan struct{})
 	answered := make(chan struct{})
 	var calls atomic.Int32
-	signer := &hookSigner{Signer: ec.signer, sign: func() {
+	signer := &faultySigner{key: ec.signer, wait: func() {
 		if calls.Add(1) == 1 {
 			close(first)
 			<-release
@@ -237,17 +204,6 @@ func TestConnectionWipeDropsLateKeyAnswer(t *testing.T) {
 	require.EqualValues(t, 2, calls.Load())
 }
 
-// hookSigner runs sign before each signature of its Signer.
-type hookSigner struct {
-	crypto.Signer
-	sign func()
-}
-
-func (h *hookSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
-	h.sign()
-	return h.Signer.Sign(r, digest, opts)
-}
-
 // TestConnectionCallbackGoexit: runtime.Goexit inside a callback (t.FailNow
 // in a helper, for one) cannot be stopped; the connection is left for Close
 // with a clear error, instead of holding its lock for ever.
@@ -268,7 +224,7 @@ func TestConnectionCallbackGoexit(t *testing.T) {
 	<-exited
 	withinTimeout(t, "Negotiate after the Goexit", func() {
 		_, err := p.server.Negotiate()
-		relRequireS2nName(t, err, nameAbandoned)
+		requireS2nError(t, err, nameAbandoned)
 	})
 	withinTimeout(t, "Close", func() { require.NoError(t, p.server.Close()) })
 }
@@ -328,7 +284,7 @@ func TestAsyncPkeyApplyCrosswise(t *testing.T) {
 		wg.Wait()
 	})
 	for range 2 {
-		relRequireS2nName(t, <-errs, nameWrongConnection)
+		requireS2nError(t, <-errs, nameWrongConnection)
 	}
 }
 
@@ -337,7 +293,7 @@ func TestAsyncPkeyApplyCrosswise(t *testing.T) {
 // handshake reports the context's error, as crypto/tls does, not nil.
 func TestConnHandshakeContextEndsAtSuccess(t *testing.T) {
 	ec, _, _ := testKeys(t)
-	addr, served := serveOnce(t, signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer}), func(c *Conn) error {
+	addr, served := serveResults(t, signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer}), 1, func(c *Conn) error {
 		return c.Handshake()
 	})
 	raw, err := net.Dial("tcp", addr)
@@ -362,7 +318,7 @@ func TestDialIPLiteral(t *testing.T) {
 	for _, certIP := range []string{"127.0.0.1", "127.0.0.3"} {
 		t.Run("cert for "+certIP, func(t *testing.T) {
 			key := makeTestKeyFor(t, "ip", certIP, ec.signer)
-			l, err := Listen("tcp", "127.0.0.1:0", signerConfig(t, "default_tls13", key, &testSigner{key: ec.signer}))
+			l, err := Listen("tcp", "127.0.0.1:0", signerConfig(t, "default_tls13", key, &faultySigner{key: ec.signer}))
 			require.NoError(t, err)
 			defer l.Close()
 			sni := make(chan string, 1)
@@ -399,7 +355,7 @@ func TestDialIPLiteral(t *testing.T) {
 // then never called.
 func TestSignerNotCalledAfterAbandon(t *testing.T) {
 	ec, _, _ := testKeys(t)
-	signer := &testSigner{key: ec.signer}
+	signer := &faultySigner{key: ec.signer}
 	entered, release := make(chan struct{}), make(chan struct{})
 	ended := make(chan struct{})
 	testHookKeyOp = func() func() {
@@ -409,7 +365,7 @@ func TestSignerNotCalledAfterAbandon(t *testing.T) {
 	}
 	defer func() { testHookKeyOp = nil }()
 	ctx, cancel := context.WithCancel(context.Background())
-	addr, served := serveOnce(t, signerConfig(t, "default_tls13", ec, signer), func(c *Conn) error {
+	addr, served := serveResults(t, signerConfig(t, "default_tls13", ec, signer), 1, func(c *Conn) error {
 		return c.HandshakeContext(ctx)
 	})
 	go func() {
@@ -434,7 +390,7 @@ func TestAddCertChainWithSignerAtomic(t *testing.T) {
 	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	require.NoError(t, err)
 	good := makeTestKeyFor(t, "ecdsa-p384", "localhost", p384)
-	signer := &testSigner{key: ec.signer}
+	signer := &faultySigner{key: ec.signer}
 	server := newTestConfig(t, configOpts{policy: "rfc9151"})
 	err = server.AddCertChainWithSigner(ec.certPEM, signer)
 	require.Error(t, err)
@@ -459,7 +415,7 @@ func TestSelectedCertBeforeSelection(t *testing.T) {
 	require.NoError(t, err)
 	defer conn.Close()
 	_, err = conn.SelectedCert()
-	relRequireS2nName(t, err, nameNoSelectedCert)
+	requireS2nError(t, err, nameNoSelectedCert)
 	require.ErrorIs(t, err, ErrUsage)
 }
 
@@ -501,7 +457,7 @@ func TestDecryptProbeOncePerKey(t *testing.T) {
 func TestConnKeyFailureShape(t *testing.T) {
 	ec, _, _ := testKeys(t)
 	keyErr := errors.New("the HSM is down")
-	addr, served := serveOnce(t, signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer, err: keyErr}), func(c *Conn) error {
+	addr, served := serveResults(t, signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer, fault: signerFault{err: keyErr}}), 1, func(c *Conn) error {
 		return c.Handshake()
 	})
 	if c, err := Dial("tcp", addr, clientConfig(t, "default_tls13", ec)); err == nil {
@@ -529,7 +485,7 @@ func TestUseAfterCloseErrors(t *testing.T) {
 		"Negotiate":            func() error { _, err := conn.Negotiate(); return err }(),
 		"SetCipherPreferences": cfg.SetCipherPreferences("default"),
 	} {
-		relRequireS2nName(t, err, nameClosed)
+		requireS2nError(t, err, nameClosed)
 		require.ErrorIs(t, err, ErrUsage, what)
 		require.ErrorIs(t, err, net.ErrClosed, what)
 		require.NotErrorIs(t, err, ErrClosed, what)
@@ -576,7 +532,7 @@ func releaseBlinded() {
 func TestConnBlindingHoldsOnlySocket(t *testing.T) {
 	const n, limit = 200, 150
 	ec, _, _ := testKeys(t)
-	cfg := signerConfig(t, "default_tls13", ec, &testSigner{key: ec.signer})
+	cfg := signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer})
 	require.NoError(t, cfg.SetMaxBlindingDelay(3*time.Second))
 	l, err := Listen("tcp", "127.0.0.1:0", cfg)
 	require.NoError(t, err)

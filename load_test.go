@@ -1,18 +1,12 @@
 package s2n
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net"
-	"os"
 	"runtime"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,39 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Helpers shared by the reliability tests (faults, races, load, soak).
-
-// relProcKB reads a "Vm..." line of /proc/self/status, in KiB.
-func relProcKB(t testing.TB, field string) int64 {
-	t.Helper()
-	f, err := os.Open("/proc/self/status")
-	require.NoError(t, err)
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, field+":") {
-			continue
-		}
-		fields := strings.Fields(line[len(field)+1:])
-		require.NotEmpty(t, fields, line)
-		kb, err := strconv.ParseInt(fields[0], 10, 64)
-		require.NoError(t, err)
-		return kb
-	}
-	t.Fatalf("no %s in /proc/self/status", field)
-	return 0
-}
-
-// relResetPeakRSS resets VmHWM to the current RSS (Linux: "5" to
-// clear_refs), so a test reports its own peak; false if not permitted.
-func relResetPeakRSS() bool {
-	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
-}
-
-// relRaceEnabled reports whether the test binary was built with -race, from
+// raceEnabled reports whether the test binary was built with -race, from
 // its build settings: sizes are scaled down there, never assertions.
-func relRaceEnabled() bool {
+func raceEnabled() bool {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return false
@@ -64,69 +28,6 @@ func relRaceEnabled() bool {
 		}
 	}
 	return false
-}
-
-// relEnvInt reads a positive integer from the environment; def if unset.
-func relEnvInt(t testing.TB, name string, def int) int {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	require.NoError(t, err, "%s=%q", name, v)
-	require.Positive(t, n, "%s", name)
-	return n
-}
-
-// relBase waits until nothing of earlier tests is still winding down (an
-// op freed by its goroutine just after Apply, a connection held for its
-// blinding delay) and returns the counters to compare against.
-func relBase(t testing.TB) RuntimeStats {
-	t.Helper()
-	require.Eventually(t, func() bool {
-		st := Stats()
-		return st.PendingOps == 0 && st.Blinding == 0
-	}, 40*time.Second, 5*time.Millisecond, "earlier tests' ops and blinded connections")
-	return Stats()
-}
-
-// relSettle waits until the binding's counters are back at base (async
-// op goroutines free their op just after applying it; a Conn closed after
-// a failed handshake is freed by a timer once its blinding delay, capped by
-// the tests, has passed), and fails the test if they never are.
-func relSettle(t testing.TB, base RuntimeStats, what string) RuntimeStats {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	var st RuntimeStats
-	for {
-		st = Stats()
-		if st.Handles == base.Handles && st.PendingOps == base.PendingOps && st.Blinding == base.Blinding {
-			return st
-		}
-		if time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	require.Failf(t, "leak", "%s: handles %d (want %d), pending ops %d (want %d), blinding %d (want %d)",
-		what, st.Handles, base.Handles, st.PendingOps, base.PendingOps, st.Blinding, base.Blinding)
-	return st
-}
-
-// relWaitGoroutines waits for the goroutine count to fall to at most n.
-func relWaitGoroutines(t testing.TB, n int, what string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for runtime.NumGoroutine() > n {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			require.Failf(t, "goroutine leak", "%s: %d goroutines, want <= %d\n%s", what, runtime.NumGoroutine(), n, buf)
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // loadEchoSize is what every load connection sends and gets back.
@@ -148,35 +49,35 @@ const loadChunk = 16 << 10
 // S2N_LOAD=N runs N.
 func TestLoadConcurrentConns(t *testing.T) {
 	def := 5000
-	if relRaceEnabled() {
+	if raceEnabled() {
 		def = 1000
 	}
 	if testing.Short() {
 		def = 200
 	}
-	n := relEnvInt(t, "S2N_LOAD", def)
+	n := envInt(t, "S2N_LOAD", def)
 	if n == 1 {
 		n = 5000 // S2N_LOAD=1: the full run
 	}
 	// The memory bound is generous; the race detector's shadow memory
 	// roughly doubles what the Go heap costs.
 	rssBoundKB := int64(2 << 20)
-	if relRaceEnabled() {
+	if raceEnabled() {
 		rssBoundKB = 3 << 20
 	}
 	ec, _, _ := testKeys(t)
-	signer := &testSigner{key: ec.signer}
+	signer := &faultySigner{key: ec.signer}
 	serverCfg := signerConfig(t, "default_tls13", ec, signer)
 	clientCfg := clientConfig(t, "default_tls13", ec)
 
 	// Leftovers of earlier tests (an op freed late, a blinded connection)
 	// must not count against this one.
-	relBase(t)
+	settledStats(t)
 	runtime.GC()
 	base := Stats()
 	baseGoroutines := runtime.NumGoroutine()
-	baseRSS := relProcKB(t, "VmRSS")
-	hwmReset := relResetPeakRSS()
+	baseRSS := procStatusKB(t, "VmRSS")
+	hwmReset := resetPeakRSS()
 	start := time.Now()
 
 	// The whole run is bounded: past this, every socket is closed and the
@@ -185,14 +86,9 @@ func TestLoadConcurrentConns(t *testing.T) {
 	defer cancel()
 	deadline, _ := ctx.Deadline()
 
-	l, err := Listen("tcp", "127.0.0.1:0", serverCfg)
-	require.NoError(t, err)
-	addr := localhostAddr(l.Addr())
-
 	var (
 		mu          sync.Mutex
 		errs        []error
-		serverWG    sync.WaitGroup
 		clientWG    sync.WaitGroup
 		openServers atomic.Int64
 		openClients atomic.Int64
@@ -213,38 +109,21 @@ func TestLoadConcurrentConns(t *testing.T) {
 		}
 	}
 
-	// Server: accept until the listener closes; echo until the client's
-	// close_notify.
-	serverWG.Add(1)
-	go func() {
-		defer serverWG.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				if !errors.Is(err, net.ErrClosed) {
-					report(fmt.Errorf("accept: %w", err))
-				}
-				return
-			}
-			serverWG.Add(1)
-			go func() {
-				defer serverWG.Done()
-				conn := c.(*Conn)
-				peak(&peakServers, openServers.Add(1))
-				defer openServers.Add(-1)
-				defer conn.Close()
-				conn.SetDeadline(deadline)
-				if err := conn.HandshakeContext(ctx); err != nil {
-					report(fmt.Errorf("server handshake: %w", err))
-					return
-				}
-				buf := make([]byte, loadChunk)
-				if _, err := io.CopyBuffer(struct{ io.Writer }{conn}, struct{ io.Reader }{conn}, buf); err != nil {
-					report(fmt.Errorf("server echo: %w", err))
-				}
-			}()
+	// Server: n connections, each echoing until the client's close_notify.
+	addr, served := serveResults(t, serverCfg, n, func(conn *Conn) error {
+		peak(&peakServers, openServers.Add(1))
+		defer openServers.Add(-1)
+		defer conn.Close() // before the handler counts as done
+		conn.SetDeadline(deadline)
+		if err := conn.HandshakeContext(ctx); err != nil {
+			return fmt.Errorf("server handshake: %w", err)
 		}
-	}()
+		buf := make([]byte, loadChunk)
+		if _, err := io.CopyBuffer(struct{ io.Writer }{conn}, struct{ io.Reader }{conn}, buf); err != nil {
+			return fmt.Errorf("server echo: %w", err)
+		}
+		return nil
+	})
 
 	// Memory sampler: C memory at its highest.
 	stopSampler := make(chan struct{})
@@ -321,25 +200,28 @@ func TestLoadConcurrentConns(t *testing.T) {
 		t.Errorf("load run did not finish in time: %d of %d echoed", echoed.Load(), n)
 	}
 	elapsed := time.Since(start)
-	l.Close()
 	cancel() // unsticks anything left: contexts end, deadlines have passed
 	<-clientsDone
-	serverWG.Wait()
+	for range n {
+		if err := await(t, served, "a server connection"); err != nil {
+			report(err)
+		}
+	}
 	close(stopSampler)
 	<-samplerDone
 
-	peakRSS := relProcKB(t, "VmHWM")
+	peakRSS := procStatusKB(t, "VmHWM")
 	mu.Lock()
 	for _, err := range errs {
 		t.Error(err)
 	}
 	mu.Unlock()
-	after := relSettle(t, base, "after the load run")
-	relWaitGoroutines(t, baseGoroutines, "after the load run")
+	after := requireSettled(t, base, "after the load run")
+	waitGoroutines(t, baseGoroutines, "after the load run")
 	runtime.GC()
 	after = Stats()
 	t.Logf("load: %d connections (race=%v) in %v; peak open: %d clients, %d servers; signer calls %d",
-		n, relRaceEnabled(), elapsed.Round(time.Millisecond), peakClients.Load(), peakServers.Load(), signer.calls.Load())
+		n, raceEnabled(), elapsed.Round(time.Millisecond), peakClients.Load(), peakServers.Load(), signer.calls.Load())
 	t.Logf("load: RSS before %d MiB, peak %d MiB (VmHWM reset: %v); C bytes before %d, peak %d (%.1f KiB per open connection), after %d; C allocations before %d, after %d",
 		baseRSS>>10, peakRSS>>10, hwmReset, base.CBytes, peakCBytes.Load(),
 		float64(peakCBytes.Load()-base.CBytes)/1024/float64(max(1, peakClients.Load()+peakServers.Load())),

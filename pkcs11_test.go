@@ -203,46 +203,10 @@ func hsmClientConfig(t *testing.T, c hsmCase) *Config {
 // reads to the server's close_notify before closing in turn. No end writes
 // to a transport its peer has closed, in TLS 1.2 as in TLS 1.3.
 
-// hsmListen serves n connections at once, each with hsmServe.
-func hsmListen(t *testing.T, cfg *Config, n int) (addr string, results <-chan interopResult) {
-	l, err := Listen("tcp", "127.0.0.1:0", cfg)
-	require.NoError(t, err)
-	out := make(chan interopResult, n)
-	var wg sync.WaitGroup
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			conn, err := l.Accept()
-			if err != nil {
-				out <- interopResult{err: err}
-				return
-			}
-			out <- hsmServe(conn.(*Conn))
-		}()
-	}
-	t.Cleanup(func() {
-		l.Close()
-		wg.Wait()
-	})
-	return l.Addr().String(), out
-}
-
+// hsmServe is the binding server's side of the exchange.
 func hsmServe(c *Conn) (r interopResult) {
-	defer func() {
-		if err := c.Close(); err != nil && r.err == nil {
-			r.err = fmt.Errorf("close: %w", err)
-		}
-	}()
-	c.SetDeadline(time.Now().Add(interopTimeout))
-	if err := c.Handshake(); err != nil {
-		return interopResult{err: fmt.Errorf("handshake: %w", err)}
-	}
-	r.state, r.info = c.ConnectionState(), c.HandshakeInfo()
-	if r.got, r.err = interopReadLine(c); r.err == nil {
-		_, r.err = io.WriteString(c, "pong from s2n-go\n")
-	}
-	return r
+	defer interopClose(c, &r)
+	return interopAnswer(c, "pong from s2n-go\n")
 }
 
 // hsmClientExchange is the client's side over conn: send msg, read the
@@ -267,11 +231,7 @@ func hsmDial(cfg *Config, addr string) (r interopResult) {
 		return interopResult{err: err}
 	}
 	c := Client(raw, cfg, "localhost")
-	defer func() {
-		if err := c.Close(); err != nil && r.err == nil {
-			r.err = fmt.Errorf("close: %w", err)
-		}
-	}()
+	defer interopClose(c, &r)
 	c.SetDeadline(time.Now().Add(interopTimeout))
 	if err := c.Handshake(); err != nil {
 		return interopResult{err: fmt.Errorf("handshake: %w", err)}
@@ -322,12 +282,12 @@ func TestPKCS11(t *testing.T) {
 	for _, c := range cases {
 		// The binding server, its key in the token, against crypto/tls.
 		t.Run("server-vs-gotls/"+c.name, func(t *testing.T) {
-			addr, results := hsmListen(t, hsmServerConfig(t, c), 1)
+			addr, results := serveResults(t, hsmServerConfig(t, c), 1, hsmServe)
 			cfg := interopGoConfig(c.interop())
-			cfg.RootCAs, cfg.ServerName, cfg.NextProtos = interopPool(c.server), "localhost", []string{"h2"}
+			cfg.RootCAs, cfg.ServerName, cfg.NextProtos = certPool(c.server), "localhost", []string{"h2"}
 			if c.client != nil {
 				// crypto/tls signs with the token's key too.
-				cfg.Certificates = []tls.Certificate{interopGoCert(c.client)}
+				cfg.Certificates = []tls.Certificate{goCert(c.client)}
 			}
 			conn, err := (&tls.Dialer{NetDialer: &net.Dialer{Timeout: interopTimeout}, Config: cfg}).Dial("tcp", addr)
 			require.NoError(t, err)
@@ -344,7 +304,7 @@ func TestPKCS11(t *testing.T) {
 		})
 		// Both ends are the binding, each with its key in the token.
 		t.Run("server-vs-client/"+c.name, func(t *testing.T) {
-			addr, results := hsmListen(t, hsmServerConfig(t, c), 1)
+			addr, results := serveResults(t, hsmServerConfig(t, c), 1, hsmServe)
 			r := hsmDial(hsmClientConfig(t, c), addr)
 			checkHSMSide(t, c, r, "binding client", "pong from s2n-go\n", c.client != nil)
 			require.Equal(t, c.server.cert.Raw, r.state.PeerCertificates[0].Raw)
@@ -356,37 +316,23 @@ func TestPKCS11(t *testing.T) {
 		// The binding client, its key in the token, against crypto/tls.
 		t.Run("client-vs-gotls/"+c.name, func(t *testing.T) {
 			cfg := interopGoConfig(c.interop())
-			cfg.Certificates, cfg.NextProtos = []tls.Certificate{interopGoCert(c.server)}, []string{"h2"}
-			cfg.ClientAuth, cfg.ClientCAs = tls.RequireAndVerifyClientCert, interopPool(c.client)
-			l, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
-			require.NoError(t, err)
-			served := make(chan error, 1)
-			go func() {
-				defer l.Close()
-				raw, err := l.Accept()
-				if err != nil {
-					served <- err
-					return
-				}
-				conn := raw.(*tls.Conn)
-				defer conn.Close()
+			cfg.Certificates, cfg.NextProtos = []tls.Certificate{goCert(c.server)}, []string{"h2"}
+			cfg.ClientAuth, cfg.ClientCAs = tls.RequireAndVerifyClientCert, certPool(c.client)
+			addr, served := serveGoTLS(t, cfg, 1, func(conn *tls.Conn) error {
 				conn.SetDeadline(time.Now().Add(interopTimeout))
 				if _, err := interopReadLine(conn); err != nil {
-					served <- err
-					return
+					return err
 				}
 				peer := conn.ConnectionState().PeerCertificates
 				if len(peer) == 0 || !peer[0].Equal(c.client.cert) {
-					served <- fmt.Errorf("crypto/tls server got client certificates %v", peer)
-					return
+					return fmt.Errorf("crypto/tls server got client certificates %v", peer)
 				}
 				if _, err := io.WriteString(conn, "pong from crypto/tls\n"); err != nil {
-					served <- err
-					return
+					return err
 				}
-				served <- conn.Close()
-			}()
-			r := hsmDial(hsmClientConfig(t, c), l.Addr().String())
+				return conn.Close()
+			})
+			r := hsmDial(hsmClientConfig(t, c), addr)
 			require.NoError(t, <-served)
 			checkHSMSide(t, c, r, "binding client", "pong from crypto/tls\n", true)
 		})
@@ -400,7 +346,7 @@ func TestPKCS11(t *testing.T) {
 		require.NoError(t, cfg.SetMaxInflightKeyOps(4))
 		require.NoError(t, cfg.AddCertChainWithSigner(rs.certPEM, rs.signer))
 		const n = 16
-		addr, results := hsmListen(t, cfg, n)
+		addr, results := serveResults(t, cfg, n, hsmServe)
 		client := hsmClientConfig(t, c)
 		var clients sync.WaitGroup
 		errs := make(chan error, n)

@@ -1,15 +1,8 @@
 package s2n
 
 import (
-	"context"
 	"crypto/tls"
-	"crypto/x509"
-	"errors"
-	"net"
-	"os"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -57,15 +50,6 @@ var s2nGroupToGo = map[string]tls.CurveID{
 	"secp521r1":      tls.CurveP521,
 }
 
-// modeExpect looks up this build mode's expectation, failing the test (not
-// skipping it) in a mode nobody wrote expectations for.
-func modeExpect[V any](t testing.TB, table map[string]V) V {
-	t.Helper()
-	v, ok := table[buildMode]
-	require.True(t, ok, "no expectation for build mode %q", buildMode)
-	return v
-}
-
 func TestPQBindingToBinding(t *testing.T) {
 	ec, rs, _ := testKeys(t)
 	for policy, exp := range modeExpect(t, pqGroups) {
@@ -107,85 +91,4 @@ func TestPQWithGoCryptoTLS(t *testing.T) {
 			})
 		}
 	}
-}
-
-// goPeerConfig is a crypto/tls config that presents and trusts key: Go's
-// defaults otherwise, so its default groups (X25519MLKEM768 first) apply.
-func goPeerConfig(t testing.TB, key *testKey) *tls.Config {
-	t.Helper()
-	cert, err := tls.X509KeyPair(key.certPEM, key.keyPEM)
-	require.NoError(t, err)
-	roots := x509.NewCertPool()
-	roots.AddCert(key.cert)
-	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: roots, ServerName: "localhost"}
-}
-
-// goPeerResult is what both ends of a binding/crypto-tls handshake saw.
-type goPeerResult struct {
-	conn    *Connection // the binding's side, closed by the test's cleanup
-	err     error       // the binding's first error that is not ErrBlocked
-	goState tls.ConnectionState
-	goErr   error
-}
-
-// goPeerHandshake runs one handshake between a binding Connection playing mode
-// and crypto/tls playing the other side, over a socket pair: the binding
-// reads its non-blocking end directly (SetFd), crypto/tls gets the other end
-// as a net.Conn on its own goroutine. It returns once both sides are done.
-func goPeerHandshake(t *testing.T, mode Mode, cfg *Config, goCfg *tls.Config) goPeerResult {
-	t.Helper()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
-	require.NoError(t, err)
-	t.Cleanup(func() { syscall.Close(fds[0]) })
-	require.NoError(t, syscall.SetNonblock(fds[0], true))
-	f := os.NewFile(uintptr(fds[1]), "crypto/tls end")
-	nc, err := net.FileConn(f) // dups the fd
-	require.NoError(t, f.Close())
-	require.NoError(t, err)
-
-	type goResult struct {
-		state tls.ConnectionState
-		err   error
-	}
-	done := make(chan goResult, 1)
-	go func() {
-		defer nc.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		var tc *tls.Conn
-		if mode == ModeServer {
-			tc = tls.Client(nc, goCfg)
-		} else {
-			tc = tls.Server(nc, goCfg)
-		}
-		err := tc.HandshakeContext(ctx)
-		done <- goResult{tc.ConnectionState(), err}
-	}()
-
-	conn := newTestConn(t, mode, cfg, fds[0])
-	t.Cleanup(func() { conn.Close() })
-	if mode == ModeClient {
-		require.NoError(t, conn.SetServerName("localhost"))
-	}
-	r := goPeerResult{conn: conn}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Microsecond) {
-		if time.Now().After(deadline) {
-			r.err = errors.New("binding handshake timed out")
-			break
-		}
-		_, err := conn.Negotiate()
-		if err == nil || !errors.Is(err, ErrBlocked) {
-			r.err = err
-			break
-		}
-	}
-	if r.err != nil {
-		// Unblock crypto/tls if it still waits for bytes from us. s2n sends
-		// no alert unless the blinding delay is waited out first, so
-		// crypto/tls reports EOF.
-		syscall.Shutdown(fds[0], syscall.SHUT_RDWR)
-	}
-	g := <-done
-	r.goState, r.goErr = g.state, g.err
-	return r
 }

@@ -98,9 +98,7 @@ func (g *raceGroup) Wait(t testing.TB, what string) {
 		g.mu.Lock()
 		stuck := fmt.Sprint(g.names)
 		g.mu.Unlock()
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		t.Fatalf("%s: wedged, still running: %s\n%s", what, stuck, buf)
+		t.Fatalf("%s: wedged, still running: %s\n%s", what, stuck, goroutineStacks())
 	}
 }
 
@@ -116,28 +114,19 @@ func TestRaceCloseVsApplyLowLevel(t *testing.T) {
 		return nil
 	}})
 	clientCfg := newTestConfig(t, configOpts{policy: "default_tls13", trust: ec})
-	base := relBase(t)
+	base := settledStats(t)
 	outcomes := map[string]int{}
 	for i := range raceIterations {
 		func() {
 			p := newPair(t, serverCfg, clientCfg)
-			var op *AsyncPkeyOp
-			for j := 0; op == nil; j++ {
-				require.Less(t, j, 10000, "the key callback never ran")
-				p.client.Negotiate()
-				p.server.Negotiate()
-				select {
-				case op = <-ops:
-				default:
-				}
-			}
-			sig := relSigFor(t, p.server, op, ec.signer)
+			op := blockOnOp(t, p, ops)
+			sig := opSignature(t, p.server, op, ec.signer)
 			var applyErr, negErr error
 			var g raceGroup
 			serverDone := make(chan struct{})
 			g.Go("apply", func() {
 				raceJitter()
-				applyErr = relAnswer(p.server, op, sig)
+				applyErr = answerOp(p.server, op, sig)
 			})
 			g.Go("negotiate", func() {
 				defer close(serverDone)
@@ -174,13 +163,13 @@ func TestRaceCloseVsApplyLowLevel(t *testing.T) {
 			g.Wait(t, fmt.Sprintf("iteration %d", i))
 			require.NoError(t, op.Free())
 			if applyErr != nil {
-				requireS2nError(t, applyErr, nameClosed)
+				requireS2nError(t, applyErr, nameClosed, ErrUsage)
 				outcomes["apply lost"]++
 			} else {
 				outcomes["apply won"]++
 			}
 			if negErr != nil {
-				requireS2nError(t, negErr, nameClosed)
+				requireS2nError(t, negErr, nameClosed, ErrUsage)
 			} else {
 				outcomes["handshake completed"]++
 			}
@@ -189,47 +178,19 @@ func TestRaceCloseVsApplyLowLevel(t *testing.T) {
 		}()
 	}
 	t.Logf("outcomes over %d iterations: %v", raceIterations, outcomes)
-	relSettle(t, base, "low-level Close vs Apply")
+	requireSettled(t, base, "low-level Close vs Apply")
 }
 
-// raceServer serves Conns on loopback: each is handed to handle.
-func raceServer(t testing.TB, cfg *Config, handle func(*Conn)) (addr string) {
-	t.Helper()
-	l, err := Listen("tcp", "127.0.0.1:0", cfg)
-	require.NoError(t, err)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				handle(c.(*Conn))
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		wg.Wait()
-	})
-	return localhostAddr(l.Addr())
-}
-
-// raceEcho runs the handshake and echoes until an error.
-func raceEcho(c *Conn) {
+// raceEcho runs the handshake and echoes until an error, which it returns.
+func raceEcho(c *Conn) error {
 	ctx, cancel := context.WithTimeout(context.Background(), raceWatchdog)
 	defer cancel()
-	if c.HandshakeContext(ctx) != nil {
-		return
+	if err := c.HandshakeContext(ctx); err != nil {
+		return err
 	}
 	c.SetDeadline(time.Now().Add(raceWatchdog))
-	io.Copy(struct{ io.Writer }{c}, struct{ io.Reader }{c})
+	_, err := io.Copy(struct{ io.Writer }{c}, struct{ io.Reader }{c})
+	return err
 }
 
 // TestRaceCloseVsApplyConn: a Conn whose AsyncPkeyFunc hands the op to a
@@ -243,16 +204,16 @@ func TestRaceCloseVsApplyConn(t *testing.T) {
 		op   *AsyncPkeyOp
 	}
 	ops := make(chan pending, 1)
-	serverCfg := relAsyncConfig(t, "default_tls13", ec, func(conn *Connection, op *AsyncPkeyOp) error {
+	serverCfg := asyncConfig(t, "default_tls13", ec, func(conn *Connection, op *AsyncPkeyOp) error {
 		ops <- pending{conn, op}
 		return nil
 	})
 	clientCfg := clientConfig(t, "default_tls13", ec)
-	addr, accept := relListen(t, serverCfg)
-	base := relBase(t)
+	addr, accept := acceptConns(t, serverCfg)
+	base := settledStats(t)
 	outcomes := map[string]int{}
 	for i := range raceIterations {
-		cli := relDial(t, addr, clientCfg)
+		cli := dialClient(t, addr, clientCfg)
 		var g raceGroup
 		var clientErr error
 		g.Go("client handshake", func() {
@@ -267,11 +228,11 @@ func TestRaceCloseVsApplyConn(t *testing.T) {
 			defer cancel()
 			serverErr = srv.HandshakeContext(ctx)
 		})
-		q := relRecv(t, ops, "key op")
+		q := await(t, ops, "key op")
 		g.Go("apply", func() {
 			defer q.op.Free()
 			raceJitter()
-			applyErr = relOffload(q.conn, q.op, ec.signer)
+			applyErr = signAndApply(q.conn, q.op, ec.signer)
 		})
 		var closeErrs [2]error
 		for j := range closeErrs {
@@ -284,12 +245,12 @@ func TestRaceCloseVsApplyConn(t *testing.T) {
 		for _, err := range closeErrs {
 			if err != nil {
 				// close_notify could not be sent: the peer is gone.
-				require.True(t, relIsAbortErr(err), "Close: %v (server %v, client %v)", err, serverErr, clientErr)
+				require.True(t, isAbortErr(err), "Close: %v (server %v, client %v)", err, serverErr, clientErr)
 				outcomes["close_notify failed"]++
 			}
 		}
 		if applyErr != nil {
-			requireS2nError(t, applyErr, nameClosed)
+			requireS2nError(t, applyErr, nameClosed, ErrUsage)
 			outcomes["apply lost"]++
 		}
 		switch {
@@ -304,15 +265,15 @@ func TestRaceCloseVsApplyConn(t *testing.T) {
 			outcomes["closed under the handshake"]++
 		}
 		if clientErr != nil {
-			require.True(t, relIsAbortErr(clientErr), "client: %v", clientErr)
+			require.True(t, isAbortErr(clientErr), "client: %v", clientErr)
 		}
 		if err := cli.Close(); err != nil {
-			require.True(t, relIsAbortErr(err), "client Close: %v", err)
+			require.True(t, isAbortErr(err), "client Close: %v", err)
 		}
 		require.Equal(t, base.PendingOps, Stats().PendingOps)
 	}
 	t.Logf("outcomes over %d iterations: %v", raceIterations, outcomes)
-	relSettle(t, base, "Conn Close vs Apply")
+	requireSettled(t, base, "Conn Close vs Apply")
 	require.Zero(t, outcomes["misreported as abandoned op"], "handshakes closed under them must report net.ErrClosed")
 }
 
@@ -322,14 +283,14 @@ func TestRaceCloseVsApplyConn(t *testing.T) {
 // net.ErrClosed, or, on the side that did not close, an I/O error.
 func TestRaceCloseVsHandshake(t *testing.T) {
 	ec, _, _ := testKeys(t)
-	signer := &relSigner{key: ec.signer, wait: raceJitter}
+	signer := &faultySigner{key: ec.signer, wait: raceJitter}
 	serverCfg := signerConfig(t, "default_tls13", ec, signer)
 	clientCfg := clientConfig(t, "default_tls13", ec)
-	addr, accept := relListen(t, serverCfg)
-	base := relBase(t)
+	addr, accept := acceptConns(t, serverCfg)
+	base := settledStats(t)
 	outcomes := map[string]int{}
 	for i := range raceIterations {
-		cli := relDial(t, addr, clientCfg)
+		cli := dialClient(t, addr, clientCfg)
 		srv := accept()
 		// Alternate which side is closed under its handshake.
 		closing, other := cli, srv
@@ -362,7 +323,7 @@ func TestRaceCloseVsHandshake(t *testing.T) {
 		for _, name := range []string{"close 1", "close 2"} {
 			g.Go(name, func() {
 				raceJitter()
-				if err := closing.Close(); err != nil && !relIsAbortErr(err) {
+				if err := closing.Close(); err != nil && !isAbortErr(err) {
 					g.Errorf("Close: %v", err)
 				}
 			})
@@ -380,17 +341,17 @@ func TestRaceCloseVsHandshake(t *testing.T) {
 			outcomes["closed under it"]++
 		}
 		if otherErr != nil {
-			require.True(t, relIsAbortErr(otherErr), "peer: %v", otherErr)
-			require.False(t, relIsTimeout(otherErr), "peer: %v", otherErr)
+			require.True(t, isAbortErr(otherErr), "peer: %v", otherErr)
+			require.False(t, isTimeout(otherErr), "peer: %v", otherErr)
 		}
 		if err := other.Close(); err != nil {
-			require.True(t, relIsAbortErr(err), "peer Close: %v", err)
+			require.True(t, isAbortErr(err), "peer Close: %v", err)
 		}
 		// The handshake's result is final.
 		require.Equal(t, errs[0], closing.Handshake())
 	}
 	t.Logf("outcomes over %d iterations: %v", raceIterations, outcomes)
-	relSettle(t, base, "Close vs HandshakeContext")
+	requireSettled(t, base, "Close vs HandshakeContext")
 	require.Zero(t, outcomes["misreported as abandoned op"], "handshakes closed under them must report net.ErrClosed")
 }
 
@@ -399,9 +360,9 @@ func TestRaceCloseVsHandshake(t *testing.T) {
 // random moment. Read and Write return net.ErrClosed; nothing wedges.
 func TestRaceCloseVsReadWrite(t *testing.T) {
 	ec, _, _ := testKeys(t)
-	addr := raceServer(t, signerConfig(t, "default_tls13", ec, &relSigner{key: ec.signer}), raceEcho)
+	addr, _ := serveResults(t, signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer}), 0, raceEcho)
 	clientCfg := clientConfig(t, "default_tls13", ec)
-	base := relBase(t)
+	base := settledStats(t)
 	outcomes := map[string]int{}
 	var wrong []string
 	chunk := make([]byte, 4096)
@@ -431,7 +392,7 @@ func TestRaceCloseVsReadWrite(t *testing.T) {
 		for _, name := range []string{"close 1", "close 2"} {
 			g.Go(name, func() {
 				time.Sleep(time.Duration(mrand.IntN(3000)) * time.Microsecond)
-				if err := c.Close(); err != nil && !relIsAbortErr(err) {
+				if err := c.Close(); err != nil && !isAbortErr(err) {
 					g.Errorf("Close: %v", err)
 				}
 			})
@@ -448,7 +409,7 @@ func TestRaceCloseVsReadWrite(t *testing.T) {
 		outcomes[fmt.Sprintf("read: %v / write: %v", raceKind(readErr), raceKind(writeErr))]++
 	}
 	t.Logf("outcomes over %d iterations: %v", raceIterations, outcomes)
-	relSettle(t, base, "Close vs Read/Write")
+	requireSettled(t, base, "Close vs Read/Write")
 	// Regression (fixed in f8722eb): a Write that ran after Close sent
 	// close_notify, but before it freed the connection, got s2n's
 	// S2N_ERR_CLOSED, which wrapErr mapped to io.ErrUnexpectedEOF (a
@@ -462,18 +423,18 @@ func TestRaceCloseVsReadWrite(t *testing.T) {
 // after a random delay and that itself closes at a random moment.
 func TestRaceEverythingAtOnce(t *testing.T) {
 	ec, _, _ := testKeys(t)
-	signer := &relSigner{key: ec.signer, wait: raceJitter}
-	addr := raceServer(t, signerConfig(t, "default_tls13", ec, signer), func(c *Conn) {
+	signer := &faultySigner{key: ec.signer, wait: raceJitter}
+	addr, _ := serveResults(t, signerConfig(t, "default_tls13", ec, signer), 0, func(c *Conn) error {
 		if mrand.IntN(3) == 0 {
 			time.AfterFunc(time.Duration(mrand.IntN(3000))*time.Microsecond, func() { c.Close() })
 		}
-		raceEcho(c)
+		return raceEcho(c)
 	})
 	clientCfg := clientConfig(t, "default_tls13", ec)
-	base := relBase(t)
+	base := settledStats(t)
 	stateLost := 0
 	for i := range raceIterations {
-		cli := relDial(t, addr, clientCfg)
+		cli := dialClient(t, addr, clientCfg)
 		var g raceGroup
 		var hsErr, readErr, writeErr error
 		g.Go("handshake", func() {
@@ -504,7 +465,7 @@ func TestRaceEverythingAtOnce(t *testing.T) {
 		for _, name := range []string{"close 1", "close 2"} {
 			g.Go(name, func() {
 				time.Sleep(time.Duration(mrand.IntN(4000)) * time.Microsecond)
-				if err := cli.Close(); err != nil && !relIsAbortErr(err) {
+				if err := cli.Close(); err != nil && !isAbortErr(err) {
 					g.Errorf("Close: %v", err)
 				}
 			})
@@ -512,8 +473,8 @@ func TestRaceEverythingAtOnce(t *testing.T) {
 		g.Wait(t, fmt.Sprintf("iteration %d", i))
 		for name, err := range map[string]error{"handshake": hsErr, "read": readErr, "write": writeErr} {
 			if err != nil {
-				require.True(t, relIsAbortErr(err), "iteration %d: %s: %v", i, name, err)
-				require.False(t, relIsTimeout(err), "iteration %d: %s: %v", i, name, err)
+				require.True(t, isAbortErr(err), "iteration %d: %s: %v", i, name, err)
+				require.False(t, isTimeout(err), "iteration %d: %s: %v", i, name, err)
 				require.NotErrorIs(t, err, errOpAbandoned)
 			}
 		}
@@ -524,7 +485,7 @@ func TestRaceEverythingAtOnce(t *testing.T) {
 		}
 	}
 	require.Zero(t, stateLost, "ConnectionState reported a complete handshake with no parameters")
-	relSettle(t, base, "everything at once")
+	requireSettled(t, base, "everything at once")
 }
 
 // raceKind names an error's kind for the outcome tally.
@@ -554,7 +515,7 @@ func raceKind(err error) string {
 // cipher suite and no peer certificates.
 func TestRaceConnectionStateAfterClose(t *testing.T) {
 	ec, _, _ := testKeys(t)
-	addr := raceServer(t, signerConfig(t, "default_tls13", ec, &relSigner{key: ec.signer}), raceEcho)
+	addr, _ := serveResults(t, signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer}), 0, raceEcho)
 	c, err := Dial("tcp", addr, clientConfig(t, "default_tls13", ec))
 	require.NoError(t, err)
 	before := c.ConnectionState()
@@ -574,12 +535,12 @@ func TestRaceConnectionStateAfterClose(t *testing.T) {
 // cipher suite), before, during and after Close.
 func TestRaceConnectionStateDuringClose(t *testing.T) {
 	ec, _, _ := testKeys(t)
-	addr := raceServer(t, signerConfig(t, "default_tls13", ec, &relSigner{key: ec.signer}), raceEcho)
+	addr, _ := serveResults(t, signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer}), 0, raceEcho)
 	clientCfg := clientConfig(t, "default_tls13", ec)
-	base := relBase(t)
+	base := settledStats(t)
 	inconsistent, seen := 0, 0
 	for i := range raceIterations {
-		cli := relDial(t, addr, clientCfg)
+		cli := dialClient(t, addr, clientCfg)
 		stop := make(chan struct{})
 		var g raceGroup
 		var bad, complete int
@@ -603,7 +564,7 @@ func TestRaceConnectionStateDuringClose(t *testing.T) {
 			defer close(stop)
 			cli.Handshake()
 			raceJitter()
-			if err := cli.Close(); err != nil && !relIsAbortErr(err) {
+			if err := cli.Close(); err != nil && !isAbortErr(err) {
 				g.Errorf("Close: %v", err)
 			}
 		})
@@ -611,7 +572,7 @@ func TestRaceConnectionStateDuringClose(t *testing.T) {
 		inconsistent += bad
 		seen += complete
 	}
-	relSettle(t, base, "ConnectionState during Close")
+	requireSettled(t, base, "ConnectionState during Close")
 	t.Logf("%d ConnectionState answers with a complete handshake, %d of them inconsistent", seen, inconsistent)
 	require.Zero(t, inconsistent, "ConnectionState reported a complete handshake without its parameters")
 }

@@ -41,27 +41,15 @@ func (r *recordingConn) Write(b []byte) (int, error) {
 func largestRecord(t *testing.T, configure func(*Config), perConn func(*Connection) error) int {
 	t.Helper()
 	ec, _, _ := testKeys(t)
-	cert, err := tls.X509KeyPair(ec.certPEM, ec.keyPEM)
-	require.NoError(t, err)
-	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
-	require.NoError(t, err)
-	defer l.Close()
-	done := make(chan error, 1)
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			done <- err
-			return
-		}
-		defer c.Close()
-		_, err = io.CopyN(io.Discard, c, 64<<10)
-		done <- err
-	}()
+	addr, done := serveGoTLS(t, &tls.Config{Certificates: []tls.Certificate{goCert(ec)}}, 1, func(c *tls.Conn) error {
+		_, err := io.CopyN(io.Discard, c, 64<<10)
+		return err
+	})
 	cfg := clientConfig(t, "default_tls13", ec)
 	if configure != nil {
 		configure(cfg)
 	}
-	raw, err := net.Dial("tcp", l.Addr().String())
+	raw, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	rec := &recordingConn{Conn: raw}
 	c := Client(rec, cfg, "localhost")

@@ -104,37 +104,28 @@ func (t *soakTally) String() string {
 	return strings.TrimSpace(b.String())
 }
 
-// soakSigner is the chaos key of the signer path: random delay (random
-// completion order across connections), and now and then a fault.
-type soakSigner struct {
-	key, wrong crypto.Signer
-	faults     *soakTally
-	inside     atomic.Int32
-}
-
-func (s *soakSigner) Public() crypto.PublicKey { return s.key.Public() }
-
-func (s *soakSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
-	s.inside.Add(1)
-	defer s.inside.Add(-1)
-	time.Sleep(time.Duration(mrand.IntN(1500)) * time.Microsecond)
-	fault := soakPick(soakSignerFaults)
-	s.faults.add("signer " + fault)
-	switch fault {
-	case "error":
-		return nil, errSoakKMS
-	case "panic":
-		panic("soak: signer exploded")
-	case "wrong key":
-		return s.wrong.Sign(r, digest, opts)
-	case "late":
-		time.Sleep(soakLate)
+// soakSignerPlan is the chaos of the signer path, for a faultySigner's
+// plan: a random delay (random completion order across connections), and
+// now and then a fault, tallied in faults.
+func soakSignerPlan(wrong crypto.Signer, faults *soakTally) func() signerFault {
+	return func() signerFault {
+		f := signerFault{delay: time.Duration(mrand.IntN(1500)) * time.Microsecond}
+		fault := soakPick(soakSignerFaults)
+		faults.add("signer " + fault)
+		switch fault {
+		case "error":
+			f.err = errSoakKMS
+		case "panic":
+			f.panics = true
+		case "wrong key":
+			f.wrong = wrong
+		case "late":
+			f.delay += soakLate
+		case "truncated":
+			f.mangle = func(sig []byte) []byte { return sig[:len(sig)-1-mrand.IntN(len(sig)-1)] }
+		}
+		return f
 	}
-	sig, err := s.key.Sign(r, digest, opts)
-	if fault == "truncated" && err == nil {
-		sig = sig[:len(sig)-1-mrand.IntN(len(sig)-1)]
-	}
-	return sig, err
 }
 
 // soakResult is one side's outcome of one connection.
@@ -144,7 +135,7 @@ type soakResult struct {
 }
 
 func TestSoak(t *testing.T) {
-	total := relEnvInt(t, "S2N_SOAK", 300)
+	total := envInt(t, "S2N_SOAK", 300)
 	rounds := 10
 	if total < 1000 {
 		rounds = 3
@@ -158,7 +149,7 @@ func TestSoak(t *testing.T) {
 	serverOutcomes := &soakTally{}
 
 	// Server A: the key is a crypto.Signer.
-	signer := &soakSigner{key: ec.signer, wrong: ec2.signer, faults: faults}
+	signer := &faultySigner{key: ec.signer, plan: soakSignerPlan(ec2.signer, faults)}
 	cfgA := signerConfig(t, "default_tls13", ec, signer)
 
 	// Server B: an AsyncPkeyFunc whose ops are completed by a pool of
@@ -170,7 +161,7 @@ func TestSoak(t *testing.T) {
 	}
 	var planned sync.Map // *Connection -> fault injected on its op
 	queue := make(chan pending, 1024)
-	cfgB := relAsyncConfig(t, "default_tls13", ec, func(conn *Connection, op *AsyncPkeyOp) error {
+	cfgB := asyncConfig(t, "default_tls13", ec, func(conn *Connection, op *AsyncPkeyOp) error {
 		fault := soakPick(soakCallbackFaults)
 		faults.add("callback " + fault)
 		planned.Store(conn, fault)
@@ -180,7 +171,6 @@ func TestSoak(t *testing.T) {
 		queue <- pending{conn, op, fault}
 		return nil
 	})
-	var appliers sync.WaitGroup
 	var lateAnswers sync.WaitGroup
 	var applierProblems soakTally
 	apply := func(q pending) {
@@ -188,7 +178,7 @@ func TestSoak(t *testing.T) {
 		switch q.fault {
 		case "free without apply":
 		case "wrong key":
-			if err := relOffload(q.conn, q.op, ec2.signer); err == nil {
+			if err := signAndApply(q.conn, q.op, ec2.signer); err == nil {
 				applierProblems.add("strict validation let a wrong-key signature through")
 			}
 		case "answer twice":
@@ -205,55 +195,27 @@ func TestSoak(t *testing.T) {
 				applierProblems.add(err.Error())
 				return
 			}
-			if relAnswer(q.conn, q.op, sig) == nil {
+			if answerOp(q.conn, q.op, sig) == nil {
 				var se *Error
-				if err := relAnswer(q.conn, q.op, sig); !errors.As(err, &se) || se.Name != nameAlreadyApplied {
+				if err := answerOp(q.conn, q.op, sig); !errors.As(err, &se) || se.Name != nameAlreadyApplied {
 					applierProblems.add(fmt.Sprintf("second answer: %v", err))
 				}
 			}
 		default:
-			relOffload(q.conn, q.op, ec.signer)
+			signAndApply(q.conn, q.op, ec.signer)
 		}
 	}
-	for range 4 {
-		appliers.Add(1)
-		go func() {
-			defer appliers.Done()
-			var batch []pending
-			flush := func() {
-				mrand.Shuffle(len(batch), func(i, j int) { batch[i], batch[j] = batch[j], batch[i] })
-				for _, q := range batch {
-					if q.fault == "late" {
-						lateAnswers.Add(1)
-						time.AfterFunc(soakLate, func() { defer lateAnswers.Done(); apply(q) })
-						continue
-					}
-					apply(q)
-				}
-				batch = batch[:0]
-			}
-			tick := time.NewTicker(time.Millisecond)
-			defer tick.Stop()
-			for {
-				select {
-				case q, ok := <-queue:
-					if !ok {
-						flush()
-						return
-					}
-					batch = append(batch, q)
-					if len(batch) >= 1+mrand.IntN(6) {
-						flush()
-					}
-				case <-tick.C:
-					flush()
-				}
-			}
-		}()
-	}
+	waitAppliers := applyShuffled(4, 6, queue, func(q pending) {
+		if q.fault == "late" {
+			lateAnswers.Add(1)
+			time.AfterFunc(soakLate, func() { defer lateAnswers.Done(); apply(q) })
+			return
+		}
+		apply(q)
+	})
 	defer func() {
 		close(queue)
-		appliers.Wait()
+		waitAppliers()
 		lateAnswers.Wait()
 	}()
 
@@ -264,56 +226,33 @@ func TestSoak(t *testing.T) {
 	// the key is unique even when ports are reused.
 	var serverResults sync.Map // "round/addr" -> soakResult
 	var dialed, served atomic.Int64
-	var servers sync.WaitGroup
-	var listeners []net.Listener
 	var active atomic.Int32 // server handlers running
 	var round atomic.Int32
 	serve := func(cfg *Config, kind string) string {
-		l, err := Listen("tcp", "127.0.0.1:0", cfg)
-		require.NoError(t, err)
-		servers.Add(1)
-		go func() {
-			defer servers.Done()
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				servers.Add(1)
-				active.Add(1)
-				go func() {
-					defer servers.Done()
-					defer active.Add(-1)
-					srv := c.(*Conn)
-					defer srv.Close()
-					ctx, cancel := context.WithTimeout(context.Background(), soakServerDeadline)
-					err := srv.HandshakeContext(ctx)
-					cancel()
-					fault := "none"
-					if f, ok := planned.LoadAndDelete(srv.Connection()); ok {
-						fault = f.(string)
-					}
-					key := fmt.Sprintf("%d/%s", round.Load(), srv.RemoteAddr())
-					serverResults.Store(key, soakResult{fault: kind + fault, err: err})
-					served.Add(1)
-					if err != nil {
-						return
-					}
-					srv.SetDeadline(time.Now().Add(relHandshakeTimeout))
-					io.Copy(struct{ io.Writer }{srv}, struct{ io.Reader }{srv})
-				}()
+		addr, _ := serveResults(t, cfg, 0, func(srv *Conn) error {
+			active.Add(1)
+			defer active.Add(-1)
+			defer srv.Close() // before the handler counts as done
+			ctx, cancel := context.WithTimeout(context.Background(), soakServerDeadline)
+			err := srv.HandshakeContext(ctx)
+			cancel()
+			fault := "none"
+			if f, ok := planned.LoadAndDelete(srv.Connection()); ok {
+				fault = f.(string)
 			}
-		}()
-		listeners = append(listeners, l)
-		return localhostAddr(l.Addr())
+			key := fmt.Sprintf("%d/%s", round.Load(), srv.RemoteAddr())
+			serverResults.Store(key, soakResult{fault: kind + fault, err: err})
+			served.Add(1)
+			if err != nil {
+				return err
+			}
+			srv.SetDeadline(time.Now().Add(testHandshakeTimeout))
+			_, err = io.Copy(struct{ io.Writer }{srv}, struct{ io.Reader }{srv})
+			return err
+		})
+		return addr
 	}
 	addrs := []string{serve(cfgA, "signer "), serve(cfgB, "callback ")}
-	t.Cleanup(func() {
-		for _, l := range listeners {
-			l.Close()
-		}
-		servers.Wait()
-	})
 	clientCfg := clientConfig(t, "default_tls13", ec)
 
 	// One client connection, with a random abort now and then.
@@ -349,7 +288,7 @@ func TestSoak(t *testing.T) {
 			})
 			defer t.Stop()
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), relHandshakeTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), testHandshakeTimeout)
 		defer cancel()
 		if err := c.HandshakeContext(ctx); err != nil {
 			rec.result.err = err
@@ -359,7 +298,7 @@ func TestSoak(t *testing.T) {
 			raw.(*net.TCPConn).SetLinger(0)
 			return rec, nil
 		}
-		c.SetDeadline(time.Now().Add(relHandshakeTimeout))
+		c.SetDeadline(time.Now().Add(testHandshakeTimeout))
 		got := make([]byte, len(msg))
 		if _, err := c.Write(msg); err != nil {
 			rec.result.err = err
@@ -396,10 +335,10 @@ func TestSoak(t *testing.T) {
 				problems = append(problems, fmt.Sprintf(format, args...)+fmt.Sprintf(" [client %s: %v; server %s: %v]", cli.fault, cli.err, srv.fault, srv.err))
 			}
 		}
-		if cli.err != nil && !relIsAbortErr(cli.err) {
+		if cli.err != nil && !isAbortErr(cli.err) {
 			fail("client error of an unexpected kind")
 		}
-		if cli.err != nil && relIsTimeout(cli.err) {
+		if cli.err != nil && isTimeout(cli.err) {
 			fail("client hung until its deadline")
 		}
 		if !haveServer {
@@ -466,7 +405,7 @@ func TestSoak(t *testing.T) {
 		// checked.
 		require.Eventually(t, func() bool {
 			return served.Load() == dialed.Load() && signer.inside.Load() == 0
-		}, relHandshakeTimeout, time.Millisecond, "servers of round %d: %d of %d reported", r, served.Load(), dialed.Load())
+		}, testHandshakeTimeout, time.Millisecond, "servers of round %d: %d of %d reported", r, served.Load(), dialed.Load())
 		var all []clientRecord
 		seen := map[string]int{}
 		for rec := range records {
@@ -501,16 +440,16 @@ func TestSoak(t *testing.T) {
 	}
 	take := func() snapshot {
 		// Every server handler returns, every late answer lands.
-		require.Eventually(t, func() bool { return active.Load() == 0 }, relHandshakeTimeout, time.Millisecond)
+		require.Eventually(t, func() bool { return active.Load() == 0 }, testHandshakeTimeout, time.Millisecond)
 		lateAnswers.Wait()
-		require.Eventually(t, func() bool { return Stats().PendingOps == 0 }, relHandshakeTimeout, time.Millisecond)
+		require.Eventually(t, func() bool { return Stats().PendingOps == 0 }, testHandshakeTimeout, time.Millisecond)
 		runtime.GC()
 		debug.FreeOSMemory()
-		return snapshot{Stats(), relProcKB(t, "VmRSS"), runtime.NumGoroutine()}
+		return snapshot{Stats(), procStatusKB(t, "VmRSS"), runtime.NumGoroutine()}
 	}
 
 	start := time.Now()
-	hwmReset := relResetPeakRSS()
+	hwmReset := resetPeakRSS()
 	var snaps []snapshot
 	for r := range rounds {
 		d := runRound(r)
@@ -520,7 +459,7 @@ func TestSoak(t *testing.T) {
 			r, perRound, d.Round(time.Millisecond), s.stats.Handles, s.stats.PendingOps, s.stats.CAllocations, s.stats.CBytes, s.rssKB, s.goroutines)
 	}
 	elapsed := time.Since(start)
-	peak := relProcKB(t, "VmHWM")
+	peak := procStatusKB(t, "VmHWM")
 	t.Logf("soak: %d handshakes in %v (%d rounds, %d workers); peak RSS %d MiB (VmHWM reset: %v)",
 		rounds*perRound, elapsed.Round(time.Millisecond), rounds, workers, peak>>10, hwmReset)
 	t.Logf("faults injected: %v", faults)
@@ -587,5 +526,5 @@ func soakKeyErr(err error) bool {
 // soakServerErrOK reports whether a server's error is one its injected
 // fault, or a client abort, explains.
 func soakServerErrOK(r soakResult) bool {
-	return soakKeyErr(r.err) || relIsAbortErr(r.err)
+	return soakKeyErr(r.err) || isAbortErr(r.err)
 }
