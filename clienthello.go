@@ -63,20 +63,102 @@ func (c *Config) SetClientHelloCallback(fn ClientHelloFunc, mode ClientHelloCall
 // ran, then puts the current one back, in one locked step.
 func (c *Connection) ClientHelloDone() error {
 	s := c.state()
-	err := c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
-		var cb, cur *C.struct_s2n_config
-		if s.helloConfig != nil {
-			cb = s.helloConfig.ptr
-		}
-		if s.config != nil {
-			cur = s.config.ptr
-		}
-		return C.go_s2n_client_hello_done(p, cb, cur, e)
-	})
+	cb, err := s.lock()
+	if err != nil {
+		return err
+	}
+	err = s.clientHelloDoneLocked()
+	s.unlock(cb)
 	if err == nil {
-		c.state().notify()
+		s.notify()
 	}
 	return err
+}
+
+// clientHelloDoneLocked is ClientHelloDone with the lock held, without the
+// notification.
+func (s *connState) clientHelloDoneLocked() error {
+	var cb, cur *C.struct_s2n_config
+	if s.helloConfig != nil {
+		cb = s.helloConfig.ptr
+	}
+	if s.config != nil {
+		cur = s.config.ptr
+	}
+	if C.go_s2n_client_hello_done(s.ptr, cb, cur, &s.e) < 0 {
+		return newError(&s.e, nil)
+	}
+	return nil
+}
+
+// SetConfigForClient sets a function that picks the Config of each server
+// connection from its ClientHello, like crypto/tls's GetConfigForClient. It
+// runs on a goroutine of its own, not on the handshake's thread (the
+// ClientHello callback in ClientHelloNonBlocking mode): a slow lookup (a
+// database, a secret store, a KMS) parks a [Conn]'s handshake, it holds no
+// OS thread. It returns the Config to use, or nil to keep this one; an error
+// or a panic ends the handshake with it as the cause. A switch to another
+// Config marks the server name as used (ServerNameExtensionUsed). It
+// replaces any ClientHello callback of this Config; fn nil removes it.
+//
+// A connection driven with Negotiate sees BlockedOnApplicationInput until
+// fn has returned; the lookup's answer for a connection wiped or closed
+// meanwhile is dropped.
+func (c *Config) SetConfigForClient(fn func(*ClientHello) (*Config, error)) error {
+	if fn == nil {
+		return c.SetClientHelloCallback(nil, ClientHelloBlocking)
+	}
+	return c.SetClientHelloCallback(func(conn *Connection, ch *ClientHello) error {
+		s := conn.state()
+		gen := s.gen.Load()
+		go s.finishConfigForClient(gen, fn, ch)
+		return nil
+	}, ClientHelloNonBlocking)
+}
+
+// finishConfigForClient runs fn, then, under the connection's lock and if
+// the handshake is still generation gen, applies its Config and resumes
+// the handshake; a failure is recorded for the handshake to return.
+func (s *connState) finishConfigForClient(gen uint64, fn func(*ClientHello) (*Config, error), ch *ClientHello) {
+	cfg, err := callConfigForClient(fn, ch)
+	if err == nil && cfg != nil && (cfg.s == nil || cfg.closed.Load()) {
+		err = usageError(nameInvalidArg, "SetConfigForClient's function returned a closed or zero Config")
+	}
+	if err == nil {
+		cb, lerr := s.lock()
+		if lerr != nil {
+			return // closed meanwhile
+		}
+		if s.gen.Load() != gen {
+			s.unlock(cb)
+			return // wiped meanwhile: the answer is for an earlier handshake
+		}
+		if cfg != nil && cfg.s != s.config {
+			err = s.setConfigLocked(cfg)
+			if err == nil && C.go_s2n_connection_server_name_extension_used(s.ptr, &s.e) < 0 {
+				err = newError(&s.e, nil)
+			}
+		}
+		if err == nil {
+			err = s.clientHelloDoneLocked()
+		}
+		s.unlock(cb)
+	}
+	if err != nil {
+		s.fail(gen, err)
+		return
+	}
+	s.notify()
+}
+
+// callConfigForClient runs fn; a panic becomes a *PanicError.
+func callConfigForClient(fn func(*ClientHello) (*Config, error), ch *ClientHello) (cfg *Config, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			cfg, err = nil, &PanicError{Value: r}
+		}
+	}()
+	return fn(ch)
 }
 
 // ServerNameExtensionUsed tells s2n that the ClientHello callback changed

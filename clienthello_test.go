@@ -177,7 +177,7 @@ func TestClientHelloFingerprints(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, wantJA4Raw, gotRaw)
 	require.Equal(t, wantJA4, gotHash)
-	t.Logf("JA3 %s, JA4 %s", gotHash, wantJA4)
+	t.Logf("JA3 %s, JA4 %s", wantJA3, wantJA4)
 
 	_, _, err = ch.Fingerprint(FingerprintType(7))
 	requireUsage(t, err, nameInvalidArg)
@@ -403,4 +403,76 @@ func TestClientHelloCallbackRefuses(t *testing.T) {
 	require.NoError(t, err)
 	defer cfg.Close()
 	requireUsage(t, cfg.SetClientHelloCallback(nil, ClientHelloCallbackMode(9)), nameInvalidArg)
+}
+
+// TestSetConfigForClient: a slow lookup picks the Config by server name off
+// the handshake's thread; nil keeps the Config; an error or a panic ends the
+// handshake with it as the cause.
+func TestSetConfigForClient(t *testing.T) {
+	ec, _, ec2 := testKeys(t)
+	other := makeTestKeyFor(t, "other", "other.example", ec2.signer)
+	otherCfg := signerConfig(t, "default_tls13", other, &faultySigner{key: ec2.signer})
+	lookupErr := errors.New("tenant store unavailable")
+	front := signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer})
+	require.NoError(t, front.SetConfigForClient(func(ch *ClientHello) (*Config, error) {
+		name, err := ch.ServerName()
+		if err != nil {
+			return nil, err
+		}
+		time.Sleep(30 * time.Millisecond) // a slow lookup
+		switch name {
+		case "other.example":
+			return otherCfg, nil
+		case "down.example":
+			return nil, lookupErr
+		case "panic.example":
+			panic("lookup exploded")
+		}
+		return nil, nil
+	}))
+	for _, tc := range []struct {
+		name string
+		key  *testKey
+	}{{"other.example", other}, {"localhost", ec}} {
+		serverErr, clientErr, _ := serveHello(t, front, &tls.Config{ServerName: tc.name, RootCAs: certPool(tc.key)})
+		require.NoError(t, serverErr, tc.name)
+		require.NoError(t, clientErr, tc.name)
+	}
+	serverErr, clientErr, _ := serveHello(t, front, &tls.Config{ServerName: "down.example", RootCAs: certPool(ec)})
+	require.Error(t, clientErr)
+	require.ErrorIs(t, serverErr, lookupErr)
+	requireS2nError(t, serverErr, nameAsyncFailed)
+	serverErr, clientErr, _ = serveHello(t, front, &tls.Config{ServerName: "panic.example", RootCAs: certPool(ec)})
+	require.Error(t, clientErr)
+	var pe *PanicError
+	require.ErrorAs(t, serverErr, &pe)
+}
+
+// TestSetConfigForClientParksNegotiate: on the low level, Negotiate reports
+// BlockedOnApplicationInput while the lookup runs, then the handshake
+// completes with the chosen Config.
+func TestSetConfigForClientParksNegotiate(t *testing.T) {
+	ec, _, _ := testKeys(t)
+	release := make(chan struct{})
+	cfg := newTestConfig(t, configOpts{policy: "default_tls13", chain: ec})
+	require.NoError(t, cfg.SetConfigForClient(func(*ClientHello) (*Config, error) {
+		<-release
+		return nil, nil
+	}))
+	p := newPair(t, cfg, clientConfig(t, "default_tls13", ec))
+	var blocked Blocked
+	for range 100 {
+		p.client.Negotiate()
+		var err error
+		blocked, err = p.server.Negotiate()
+		if blocked == BlockedOnApplicationInput {
+			require.ErrorIs(t, err, ErrBlocked)
+			break
+		}
+	}
+	require.Equal(t, BlockedOnApplicationInput, blocked, "parked on the lookup")
+	close(release)
+	s, c := p.drive(t, 10*time.Second)
+	require.NoError(t, s.err)
+	require.NoError(t, c.err)
 }

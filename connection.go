@@ -217,6 +217,11 @@ func (c *Connection) SetConfig(config *Config) error {
 		return err
 	}
 	defer s.unlock(cb)
+	return s.setConfigLocked(config)
+}
+
+// setConfigLocked is SetConfig with the connection's lock held.
+func (s *connState) setConfigLocked(config *Config) error {
 	if s.config == config.s {
 		return nil
 	}
@@ -551,7 +556,7 @@ func asyncFailure(err error) *Error {
 	if errors.As(err, &se) && se.Type != ErrorTypeBlocked {
 		return se
 	}
-	return &Error{Type: ErrorTypeInternal, Name: nameAsyncFailed, Message: "async private-key operation failed", cause: err}
+	return &Error{Type: ErrorTypeInternal, Name: nameAsyncFailed, Message: "asynchronous callback failed", cause: err}
 }
 
 // fail records the first asynchronous failure of handshake generation gen
