@@ -8,6 +8,7 @@ import "C"
 import (
 	"crypto"
 	"fmt"
+	"strconv"
 )
 
 // ErrorType is s2n's classification of an error (s2n_error_get_type).
@@ -231,4 +232,41 @@ func (h HashAlgorithm) String() string {
 		return ch.String()
 	}
 	return fmt.Sprintf("HashAlgorithm(%d)", int(h))
+}
+
+// ClientHelloCallbackMode says when a ClientHello callback's work is done
+// (s2n_client_hello_cb_mode).
+type ClientHelloCallbackMode int
+
+const (
+	// ClientHelloBlocking: the handshake goes on when the callback returns
+	// (S2N_CLIENT_HELLO_CB_BLOCKING). The callback holds its OS thread.
+	ClientHelloBlocking ClientHelloCallbackMode = C.S2N_CLIENT_HELLO_CB_BLOCKING
+	// ClientHelloNonBlocking: the handshake waits, reporting
+	// BlockedOnApplicationInput, until [Connection.ClientHelloDone] is called,
+	// inside the callback or later from any goroutine
+	// (S2N_CLIENT_HELLO_CB_NONBLOCKING).
+	ClientHelloNonBlocking ClientHelloCallbackMode = C.S2N_CLIENT_HELLO_CB_NONBLOCKING
+)
+
+// FingerprintType is a ClientHello fingerprinting method (s2n_fingerprint_type).
+type FingerprintType int
+
+const (
+	// FingerprintJA3: an MD5 hash, hex-encoded, of the JA3 string
+	// (S2N_FINGERPRINT_JA3).
+	FingerprintJA3 FingerprintType = C.S2N_FINGERPRINT_JA3
+	// FingerprintJA4: "prefix_hash_hash" over the JA4 string
+	// (S2N_FINGERPRINT_JA4).
+	FingerprintJA4 FingerprintType = C.S2N_FINGERPRINT_JA4
+)
+
+func (t FingerprintType) String() string {
+	switch t {
+	case FingerprintJA3:
+		return "JA3"
+	case FingerprintJA4:
+		return "JA4"
+	}
+	return "FingerprintType(" + strconv.Itoa(int(t)) + ")"
 }
