@@ -109,3 +109,32 @@ func goS2nClientHello(h C.uintptr_t, tid C.uintptr_t) C.int {
 	}
 	return 0
 }
+
+// goS2nCertRequest is s2n's CertificateRequest callback (clients): it runs
+// the Config's CertRequestFunc for the connection behind handle h, as a
+// callback of that connection. The request is valid only during the call.
+//
+//export goS2nCertRequest
+func goS2nCertRequest(h C.uintptr_t, r *C.struct_s2n_certificate_request, tid C.uintptr_t) C.int {
+	if h == 0 {
+		return -1
+	}
+	s := cgo.Handle(h).Value().(*connState)
+	req := &CertificateRequest{s: s, p: r}
+	err := s.runCallback(uintptr(tid), func() error {
+		conn := s.driver
+		var fn CertRequestFunc
+		if s.config != nil {
+			fn = s.config.certRequestFn
+		}
+		if fn == nil || conn == nil {
+			return errNoCallback
+		}
+		return fn(conn, req)
+	})
+	req.p = nil // s2n's request ends with the call
+	if err != nil {
+		return -1
+	}
+	return 0
+}

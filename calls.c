@@ -295,3 +295,8 @@ int go_s2n_client_hello_done(struct s2n_connection *c, struct s2n_config *cb, st
     }
     return rc;
 }
+
+int go_s2n_certificate_authority_list_has_next(struct s2n_certificate_authority_list *l)
+{
+    return s2n_certificate_authority_list_has_next(l) ? 1 : 0;
+}

@@ -120,6 +120,19 @@ GO_S2N_CALL(s2n_fingerprint_get_raw_size, (struct s2n_fingerprint *f, uint32_t *
 GO_S2N_CALL(s2n_fingerprint_get_raw, (struct s2n_fingerprint *f, uint32_t max, uint8_t *out, uint32_t *n, go_s2n_error *e),
         (f, max, out, n))
 
+/* ---- certificate requests and authorities (unstable/cert_authorities.h; certrequest.go) ---- */
+GO_S2N_CALL(s2n_config_set_cert_authorities_from_trust_store, (struct s2n_config *c, go_s2n_error *e), (c))
+GO_S2N_CALL_PTR(struct s2n_certificate_authority_list, s2n_certificate_request_get_ca_list,
+        (struct s2n_certificate_request *r, go_s2n_error *e), (r))
+GO_S2N_CALL(s2n_certificate_request_set_certificate,
+        (struct s2n_certificate_request *r, struct s2n_cert_chain_and_key *ck, go_s2n_error *e), (r, ck))
+GO_S2N_CALL(s2n_certificate_authority_list_next,
+        (struct s2n_certificate_authority_list *l, uint8_t **name, uint16_t *n, go_s2n_error *e), (l, name, n))
+GO_S2N_CALL(s2n_certificate_authority_list_reread, (struct s2n_certificate_authority_list *l, go_s2n_error *e), (l))
+GO_S2N_CALL(s2n_connection_set_client_auth_type, (struct s2n_connection *c, s2n_cert_auth_type t, go_s2n_error *e), (c, t))
+GO_S2N_CALL(s2n_connection_get_client_auth_type, (struct s2n_connection *c, s2n_cert_auth_type *t, go_s2n_error *e), (c, t))
+GO_S2N_CALL(s2n_connection_client_cert_used, (struct s2n_connection *c, go_s2n_error *e), (c))
+
 /* ---- async private-key operations ---- */
 GO_S2N_CALL(s2n_config_set_async_pkey_validation_mode,
         (struct s2n_config *c, s2n_async_pkey_validation_mode mode, go_s2n_error *e), (c, mode))

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <s2n.h>
 #include <s2n/unstable/fingerprint.h>
+#include <s2n/unstable/cert_authorities.h>
 
 /* ---- errors (calls.c) ----
  * What an s2n call that failed left in the thread-local s2n_errno, read by the
@@ -107,6 +108,10 @@ int go_s2n_shutdown_send_blinded(struct s2n_connection *c, s2n_blocked_status *b
 int go_s2n_config_set_async_pkey_callback(struct s2n_config *c, int enabled, go_s2n_error *e);
 int go_s2n_config_set_verify_host_callback(struct s2n_config *c, int enabled, uintptr_t handle, go_s2n_error *e);
 int go_s2n_connection_set_verify_host_callback(struct s2n_connection *c, int enabled, uintptr_t handle, go_s2n_error *e);
+/* s2n_config_set_cert_request_callback with the trampoline into Go. */
+int go_s2n_config_set_cert_request_callback(struct s2n_config *c, int enabled, go_s2n_error *e);
+/* s2n_certificate_authority_list_has_next, which returns a bool. */
+int go_s2n_certificate_authority_list_has_next(struct s2n_certificate_authority_list *l);
 /* s2n_client_hello_cb_done against the config whose callback ran (calls.c). */
 int go_s2n_client_hello_done(struct s2n_connection *c, struct s2n_config *cb, struct s2n_config *cur, go_s2n_error *e);
 /* s2n_config_set_client_hello_cb and s2n_config_set_client_hello_cb_mode. */

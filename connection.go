@@ -58,6 +58,9 @@ type connState struct {
 	// helloConfig is the Config whose ClientHello callback ran (it stays
 	// alive: SetConfig retires a replaced Config until Wipe or Close).
 	helloConfig *configState
+	// chosenCerts are the chains a CertRequestFunc gave s2n for this
+	// handshake: s2n uses them until Wipe or Close.
+	chosenCerts []*certState
 	mode        Mode
 	// gen numbers the handshakes of this connection: Wipe starts a new one.
 	// A key operation carries the generation it was raised in, so a late
@@ -243,13 +246,18 @@ func (s *connState) setConfigLocked(config *Config) error {
 	return nil
 }
 
-// releaseRetired drops the Configs replaced during the last handshake.
+// releaseRetired drops the Configs replaced during the last handshake, and
+// the chains chosen by a CertRequestFunc.
 func (s *connState) releaseRetired() {
 	for _, cfg := range s.retired {
 		cfg.release()
 	}
 	s.retired = nil
 	s.helloConfig = nil
+	for _, cert := range s.chosenCerts {
+		cert.release()
+	}
+	s.chosenCerts = nil
 }
 
 // state returns the inner state: nil for a nil or zero Connection, which
