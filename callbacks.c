@@ -170,3 +170,34 @@ int go_s2n_config_set_cert_request_callback(struct s2n_config *c, int enabled, g
 {
     return (int) go_s2n_check(s2n_config_set_cert_request_callback(c, enabled ? go_s2n_cert_request_cb : NULL, NULL), e);
 }
+
+/* The config a chain is being added to on this thread: s2n's tiebreak
+ * callback is not told which config asks. */
+static __thread struct s2n_config *go_s2n_adding_config;
+
+int go_s2n_config_add_cert_chain_and_key_to_store(struct s2n_config *c, struct s2n_cert_chain_and_key *ck, go_s2n_error *e)
+{
+    struct s2n_config *prev = go_s2n_adding_config;
+    go_s2n_adding_config = c;
+    int rc = (int) go_s2n_check(s2n_config_add_cert_chain_and_key_to_store(c, ck), e);
+    go_s2n_adding_config = prev;
+    return rc;
+}
+
+/* s2n asks which of two chains for one name to prefer; the config's handle
+ * (its ctx) goes to Go with both chains. */
+static struct s2n_cert_chain_and_key *go_s2n_cert_tiebreak_cb(struct s2n_cert_chain_and_key *a,
+        struct s2n_cert_chain_and_key *b, uint8_t *name, uint32_t name_len)
+{
+    void *ctx = NULL;
+    if (go_s2n_adding_config == NULL || s2n_config_get_ctx(go_s2n_adding_config, &ctx) < 0) {
+        return NULL;
+    }
+    int which = goS2nCertTiebreak((uintptr_t) ctx, a, b, (char *) name, name_len);
+    return which == 2 ? b : (which == 1 ? a : NULL);
+}
+
+int go_s2n_config_set_cert_tiebreak_callback(struct s2n_config *c, int enabled, go_s2n_error *e)
+{
+    return (int) go_s2n_check(s2n_config_set_cert_tiebreak_callback(c, enabled ? go_s2n_cert_tiebreak_cb : NULL), e);
+}

@@ -138,3 +138,36 @@ func goS2nCertRequest(h C.uintptr_t, r *C.struct_s2n_certificate_request, tid C.
 	}
 	return 0
 }
+
+// goS2nCertTiebreak is s2n's certificate tiebreak callback, run while a
+// chain is added to the Config behind handle h (under the Config's lock, on
+// the goroutine adding it); the C side reads h from the Config's context
+// slot (s2n_config_get_ctx). It returns 1 for a, 2 for b, 0 for s2n's
+// default (the first); a panic counts as 0 and never reaches C.
+//
+//export goS2nCertTiebreak
+func goS2nCertTiebreak(h C.uintptr_t, a, b *C.struct_s2n_cert_chain_and_key, name *C.char, n C.uint32_t) (which C.int) {
+	if h == 0 {
+		return 0
+	}
+	st, ok := cgo.Handle(h).Value().(*configState)
+	if !ok || st.tiebreak == nil {
+		return 0
+	}
+	defer func() {
+		if recover() != nil {
+			which = 0
+		}
+	}()
+	ca, cb := certFromC(a), certFromC(b)
+	chosen := st.tiebreak(ca, cb, C.GoStringN(name, C.int(n)))
+	switch {
+	case chosen == nil:
+		return 0
+	case chosen.s == ca.s:
+		return 1
+	case chosen.s == cb.s:
+		return 2
+	}
+	return 0
+}

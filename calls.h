@@ -29,8 +29,8 @@ GO_S2N_CALL(s2n_config_set_protocol_preferences,
         (struct s2n_config *c, const char *const *protocols, int count, go_s2n_error *e), (c, protocols, count))
 
 /* ---- certificate chains and keys ---- */
-GO_S2N_CALL(s2n_config_add_cert_chain_and_key_to_store,
-        (struct s2n_config *c, struct s2n_cert_chain_and_key *ck, go_s2n_error *e), (c, ck))
+GO_S2N_CALL(s2n_config_set_cert_chain_and_key_defaults,
+        (struct s2n_config *c, struct s2n_cert_chain_and_key **cks, uint32_t n, go_s2n_error *e), (c, cks, n))
 GO_S2N_CALL(s2n_cert_chain_and_key_free, (struct s2n_cert_chain_and_key *ck, go_s2n_error *e), (ck))
 GO_S2N_CALL_PTR(s2n_cert_private_key, s2n_cert_chain_and_key_get_private_key,
         (struct s2n_cert_chain_and_key *ck, go_s2n_error *e), (ck))

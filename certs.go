@@ -166,3 +166,66 @@ type PrivateKey struct {
 	cert *certState
 	ptr  *C.s2n_cert_private_key
 }
+
+// SetCertTiebreakCallback sets the function that picks between two chains
+// for the same name, when s2n cannot tell them apart by key type
+// (s2n_config_set_cert_tiebreak_callback). It runs while a chain is added
+// (AddCertChainAndKey, AddCertChainWithSigner), on the adding goroutine,
+// with the chain already present and the new one; it returns one of them,
+// or nil for s2n's default (the one added first). A panic counts as nil.
+// Set it before adding chains; nil removes it.
+func (c *Config) SetCertTiebreakCallback(fn func(a, b *CertChainAndKey, name string) *CertChainAndKey) error {
+	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		if C.go_s2n_config_set_cert_tiebreak_callback(p, cBool(fn != nil), e) < 0 {
+			return -1
+		}
+		c.s.tiebreak = fn
+		return 0
+	})
+}
+
+// SetDefaultCertChains sets the chains a server uses when no chain matches
+// the client's server name, at most one per key type; it replaces s2n's
+// choice (the first chain added of each type)
+// (s2n_config_set_cert_chain_and_key_defaults). The Config keeps the chains.
+func (c *Config) SetDefaultCertChains(chains ...*CertChainAndKey) error {
+	if len(chains) == 0 {
+		return usageError(nameInvalidArg, "no certificate chains")
+	}
+	states := make([]*certState, 0, len(chains))
+	release := func() {
+		for _, st := range states {
+			st.release()
+		}
+	}
+	for _, ch := range chains {
+		if ch == nil || ch.s == nil || ch.closed.Load() || !ch.s.acquire() {
+			release()
+			return usageError(nameInvalidArg, "certificate chain is nil or closed")
+		}
+		states = append(states, ch.s)
+	}
+	// The array of C pointers lives in C memory: cgo forbids passing Go
+	// memory that holds pointers.
+	arr := (**C.struct_s2n_cert_chain_and_key)(C.malloc(C.size_t(len(states)) * C.size_t(unsafe.Sizeof(uintptr(0)))))
+	defer C.free(unsafe.Pointer(arr))
+	ptrs := unsafe.Slice(arr, len(states))
+	for i, st := range states {
+		st.mu.RLock()
+		ptrs[i] = st.ptr
+	}
+	err := c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		if C.go_s2n_config_set_cert_chain_and_key_defaults(p, arr, C.uint32_t(len(states)), e) < 0 {
+			return -1
+		}
+		c.s.certs = append(c.s.certs, states...)
+		return 0
+	})
+	for _, st := range states {
+		st.mu.RUnlock()
+	}
+	if err != nil {
+		release()
+	}
+	return err
+}

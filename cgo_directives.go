@@ -1,7 +1,8 @@
 package s2n
 
-// Every C glue function but go_s2n_negotiate (the one call during which s2n
-// runs our Go callbacks) keeps its pointer arguments only for the duration
+// Every C glue function but go_s2n_negotiate and
+// go_s2n_config_add_cert_chain_and_key_to_store (the calls during which s2n
+// runs our Go callbacks: the handshake's, and the certificate tiebreak) keeps its pointer arguments only for the duration
 // of the call and never calls back into Go. Declaring that lets cgo keep
 // those arguments (error records, out-parameters, buffers) on the stack, so
 // steady-state Send and Recv allocate nothing. A Go callback reachable from
@@ -29,7 +30,6 @@ package s2n
 // #cgo noescape go_s2n_cert_chain_and_key_new
 // #cgo nocallback go_s2n_cert_chain_and_key_new
 // #cgo noescape go_s2n_config_add_cert_chain_and_key_to_store
-// #cgo nocallback go_s2n_config_add_cert_chain_and_key_to_store
 // #cgo noescape go_s2n_config_add_pem_to_trust_store
 // #cgo nocallback go_s2n_config_add_pem_to_trust_store
 // #cgo noescape go_s2n_config_add_ticket_crypto_key

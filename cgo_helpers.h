@@ -108,6 +108,12 @@ int go_s2n_shutdown_send_blinded(struct s2n_connection *c, s2n_blocked_status *b
 int go_s2n_config_set_async_pkey_callback(struct s2n_config *c, int enabled, go_s2n_error *e);
 int go_s2n_config_set_verify_host_callback(struct s2n_config *c, int enabled, uintptr_t handle, go_s2n_error *e);
 int go_s2n_connection_set_verify_host_callback(struct s2n_connection *c, int enabled, uintptr_t handle, go_s2n_error *e);
+/* s2n_config_add_cert_chain_and_key_to_store, during which s2n may call the
+ * config's certificate tiebreak callback: it learns the config from this
+ * thread's go_s2n_adding_config (callbacks.c). */
+int go_s2n_config_add_cert_chain_and_key_to_store(struct s2n_config *c, struct s2n_cert_chain_and_key *ck, go_s2n_error *e);
+/* s2n_config_set_cert_tiebreak_callback with the trampoline into Go. */
+int go_s2n_config_set_cert_tiebreak_callback(struct s2n_config *c, int enabled, go_s2n_error *e);
 /* s2n_config_set_cert_request_callback with the trampoline into Go. */
 int go_s2n_config_set_cert_request_callback(struct s2n_config *c, int enabled, go_s2n_error *e);
 /* s2n_certificate_authority_list_has_next, which returns a bool. */

@@ -45,6 +45,8 @@ type configState struct {
 	verifyHost    func(name string) bool
 	clientHelloFn ClientHelloFunc // SetClientHelloCallback
 	certRequestFn CertRequestFunc // SetCertRequestCallback
+	// tiebreak is SetCertTiebreakCallback's function.
+	tiebreak func(a, b *CertChainAndKey, name string) *CertChainAndKey
 
 	releaseIdle bool   // SetReleaseBuffersWhenIdle
 	policy      string // SetCipherPreferences
