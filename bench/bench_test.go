@@ -34,11 +34,6 @@ const (
 // driver's RECV_BUF).
 const recvBufSize = 16 * 1024
 
-type keyPair struct {
-	name            string
-	certPEM, keyPEM []byte
-}
-
 var (
 	keysOnce sync.Once
 	keys     map[string]*keyPair
@@ -109,20 +104,6 @@ func generateKey(name string) (*keyPair, error) {
 		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
 	}, nil
 }
-
-// cbMode is how the server's private-key operation is done; the names are
-// the native driver's.
-type cbMode string
-
-const (
-	cbNone      cbMode = "none"      // no callback: s2n uses the key itself
-	cbSync      cbMode = "sync"      // Perform and Apply inside the callback
-	cbAsync     cbMode = "async"     // queued; the driver completes it after Negotiate returns
-	cbGoroutine cbMode = "offthread" // a goroutine per op completes it; the driver waits
-	cbReuse     cbMode = "reuse"     // no callback, one pair of connections wiped between handshakes
-)
-
-var cbModes = []cbMode{cbNone, cbSync, cbAsync, cbGoroutine, cbReuse}
 
 // env is what one benchmark shares across its handshakes.
 type env struct {
