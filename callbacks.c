@@ -157,3 +157,16 @@ int go_s2n_config_set_client_hello_callback(struct s2n_config *c, int enabled, s
     }
     return (int) go_s2n_check(s2n_config_set_client_hello_cb_mode(c, mode), e);
 }
+
+/* s2n calls this once it has verified the peer's chain (or received it, with
+ * verification off); the connection's handle (its ctx) goes to Go. */
+static int go_s2n_cert_validation_cb(struct s2n_connection *conn, struct s2n_cert_validation_info *info, void *ctx)
+{
+    (void) ctx;
+    return goS2nCertValidation((uintptr_t) s2n_connection_get_ctx(conn), info, (uintptr_t) pthread_self());
+}
+
+int go_s2n_config_set_cert_validation_callback(struct s2n_config *c, int enabled, go_s2n_error *e)
+{
+    return (int) go_s2n_check(s2n_config_set_cert_validation_cb(c, enabled ? go_s2n_cert_validation_cb : NULL, NULL), e);
+}

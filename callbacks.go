@@ -109,3 +109,27 @@ func goS2nClientHello(h C.uintptr_t, tid C.uintptr_t) C.int {
 	}
 	return 0
 }
+
+// goS2nCertValidation is s2n's certificate validation callback: it runs the
+// checks the Config of the connection behind handle h has set (see
+// configState.validateCert), as a callback of that connection. An error or
+// panic fails the handshake with it as the cause.
+//
+//export goS2nCertValidation
+func goS2nCertValidation(h C.uintptr_t, info *C.struct_s2n_cert_validation_info, tid C.uintptr_t) C.int {
+	if h == 0 {
+		return -1
+	}
+	s := cgo.Handle(h).Value().(*connState)
+	err := s.runCallback(uintptr(tid), func() error {
+		conn := s.driver
+		if s.config == nil || conn == nil {
+			return errNoCallback
+		}
+		return s.config.validateCert(conn, &CertValidationInfo{conn: conn, ptr: info, gen: s.gen.Load()})
+	})
+	if err != nil {
+		return -1
+	}
+	return 0
+}

@@ -130,3 +130,12 @@ GO_S2N_CALL(s2n_async_pkey_op_set_output, (struct s2n_async_pkey_op *op, const u
 GO_S2N_CALL(s2n_async_pkey_op_perform, (struct s2n_async_pkey_op *op, s2n_cert_private_key *key, go_s2n_error *e), (op, key))
 GO_S2N_CALL(s2n_async_pkey_op_apply, (struct s2n_async_pkey_op *op, struct s2n_connection *c, go_s2n_error *e), (op, c))
 GO_S2N_CALL(s2n_async_pkey_op_free, (struct s2n_async_pkey_op *op, go_s2n_error *e), (op))
+
+/* ---- certificate validation (certvalidation.go) ---- */
+GO_S2N_CALL(s2n_cert_validation_accept, (struct s2n_cert_validation_info *info, go_s2n_error *e), (info))
+GO_S2N_CALL(s2n_cert_validation_reject, (struct s2n_cert_validation_info *info, go_s2n_error *e), (info))
+GO_S2N_CALL(s2n_config_set_max_cert_chain_depth, (struct s2n_config *c, uint16_t depth, go_s2n_error *e), (c, depth))
+GO_S2N_CALL(s2n_config_set_verification_ca_location,
+        (struct s2n_config *c, const char *file, const char *dir, go_s2n_error *e), (c, file, dir))
+GO_S2N_CALL(s2n_config_load_system_certs, (struct s2n_config *c, go_s2n_error *e), (c))
+GO_S2N_CALL(s2n_config_set_cert_authorities_from_trust_store, (struct s2n_config *c, go_s2n_error *e), (c))

@@ -44,6 +44,7 @@ type configState struct {
 
 	verifyHost    func(name string) bool
 	clientHelloFn ClientHelloFunc // SetClientHelloCallback
+	validation    certValidation  // certvalidation.go
 
 	releaseIdle bool   // SetReleaseBuffersWhenIdle
 	policy      string // SetCipherPreferences
