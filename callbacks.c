@@ -170,3 +170,16 @@ int go_s2n_config_set_cert_validation_callback(struct s2n_config *c, int enabled
 {
     return (int) go_s2n_check(s2n_config_set_cert_validation_cb(c, enabled ? go_s2n_cert_validation_cb : NULL, NULL), e);
 }
+
+/* s2n asks for a CRL for each certificate of the peer's chain. It does not
+ * say which connection asks: the one this thread drives does. */
+static int go_s2n_crl_lookup_cb(struct s2n_crl_lookup *lookup, void *ctx)
+{
+    (void) ctx;
+    return goS2nCRLLookup(go_s2n_driving, lookup, (uintptr_t) pthread_self());
+}
+
+int go_s2n_config_set_crl_lookup_callback(struct s2n_config *c, int enabled, go_s2n_error *e)
+{
+    return (int) go_s2n_check(s2n_config_set_crl_lookup_cb(c, enabled ? go_s2n_crl_lookup_cb : NULL, NULL), e);
+}

@@ -133,3 +133,31 @@ func goS2nCertValidation(h C.uintptr_t, info *C.struct_s2n_cert_validation_info,
 	}
 	return 0
 }
+
+// goS2nCRLLookup is s2n's CRL lookup callback, raised once per certificate
+// of the peer's chain: it runs the CRLLookupFunc of the Config of conn, the
+// handle of the connection driven on this thread. An error or panic fails
+// the handshake with it as the cause.
+//
+//export goS2nCRLLookup
+func goS2nCRLLookup(conn C.uintptr_t, lookup *C.struct_s2n_crl_lookup, tid C.uintptr_t) C.int {
+	if conn == 0 {
+		return -1
+	}
+	s := cgo.Handle(conn).Value().(*connState)
+	err := s.runCallback(uintptr(tid), func() error {
+		c := s.driver
+		var fn CRLLookupFunc
+		if s.config != nil {
+			fn = s.config.validation.crlLookup
+		}
+		if fn == nil || c == nil {
+			return errNoCallback
+		}
+		return fn(c, &CRLLookup{conn: c, ptr: lookup, gen: s.gen.Load()})
+	})
+	if err != nil {
+		return -1
+	}
+	return 0
+}

@@ -18,11 +18,13 @@ import (
 // connection that was wiped since.
 const nameStale = "S2N_GO_ERR_STALE"
 
-// certValidation is what a Config runs from s2n's cert validation callback.
+// certValidation is what a Config runs from s2n's cert validation and CRL
+// lookup callbacks.
 type certValidation struct {
 	fn         CertValidationFunc                                                  // SetCertValidationCallback
 	verifyPeer func(rawCerts [][]byte, verifiedChains [][]*x509.Certificate) error // SetVerifyPeerCertificate
 	verifyConn func(tls.ConnectionState) error                                     // SetVerifyConnection
+	crlLookup  CRLLookupFunc                                                       // SetCRLLookupCallback (crl.go)
 }
 
 func (v *certValidation) installed() bool {
@@ -32,7 +34,8 @@ func (v *certValidation) installed() bool {
 // CertValidationFunc is called once per handshake in which the peer sends a
 // certificate chain (a server's; a client's under client authentication),
 // after s2n has verified that chain: against the trust store, its validity
-// dates, the names (the verify-host callback) and its intended use. With DisableX509Verification s2n
+// dates, the names (the verify-host callback), its intended use and, with a
+// CRL lookup callback, revocation. With DisableX509Verification s2n
 // verifies nothing and still calls it. It runs before the peer has proven
 // it holds the leaf's key: that signature comes in a later message.
 // conn.PeerCertChain returns the chain

@@ -44,7 +44,7 @@ type configState struct {
 
 	verifyHost    func(name string) bool
 	clientHelloFn ClientHelloFunc // SetClientHelloCallback
-	validation    certValidation  // certvalidation.go
+	validation    certValidation  // certvalidation.go, crl.go
 
 	releaseIdle bool   // SetReleaseBuffersWhenIdle
 	policy      string // SetCipherPreferences

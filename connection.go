@@ -68,6 +68,9 @@ type connState struct {
 	io *C.go_s2n_io
 	// verifyHost is SetVerifyHostCallback's function; Wipe clears it.
 	verifyHost func(name string) bool
+	// crls holds the CRLs handed to s2n by CRLLookup.Set: s2n points at
+	// them until Wipe or Close.
+	crls []*crlState
 	// broken is set when a callback abandoned the driving call
 	// (runtime.Goexit): s2n's state is unknown, only Close is left.
 	broken error
@@ -238,13 +241,18 @@ func (c *Connection) SetConfig(config *Config) error {
 	return nil
 }
 
-// releaseRetired drops the Configs replaced during the last handshake.
+// releaseRetired drops the Configs replaced during the last handshake and
+// the CRLs it used, once s2n no longer points at them (after wipe or free).
 func (s *connState) releaseRetired() {
 	for _, cfg := range s.retired {
 		cfg.release()
 	}
 	s.retired = nil
 	s.helloConfig = nil
+	for _, crl := range s.crls {
+		crl.release()
+	}
+	s.crls = nil
 }
 
 // state returns the inner state: nil for a nil or zero Connection, which
