@@ -201,3 +201,29 @@ int go_s2n_config_set_cert_tiebreak_callback(struct s2n_config *c, int enabled, 
 {
     return (int) go_s2n_check(s2n_config_set_cert_tiebreak_callback(c, enabled ? go_s2n_cert_tiebreak_cb : NULL), e);
 }
+
+/* s2n calls this once it has verified the peer's chain (or received it, with
+ * verification off); the connection's handle (its ctx) goes to Go. */
+static int go_s2n_cert_validation_cb(struct s2n_connection *conn, struct s2n_cert_validation_info *info, void *ctx)
+{
+    (void) ctx;
+    return goS2nCertValidation((uintptr_t) s2n_connection_get_ctx(conn), info, (uintptr_t) pthread_self());
+}
+
+int go_s2n_config_set_cert_validation_callback(struct s2n_config *c, int enabled, go_s2n_error *e)
+{
+    return (int) go_s2n_check(s2n_config_set_cert_validation_cb(c, enabled ? go_s2n_cert_validation_cb : NULL, NULL), e);
+}
+
+/* s2n asks for a CRL for each certificate of the peer's chain. It does not
+ * say which connection asks: the one this thread drives does. */
+static int go_s2n_crl_lookup_cb(struct s2n_crl_lookup *lookup, void *ctx)
+{
+    (void) ctx;
+    return goS2nCRLLookup(go_s2n_driving, lookup, (uintptr_t) pthread_self());
+}
+
+int go_s2n_config_set_crl_lookup_callback(struct s2n_config *c, int enabled, go_s2n_error *e)
+{
+    return (int) go_s2n_check(s2n_config_set_crl_lookup_cb(c, enabled ? go_s2n_crl_lookup_cb : NULL, NULL), e);
+}

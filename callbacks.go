@@ -171,3 +171,55 @@ func goS2nCertTiebreak(h C.uintptr_t, a, b *C.struct_s2n_cert_chain_and_key, nam
 	}
 	return 0
 }
+
+// goS2nCertValidation is s2n's certificate validation callback: it runs the
+// checks the Config of the connection behind handle h has set (see
+// configState.validateCert), as a callback of that connection. An error or
+// panic fails the handshake with it as the cause.
+//
+//export goS2nCertValidation
+func goS2nCertValidation(h C.uintptr_t, info *C.struct_s2n_cert_validation_info, tid C.uintptr_t) C.int {
+	if h == 0 {
+		return -1
+	}
+	s := cgo.Handle(h).Value().(*connState)
+	err := s.runCallback(uintptr(tid), func() error {
+		conn := s.driver
+		if s.config == nil || conn == nil {
+			return errNoCallback
+		}
+		return s.config.validateCert(conn, &CertValidationInfo{conn: conn, ptr: info, gen: s.gen.Load()})
+	})
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+// goS2nCRLLookup is s2n's CRL lookup callback, raised once per certificate
+// of the peer's chain: it runs the CRLLookupFunc of the Config of conn, the
+// handle of the connection driven on this thread. An error or panic fails
+// the handshake with it as the cause.
+//
+//export goS2nCRLLookup
+func goS2nCRLLookup(conn C.uintptr_t, lookup *C.struct_s2n_crl_lookup, tid C.uintptr_t) C.int {
+	if conn == 0 {
+		return -1
+	}
+	s := cgo.Handle(conn).Value().(*connState)
+	err := s.runCallback(uintptr(tid), func() error {
+		c := s.driver
+		var fn CRLLookupFunc
+		if s.config != nil {
+			fn = s.config.validation.crlLookup
+		}
+		if fn == nil || c == nil {
+			return errNoCallback
+		}
+		return fn(c, &CRLLookup{conn: c, ptr: lookup, gen: s.gen.Load()})
+	})
+	if err != nil {
+		return -1
+	}
+	return 0
+}

@@ -143,3 +143,22 @@ GO_S2N_CALL(s2n_async_pkey_op_set_output, (struct s2n_async_pkey_op *op, const u
 GO_S2N_CALL(s2n_async_pkey_op_perform, (struct s2n_async_pkey_op *op, s2n_cert_private_key *key, go_s2n_error *e), (op, key))
 GO_S2N_CALL(s2n_async_pkey_op_apply, (struct s2n_async_pkey_op *op, struct s2n_connection *c, go_s2n_error *e), (op, c))
 GO_S2N_CALL(s2n_async_pkey_op_free, (struct s2n_async_pkey_op *op, go_s2n_error *e), (op))
+
+/* ---- certificate validation (certvalidation.go) ---- */
+GO_S2N_CALL(s2n_cert_validation_accept, (struct s2n_cert_validation_info *info, go_s2n_error *e), (info))
+GO_S2N_CALL(s2n_cert_validation_reject, (struct s2n_cert_validation_info *info, go_s2n_error *e), (info))
+GO_S2N_CALL(s2n_config_set_max_cert_chain_depth, (struct s2n_config *c, uint16_t depth, go_s2n_error *e), (c, depth))
+GO_S2N_CALL(s2n_config_set_verification_ca_location,
+        (struct s2n_config *c, const char *file, const char *dir, go_s2n_error *e), (c, file, dir))
+GO_S2N_CALL(s2n_config_load_system_certs, (struct s2n_config *c, go_s2n_error *e), (c))
+
+/* ---- certificate revocation lists (unstable/crl.h; crl.go) ---- */
+GO_S2N_CALL_PTR(struct s2n_crl, s2n_crl_new, (go_s2n_error *e), ())
+GO_S2N_CALL(s2n_crl_load_pem, (struct s2n_crl *crl, uint8_t *pem, size_t len, go_s2n_error *e), (crl, pem, len))
+GO_S2N_CALL(s2n_crl_free, (struct s2n_crl **crl, go_s2n_error *e), (crl))
+GO_S2N_CALL(s2n_crl_get_issuer_hash, (struct s2n_crl *crl, uint64_t *hash, go_s2n_error *e), (crl, hash))
+GO_S2N_CALL(s2n_crl_validate_active, (struct s2n_crl *crl, go_s2n_error *e), (crl))
+GO_S2N_CALL(s2n_crl_validate_not_expired, (struct s2n_crl *crl, go_s2n_error *e), (crl))
+GO_S2N_CALL(s2n_crl_lookup_get_cert_issuer_hash, (struct s2n_crl_lookup *l, uint64_t *hash, go_s2n_error *e), (l, hash))
+GO_S2N_CALL(s2n_crl_lookup_set, (struct s2n_crl_lookup *l, struct s2n_crl *crl, go_s2n_error *e), (l, crl))
+GO_S2N_CALL(s2n_crl_lookup_ignore, (struct s2n_crl_lookup *l, go_s2n_error *e), (l))

@@ -34,8 +34,11 @@ func (c *Config) SetCertRequestCallback(fn CertRequestFunc) error {
 // SetCertAuthoritiesFromTrustStore makes a server name, in its
 // CertificateRequest, the subjects of the certificates in its trust store
 // (TLS 1.3 certificate_authorities), so that clients can pick a matching
-// chain (unstable s2n_config_set_cert_authorities_from_trust_store). Call
-// it after the trust store is complete.
+// chain (unstable s2n_config_set_cert_authorities_from_trust_store). It
+// reads the trust store as it is when called: call it after the trust store
+// is complete. s2n refuses while the system's default certificates are
+// loaded (call WipeTrustStore first), and with a libcrypto that cannot list
+// a trust store.
 func (c *Config) SetCertAuthoritiesFromTrustStore() error {
 	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_set_cert_authorities_from_trust_store(p, e)

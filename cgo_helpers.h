@@ -19,6 +19,7 @@
 #include <sys/types.h>
 #include <stdbool.h>
 #include <s2n.h>
+#include <s2n/unstable/crl.h>
 #include <s2n/unstable/fingerprint.h>
 #include <s2n/unstable/cert_authorities.h>
 
@@ -122,6 +123,10 @@ int go_s2n_certificate_authority_list_has_next(struct s2n_certificate_authority_
 int go_s2n_client_hello_done(struct s2n_connection *c, struct s2n_config *cb, struct s2n_config *cur, go_s2n_error *e);
 /* s2n_config_set_client_hello_cb and s2n_config_set_client_hello_cb_mode. */
 int go_s2n_config_set_client_hello_callback(struct s2n_config *c, int enabled, s2n_client_hello_cb_mode mode, go_s2n_error *e);
+/* s2n_config_set_cert_validation_cb and s2n_config_set_crl_lookup_cb with
+ * the trampolines into Go. */
+int go_s2n_config_set_cert_validation_callback(struct s2n_config *c, int enabled, go_s2n_error *e);
+int go_s2n_config_set_crl_lookup_callback(struct s2n_config *c, int enabled, go_s2n_error *e);
 
 /* ---- in-memory transport (transport.c) ----
  * s2n's recv/send callbacks (pure C) move bytes between s2n and these

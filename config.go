@@ -46,7 +46,8 @@ type configState struct {
 	clientHelloFn ClientHelloFunc // SetClientHelloCallback
 	certRequestFn CertRequestFunc // SetCertRequestCallback
 	// tiebreak is SetCertTiebreakCallback's function.
-	tiebreak func(a, b *CertChainAndKey, name string) *CertChainAndKey
+	tiebreak   func(a, b *CertChainAndKey, name string) *CertChainAndKey
+	validation certValidation // certvalidation.go, crl.go
 
 	releaseIdle bool   // SetReleaseBuffersWhenIdle
 	policy      string // SetCipherPreferences

@@ -71,6 +71,9 @@ type connState struct {
 	io *C.go_s2n_io
 	// verifyHost is SetVerifyHostCallback's function; Wipe clears it.
 	verifyHost func(name string) bool
+	// crls holds the CRLs handed to s2n by CRLLookup.Set: s2n points at
+	// them until Wipe or Close.
+	crls []*crlState
 	// broken is set when a callback abandoned the driving call
 	// (runtime.Goexit): s2n's state is unknown, only Close is left.
 	broken error
@@ -246,8 +249,9 @@ func (s *connState) setConfigLocked(config *Config) error {
 	return nil
 }
 
-// releaseRetired drops the Configs replaced during the last handshake, and
-// the chains chosen by a CertRequestFunc.
+// releaseRetired drops the Configs replaced during the last handshake, the
+// chains chosen by a CertRequestFunc and the CRLs it used, once s2n no
+// longer points at them (after wipe or free).
 func (s *connState) releaseRetired() {
 	for _, cfg := range s.retired {
 		cfg.release()
@@ -258,6 +262,10 @@ func (s *connState) releaseRetired() {
 		cert.release()
 	}
 	s.chosenCerts = nil
+	for _, crl := range s.crls {
+		crl.release()
+	}
+	s.crls = nil
 }
 
 // state returns the inner state: nil for a nil or zero Connection, which

@@ -117,7 +117,50 @@ func makeTestKeyFor(t testing.TB, name, dns string, priv crypto.Signer) *testKey
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, priv.Public(), priv)
+	return createTestKey(t, name, tmpl, nil, priv)
+}
+
+// newTestCA makes a self-signed P-256 CA that may sign certificates and
+// CRLs.
+func newTestCA(t testing.TB, name string) *testKey {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: name},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	return createTestKey(t, name, tmpl, nil, priv)
+}
+
+// issue makes a P-256 end-entity certificate for the DNS name dns, usable
+// by a server and a client, signed by ca with the given serial number.
+func (ca *testKey) issue(t testing.TB, name, dns string, serial int64) *testKey {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(serial),
+		Subject:      pkix.Name{CommonName: dns},
+		DNSNames:     []string{dns},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	return createTestKey(t, name, tmpl, ca, priv)
+}
+
+// createTestKey signs tmpl with parent (nil: self-signed) for priv.
+func createTestKey(t testing.TB, name string, tmpl *x509.Certificate, parent *testKey, priv crypto.Signer) *testKey {
+	issuer, signer := tmpl, priv
+	if parent != nil {
+		issuer, signer = parent.cert, parent.signer
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, issuer, priv.Public(), signer)
 	require.NoError(t, err)
 	cert, err := x509.ParseCertificate(der)
 	require.NoError(t, err)

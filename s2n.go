@@ -46,7 +46,8 @@ func Libcrypto() string {
 // and monitoring.
 type RuntimeStats struct {
 	// Handles is the number of live cgo handles (one per open Config,
-	// Connection and CertChainAndKey).
+	// Connection and CertChainAndKey), plus one per parsed ClientHello and
+	// per CRL not yet freed, which hold no handle but are counted here.
 	Handles int64
 	// PendingOps is the number of async private-key operations handed to a
 	// callback and not yet freed.
