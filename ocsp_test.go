@@ -11,8 +11,10 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -267,6 +269,31 @@ func TestOCSPServerOpenSSLStatus(t *testing.T) {
 	}
 }
 
+// TestOCSPServerToS2NC: s2n-tls's own s2nc, with --status, checks the
+// binding server's staple against the CA and prints its line for it.
+func TestOCSPServerToS2NC(t *testing.T) {
+	env := newInteropEnv(t)
+	f := newOCSPFixture(t)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(caFile, f.ca.certPEM, 0o600))
+	for _, p := range ocspPolicies {
+		t.Run(p.name, func(t *testing.T) {
+			addr, results := serveResults(t, f.staplingServerConfig(t, p.policy), 1, func(c *Conn) error {
+				if err := c.Handshake(); err != nil {
+					return err
+				}
+				io.Copy(io.Discard, c) // until s2nc closes
+				return nil
+			})
+			_, port, err := net.SplitHostPort(addr)
+			require.NoError(t, err)
+			out := startInteropPeer(t, env.s2nc, []string{"--status", "-f", caFile, "-c", p.policy, "localhost", port}, false, "").wait(t)
+			require.NoError(t, await(t, results, "server result"))
+			requireInteropOutput(t, out, "CONNECTED:", fmt.Sprintf("OCSP response received, length %d\n", len(f.good)))
+		})
+	}
+}
+
 // ---- client: the binding asks ----
 
 // goStaplingServer is a crypto/tls server config that staples resp and the
@@ -330,6 +357,35 @@ func TestOCSPClientFromGoServer(t *testing.T) {
 			require.Equal(t, p.version, st.Version)
 			f.requireGoodResponse(t, st.OCSPResponse)
 			require.Equal(t, f.scts, st.SignedCertificateTimestamps)
+		})
+	}
+}
+
+// TestOCSPClientFromS2ND: a binding client that asks gets the response
+// s2n-tls's own s2nd staples with --ocsp.
+func TestOCSPClientFromS2ND(t *testing.T) {
+	env := newInteropEnv(t)
+	f := newOCSPFixture(t)
+	dir := t.TempDir()
+	files := map[string][]byte{"chain.pem": f.leaf.certPEM, "key.pem": f.leaf.keyPEM, "ocsp.der": f.good}
+	for name, b := range files {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o600))
+	}
+	for _, p := range ocspPolicies {
+		t.Run(p.name, func(t *testing.T) {
+			s2nd, port := startInteropS2ND(t, env, []string{"-s", "--max-conns=1", "-c", p.policy,
+				"--cert", filepath.Join(dir, "chain.pem"), "--key", filepath.Join(dir, "key.pem"),
+				"--ocsp", filepath.Join(dir, "ocsp.der")})
+			up := func() {
+				s2nd.waitCount(t, "CONNECTED:", 1)
+				s2nd.send(t, "pong from s2nd\n")
+			}
+			r, _ := interopDial(t, f.ocspClientConfig(t, p.policy, true, false), net.JoinHostPort("127.0.0.1", port), nil, "ping from s2n-go\n", up, false)
+			require.NoError(t, r.err)
+			require.Equal(t, "pong from s2nd\n", r.got)
+			require.Equal(t, p.version, r.state.Version)
+			f.requireGoodResponse(t, r.state.OCSPResponse)
+			s2nd.wait(t)
 		})
 	}
 }
