@@ -205,6 +205,8 @@ void go_s2n_connection_get_facts(struct s2n_connection *c, go_s2n_facts *f)
     f->alpn = s2n_get_application_protocol(c);
     f->server_name = s2n_get_server_name(c);
     f->resumed = s2n_connection_is_session_resumed(c);
+    f->ocsp = s2n_connection_get_ocsp_response(c, &f->ocsp_len);
+    f->sct = s2n_connection_get_sct_list(c, &f->sct_len);
     s2n_errno = S2N_ERR_T_OK; /* getters that found nothing may have set it */
     if (s2n_connection_get_cipher_iana_value(c, &f->iana[0], &f->iana[1]) < 0) {
         f->iana[0] = f->iana[1] = 0;

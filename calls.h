@@ -133,6 +133,16 @@ GO_S2N_CALL(s2n_connection_set_client_auth_type, (struct s2n_connection *c, s2n_
 GO_S2N_CALL(s2n_connection_get_client_auth_type, (struct s2n_connection *c, s2n_cert_auth_type *t, go_s2n_error *e), (c, t))
 GO_S2N_CALL(s2n_connection_client_cert_used, (struct s2n_connection *c, go_s2n_error *e), (c))
 
+/* ---- OCSP stapling and Certificate Transparency (ocsp.go) ---- */
+GO_S2N_CALL(s2n_cert_chain_and_key_set_ocsp_data,
+        (struct s2n_cert_chain_and_key *ck, const uint8_t *data, uint32_t len, go_s2n_error *e), (ck, data, len))
+GO_S2N_CALL(s2n_cert_chain_and_key_set_sct_list,
+        (struct s2n_cert_chain_and_key *ck, const uint8_t *data, uint32_t len, go_s2n_error *e), (ck, data, len))
+GO_S2N_CALL(s2n_config_set_status_request_type, (struct s2n_config *c, s2n_status_request_type t, go_s2n_error *e), (c, t))
+GO_S2N_CALL(s2n_config_set_check_stapled_ocsp_response, (struct s2n_config *c, uint8_t check, go_s2n_error *e), (c, check))
+GO_S2N_CALL(s2n_config_set_ct_support_level, (struct s2n_config *c, s2n_ct_support_level l, go_s2n_error *e), (c, l))
+GO_S2N_CALL(s2n_connection_is_ocsp_stapled, (struct s2n_connection *c, go_s2n_error *e), (c))
+
 /* ---- async private-key operations ---- */
 GO_S2N_CALL(s2n_config_set_async_pkey_validation_mode,
         (struct s2n_config *c, s2n_async_pkey_validation_mode mode, go_s2n_error *e), (c, mode))

@@ -38,6 +38,10 @@ type certState struct {
 	h    cgo.Handle
 	refs int // the owners' references plus one per Config holding the chain
 	self weak.Pointer[CertChainAndKey]
+	// frozen: a Config holding the chain has been in use by a connection,
+	// whose handshakes read the stapled data (SetOCSPData, SetSCTList)
+	// without the lock. Set under mu.
+	frozen bool
 }
 
 // NewCertChainAndKey loads a PEM certificate chain (leaf first) and its PEM

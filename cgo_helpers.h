@@ -79,13 +79,16 @@ int go_s2n_connection_wipe(struct s2n_connection *c, uintptr_t handle, go_s2n_er
 int go_s2n_connection_get_selected_algs(struct s2n_connection *c, int client, s2n_tls_signature_algorithm *sig,
         s2n_tls_hash_algorithm *hash, go_s2n_error *e);
 const char *go_s2n_connection_get_key_exchange_group(struct s2n_connection *c);
-/* The negotiated parameters in one crossing; the strings are s2n's own
- * (static, or owned by the connection): copy them before the next call. */
+/* The negotiated parameters in one crossing; the strings and the peer's
+ * stapled OCSP response and SCT list are s2n's own (static, or owned by the
+ * connection): copy them before the next call. */
 typedef struct {
     int version;
     const char *cipher, *group, *alpn, *server_name;
     uint8_t iana[2];
     int resumed;
+    const uint8_t *ocsp, *sct;
+    uint32_t ocsp_len, sct_len;
 } go_s2n_facts;
 void go_s2n_connection_get_facts(struct s2n_connection *c, go_s2n_facts *f);
 long go_s2n_connection_get_peer_chain(struct s2n_connection *c, uint8_t *buf, uint32_t cap, go_s2n_error *e);

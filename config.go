@@ -115,7 +115,14 @@ func (st *configState) acquire() bool {
 		return false
 	}
 	st.refs++
-	st.inUse = true
+	if !st.inUse {
+		st.inUse = true
+		for _, cert := range st.certs {
+			cert.mu.Lock()
+			cert.frozen = true
+			cert.mu.Unlock()
+		}
+	}
 	return true
 }
 

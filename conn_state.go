@@ -37,8 +37,12 @@ type connFacts struct {
 // readFacts reads the negotiated parameters from s2n in one crossing.
 func (c *Connection) readFacts() (f connFacts) {
 	var cf C.go_s2n_facts
+	var ocsp, scts []byte
 	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
 		C.go_s2n_connection_get_facts(p, &cf)
+		// s2n owns these bytes: copy them while the connection is locked.
+		ocsp = cBytes(cf.ocsp, cf.ocsp_len)
+		scts = cBytes(cf.sct, cf.sct_len)
 		if cfg := c.s.config; cfg != nil {
 			f.info.Policy = cfg.policyName()
 			f.verified = !cfg.noVerify
@@ -51,13 +55,15 @@ func (c *Connection) readFacts() (f connFacts) {
 	f.info.OffloadedOps = int(c.s.offloaded.Load())
 	f.info.KeyOffloaded = f.info.OffloadedOps > 0
 	f.tls = tls.ConnectionState{
-		Version:                    tlsVersion(f.info.Version),
-		CipherSuite:                uint16(cf.iana[0])<<8 | uint16(cf.iana[1]),
-		CurveID:                    curveID(f.info.KeyExchangeGroup),
-		NegotiatedProtocol:         goStringOrEmpty(cf.alpn),
-		NegotiatedProtocolIsMutual: true,
-		ServerName:                 goStringOrEmpty(cf.server_name),
-		DidResume:                  cf.resumed == 1,
+		Version:                     tlsVersion(f.info.Version),
+		CipherSuite:                 uint16(cf.iana[0])<<8 | uint16(cf.iana[1]),
+		CurveID:                     curveID(f.info.KeyExchangeGroup),
+		NegotiatedProtocol:          goStringOrEmpty(cf.alpn),
+		NegotiatedProtocolIsMutual:  true,
+		ServerName:                  goStringOrEmpty(cf.server_name),
+		DidResume:                   cf.resumed == 1,
+		OCSPResponse:                ocsp,
+		SignedCertificateTimestamps: splitSCTList(scts),
 	}
 	return f
 }
@@ -105,7 +111,10 @@ func curveID(group string) tls.CurveID { return curveIDs[group] }
 // crypto/tls reports them: Version, CipherSuite
 // (s2n_connection_get_cipher_iana_value) and CurveID in IANA codes,
 // NegotiatedProtocol, ServerName (the SNI name sent or received), DidResume,
-// HandshakeComplete, and the peer's certificates. net/http fills
+// HandshakeComplete, the peer's certificates, and the OCSP response and
+// signed certificate timestamps the peer stapled (see [Connection.OCSPResponse]
+// and [Connection.SCTList]; a client asks for them with
+// [Config.SetStatusRequestType] and [Config.SetCTSupportLevel]). net/http fills
 // Request.TLS from it. s2n's own names and the offload counts are in
 // [Conn.HandshakeInfo]. The returned state cannot export keying material
 // (its ExportKeyingMaterial method panics: crypto/tls keeps the exporter in

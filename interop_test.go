@@ -1019,6 +1019,23 @@ func interopFreePort(t *testing.T) string {
 	return port
 }
 
+// startInteropS2ND starts s2n-tls's s2nd with args on 127.0.0.1, its stdin
+// a pipe, and waits until it listens. s2nd cannot listen on port 0: it gets
+// a port that was free a moment ago, and another try if something took it
+// in between.
+func startInteropS2ND(t *testing.T, env *interopEnv, args []string) (p *interopProc, port string) {
+	t.Helper()
+	for try := 1; ; try++ {
+		port = interopFreePort(t)
+		p = startInteropPeer(t, env.s2nd, append(args, "127.0.0.1", port), true, "")
+		if p.watch(interopS2NDListening.MatchString) {
+			return p, port
+		}
+		out := p.out.String()
+		require.True(t, try < 3 && strings.Contains(out, "bind error"), "s2nd did not start:\n%s", out)
+	}
+}
+
 func runInteropS2ND(t *testing.T, env *interopEnv, c interopCase) {
 	server, client := c.keys(t)
 	args := []string{
@@ -1028,19 +1045,7 @@ func runInteropS2ND(t *testing.T, env *interopEnv, c interopCase) {
 	if client != nil {
 		args = append(args, "-m", "-t", env.files[client].cert)
 	}
-	// s2nd cannot listen on port 0: it gets a port that was free a moment
-	// ago, and another try if something took it in between.
-	var p *interopProc
-	var port string
-	for try := 1; ; try++ {
-		port = interopFreePort(t)
-		p = startInteropPeer(t, env.s2nd, append(args, "127.0.0.1", port), true, "")
-		if p.watch(interopS2NDListening.MatchString) {
-			break
-		}
-		out := p.out.String()
-		require.True(t, try < 3 && strings.Contains(out, "bind error"), "s2nd did not start:\n%s", out)
-	}
+	p, port := startInteropS2ND(t, env, args)
 	cfg, signer := interopClientConfig(t, c)
 	var session []byte
 	for i := range c.conns() {

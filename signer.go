@@ -36,6 +36,8 @@ import (
 // Several chains with different signers may be added; s2n chooses among them
 // by SNI and by the key types the peer supports. A callback set with
 // SetAsyncPkeyCallback still handles chains added with a private key.
+// To staple an OCSP response or SCTs with the chain, load it with
+// [NewPublicCertChain], set them, and use [Config.AddPublicCertChainWithSigner].
 func (c *Config) AddCertChainWithSigner(chainPEM []byte, key crypto.Signer) error {
 	if key == nil {
 		return usageError(nameInvalidArg, "nil crypto.Signer")
@@ -45,6 +47,24 @@ func (c *Config) AddCertChainWithSigner(chainPEM []byte, key crypto.Signer) erro
 		return err
 	}
 	defer chain.Close()
+	return c.AddPublicCertChainWithSigner(chain, key)
+}
+
+// AddPublicCertChainWithSigner is [Config.AddCertChainWithSigner] for a
+// chain already loaded, typically with [NewPublicCertChain], so that
+// settings of the chain itself ([CertChainAndKey.SetOCSPData],
+// [CertChainAndKey.SetSCTList]) can be made first
+// (s2n_config_add_cert_chain_and_key_to_store). Every operation of the
+// chain's key goes to key, also for a chain loaded with a private key of
+// its own. The Config keeps the chain alive as AddCertChainAndKey does;
+// the caller may Close its reference afterwards.
+func (c *Config) AddPublicCertChainWithSigner(chain *CertChainAndKey, key crypto.Signer) error {
+	if key == nil {
+		return usageError(nameInvalidArg, "nil crypto.Signer")
+	}
+	if chain == nil || chain.s == nil || chain.closed.Load() {
+		return usageError(nameInvalidArg, "certificate chain is nil or closed")
+	}
 	cert := chain.s
 	if !cert.acquire() {
 		return closedError("certificate chain")
@@ -52,7 +72,7 @@ func (c *Config) AddCertChainWithSigner(chainPEM []byte, key crypto.Signer) erro
 	// One locked step: the chain is never in the Config without its signer.
 	// The settings go first, since they can be undone; the chain last, since
 	// s2n cannot take it out again.
-	err = c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	err := c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		st := c.s
 		strict := !st.validationSet
 		if strict && C.go_s2n_config_set_async_pkey_validation_mode(p, C.S2N_ASYNC_PKEY_VALIDATION_STRICT, e) < 0 {

@@ -82,9 +82,15 @@ func (c *client) printParams(conn *s2n.Conn, elapsed time.Duration) {
 	if c.opts.quiet {
 		return
 	}
-	fields := append(cli.Fields(cli.StateOf(conn), "client"), cli.Field{Name: "verified", Value: c.opts.verification()})
+	state := cli.StateOf(conn)
+	fields := append(cli.Fields(state, "client"), cli.Field{Name: "verified", Value: c.opts.verification()})
+	block := cli.Block(fields)
+	if n := len(state.TLS.OCSPResponse); n > 0 {
+		// s2n-tls's s2nc prints this line.
+		block += fmt.Sprintf("OCSP response received, length %d\n", n)
+	}
 	c.log.Printf("s2nc: connected to %s (%s) in %v\n%s", c.addr(), conn.RemoteAddr(),
-		elapsed.Round(100*time.Microsecond), strings.TrimSuffix(cli.Block(fields), "\n"))
+		elapsed.Round(100*time.Microsecond), strings.TrimSuffix(block, "\n"))
 }
 
 // exchange sends the payload, if any, ends the sending side and

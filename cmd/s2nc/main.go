@@ -38,6 +38,9 @@ Server verification (default: the system trust store):
   -i, --insecure            do not verify the server's certificate
   -n, --name NAME           server name sent (SNI) and verified (default: host,
                             even an address: s2n verifies against the SNI name)
+  -s, --status              ask the server to staple the OCSP status of its
+                            certificate; s2n checks a stapled response unless
+                            --insecure, and the parameters say when one came
 
 TLS:
   -c, --ciphers POLICY      s2n security policy (default default_tls13)
@@ -93,6 +96,7 @@ type options struct {
 	sendFile        string
 	get             string
 	reconnect       bool
+	status          bool
 	timeout         time.Duration
 	linger          time.Duration
 	quiet, version  bool
@@ -131,6 +135,8 @@ func (o *options) register(fs *flag.FlagSet) {
 	})
 	fs.StringVar(&o.sendFile, "send-file", "", "send FILE and close")
 	fs.StringVar(&o.get, "get", "", "HTTPS GET PATH")
+	fs.BoolVar(&o.status, "status", false, "request the OCSP status of the server's certificate")
+	cli.Alias(fs, "status", "s")
 	fs.BoolVar(&o.reconnect, "reconnect", false, "reconnect, resuming the session")
 	cli.Alias(fs, "reconnect", "r")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "timeout")
@@ -217,6 +223,11 @@ func (o *options) configure(cfg *s2n.Config, key *cli.Key) error {
 	if !o.tls.NoTickets {
 		if err := cfg.SetSessionTickets(true); err != nil {
 			return err
+		}
+	}
+	if o.status {
+		if err := cfg.SetStatusRequestType(s2n.StatusRequestOCSP); err != nil {
+			return fmt.Errorf("--status: %w", err)
 		}
 	}
 	return nil

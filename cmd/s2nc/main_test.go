@@ -21,6 +21,7 @@ import (
 	"github.com/s2n-go/s2n/internal/cli"
 	"github.com/s2n-go/s2n/internal/clitest"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/ocsp"
 )
 
 func TestMain(m *testing.M) { clitest.Main(m) }
@@ -217,6 +218,37 @@ func TestSendAgainstGoServer(t *testing.T) {
 	code, stdout, stderr = runS2nc("", "-q", "-f", srv.CertFile, "127.0.0.1", port, "--send", "ip")
 	require.Equal(t, cli.ExitOK, code, stderr)
 	require.Equal(t, "ip", stdout)
+}
+
+// TestStatus: with -s (--status) s2nc asks for the OCSP status, s2n checks
+// the stapled response, and s2nc prints s2n-tls's s2nc line for it.
+func TestStatus(t *testing.T) {
+	srv := clitest.NewECDSACert(t, t.TempDir(), "server")
+	good := srv.OCSPResponse(t, ocsp.Good)
+	staple := func(resp []byte) *tls.Config {
+		cfg := serverConfig(srv)
+		cfg.Certificates[0].OCSPStaple = resp
+		return cfg
+	}
+	host, port := goServer(t, staple(good), echo)
+	line := fmt.Sprintf("\nOCSP response received, length %d\n", len(good))
+	for _, flag := range []string{"-s", "--status"} {
+		code, stdout, stderr := runS2nc("", flag, "-f", srv.CertFile, host, port, "--send", "ocsp?")
+		require.Equal(t, cli.ExitOK, code, stderr)
+		require.Equal(t, "ocsp?", stdout)
+		require.Contains(t, stderr, "  verified                  yes, against "+srv.CertFile+line)
+	}
+
+	// Not asked: crypto/tls staples nothing.
+	code, _, stderr := runS2nc("", "-f", srv.CertFile, host, port, "--send", "x")
+	require.Equal(t, cli.ExitOK, code, stderr)
+	require.NotContains(t, stderr, "OCSP")
+
+	// A response saying the certificate is revoked fails the handshake.
+	host, port = goServer(t, staple(srv.OCSPResponse(t, ocsp.Revoked)), echo)
+	code, _, stderr = runS2nc("", "-s", "--max-blinding", "1s", "-f", srv.CertFile, host, port, "--send", "x")
+	require.Equal(t, cli.ExitFailure, code, stderr)
+	require.Contains(t, stderr, "S2N_ERR_CERT_REVOKED")
 }
 
 func TestEchoStdin(t *testing.T) {

@@ -48,6 +48,8 @@ Certificate and key (default: throwaway, offloaded):
       --key-latency DUR     simulated remote-key delay per operation (implies --async)
       --max-inflight N      bound on concurrent key operations (default 0: none)
       --write-cert PATH     write the certificate chain (PEM) to PATH ("-": stdout)
+      --ocsp FILE           DER OCSP response to staple with the certificate
+                            when a client asks for its status (sent as given)
 
 TLS:
   -c, --ciphers POLICY      s2n security policy (default default_tls13)
@@ -88,6 +90,7 @@ type options struct {
 	https      bool
 	maxConns   int
 	writeCert  string
+	ocspFile   string
 	timeout    time.Duration
 	version    bool
 }
@@ -124,6 +127,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.maxConns, "max-conns", 0, "exit after N connections")
 	cli.Alias(fs, "max-conns", "X")
 	fs.StringVar(&o.writeCert, "write-cert", "", "write the certificate chain to PATH")
+	fs.StringVar(&o.ocspFile, "ocsp", "", "DER OCSP response to staple")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "handshake timeout")
 	fs.BoolVar(&o.version, "version", false, "print versions")
 }
@@ -170,12 +174,24 @@ func (o *options) validate() error {
 	return o.key.Validate("--cert", "--key")
 }
 
-// loadKey loads the key the flags name, or makes a throwaway one.
+// loadKey loads the key the flags name, or makes a throwaway one, and the
+// OCSP response to staple with its chain.
 func (o *options) loadKey() (*cli.Key, error) {
+	var key *cli.Key
+	var err error
 	if !o.key.Configured() {
-		return cli.Throwaway(o.key.Latency)
+		key, err = cli.Throwaway(o.key.Latency)
+	} else {
+		key, err = o.key.Load("--cert", "--key")
 	}
-	return o.key.Load("--cert", "--key")
+	if err != nil || o.ocspFile == "" {
+		return key, err
+	}
+	if key.OCSPResponse, err = cli.ReadFile("--ocsp", o.ocspFile); err != nil {
+		key.Close()
+		return nil, err
+	}
+	return key, nil
 }
 
 func (o *options) configure(cfg *s2n.Config, key *cli.Key) error {
@@ -235,8 +251,12 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	}
 	defer l.Close()
 	s := newServer(o, cfg, key, stdout, stderr)
-	s.log.Printf("s2nd: listening on %s (policy %s, %s mode); certificate %s; key: %s",
-		l.Addr(), o.tls.Ciphers, o.mode(), cli.CertSummary(key.Leaf), key.Describe())
+	stapling := ""
+	if n := len(key.OCSPResponse); n > 0 {
+		stapling = fmt.Sprintf("; stapling an OCSP response of %d bytes", n)
+	}
+	s.log.Printf("s2nd: listening on %s (policy %s, %s mode); certificate %s; key: %s%s",
+		l.Addr(), o.tls.Ciphers, o.mode(), cli.CertSummary(key.Leaf), key.Describe(), stapling)
 	err = s.serve(ctx, l)
 	s.log.Printf("s2nd: %s", s.totals())
 	return err

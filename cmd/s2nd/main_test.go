@@ -27,6 +27,7 @@ import (
 	"github.com/s2n-go/s2n/internal/cli"
 	"github.com/s2n-go/s2n/internal/clitest"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/ocsp"
 )
 
 func TestMain(m *testing.M) { clitest.Main(m) }
@@ -201,6 +202,9 @@ func TestRuntimeErrors(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer busy.Close()
+	empty, big := filepath.Join(dir, "empty.der"), filepath.Join(dir, "big.der")
+	require.NoError(t, os.WriteFile(empty, nil, 0o600))
+	require.NoError(t, os.WriteFile(big, make([]byte, s2n.MaxOCSPResponseSize+1), 0o600))
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -212,6 +216,9 @@ func TestRuntimeErrors(t *testing.T) {
 		{[]string{"-m", "-t", missing}, "s2nd: --ca-file: open " + missing + ": no such file or directory\n"},
 		{[]string{"--write-cert", filepath.Join(c.CertFile, "c.pem")}, "s2nd: --write-cert: open " + filepath.Join(c.CertFile, "c.pem") + ": not a directory\n"},
 		{[]string{"127.0.0.1", portOf(busy.Addr())}, "s2nd: listen tcp 127.0.0.1:" + portOf(busy.Addr()) + ": bind: address already in use\n"},
+		{[]string{"--ocsp", missing}, "s2nd: --ocsp: open " + missing + ": no such file or directory\n"},
+		{[]string{"--ocsp", empty}, "s2nd: OCSP response: s2n: OCSP response of 0 bytes: it must hold 1 to 32768 bytes"},
+		{[]string{"--async", "--ocsp", big}, "s2nd: OCSP response: s2n: OCSP response of 32769 bytes: it must hold 1 to 32768 bytes"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, _, stderr := runS2nd(tc.args...)
@@ -390,6 +397,37 @@ func TestFileKeyHeldByS2n(t *testing.T) {
 	require.Equal(t, cli.ExitOK, d.wait(t))
 	require.Contains(t, d.summary(t, 1), " offloaded-ops=0 ")
 	require.True(t, strings.HasSuffix(d.stderr.String(), "s2nd: done: 1 connection, 0 failed handshakes\n"), d.stderr.String())
+}
+
+// TestOCSPStapling: --ocsp staples the file's bytes, with the key held by
+// s2n or offloaded; crypto/tls's client asks for the status by default.
+func TestOCSPStapling(t *testing.T) {
+	dir := t.TempDir()
+	c := clitest.NewECDSACert(t, dir, "localhost")
+	resp := c.OCSPResponse(t, ocsp.Good)
+	file := filepath.Join(dir, "ocsp.der")
+	require.NoError(t, os.WriteFile(file, resp, 0o600))
+	for _, extra := range [][]string{nil, {"--async"}} {
+		t.Run(strings.Join(append([]string{"key"}, extra...), " "), func(t *testing.T) {
+			d := startS2nd(t, append([]string{"--cert", c.CertFile, "--key", c.KeyFile, "--ocsp", file, "-X", "1"}, extra...)...)
+			require.Contains(t, d.stderr.String(), fmt.Sprintf("; stapling an OCSP response of %d bytes\n", len(resp)))
+			conn, err := tls.Dial("tcp", d.addr, &tls.Config{RootCAs: c.Pool})
+			require.NoError(t, err)
+			require.Equal(t, resp, conn.ConnectionState().OCSPResponse)
+			conn.Close()
+			require.Equal(t, cli.ExitOK, d.wait(t))
+			require.Contains(t, d.summary(t, 1), fmt.Sprintf(" offloaded-ops=%d", len(extra)))
+		})
+	}
+
+	// Without --ocsp nothing is stapled.
+	d := startS2nd(t, "--cert", c.CertFile, "--key", c.KeyFile, "-X", "1")
+	require.NotContains(t, d.stderr.String(), "stapling")
+	conn, err := tls.Dial("tcp", d.addr, &tls.Config{RootCAs: c.Pool})
+	require.NoError(t, err)
+	require.Nil(t, conn.ConnectionState().OCSPResponse)
+	conn.Close()
+	require.Equal(t, cli.ExitOK, d.wait(t))
 }
 
 func TestSessionResumption(t *testing.T) {

@@ -80,6 +80,10 @@ type Key struct {
 	// `PKCS#11 key "k" in token "t"`, `throwaway ECDSA P-256 key made at start`.
 	Source string
 
+	// OCSPResponse, if set, is the DER OCSP response AddTo staples with
+	// the chain.
+	OCSPResponse []byte
+
 	keyPEM  []byte   // when s2n holds the key
 	signer  *Offload // when the key is offloaded
 	release func() error
@@ -150,18 +154,29 @@ func (k *Key) Offloaded() bool { return k.signer != nil }
 // Signer returns the offloading signer, or nil when s2n holds the key.
 func (k *Key) Signer() *Offload { return k.signer }
 
-// AddTo adds the chain and key to cfg: through AddCertChainWithSigner when
-// the key is offloaded, with s2n holding the key otherwise.
+// AddTo adds the chain and key to cfg: through AddPublicCertChainWithSigner
+// when the key is offloaded, with s2n holding the key otherwise. The chain
+// staples OCSPResponse when it is set.
 func (k *Key) AddTo(cfg *s2n.Config, maxInflight int) error {
+	var chain *s2n.CertChainAndKey
+	var err error
 	if k.signer == nil {
-		chain, err := s2n.NewCertChainAndKey(k.ChainPEM, k.keyPEM)
-		if err != nil {
+		if chain, err = s2n.NewCertChainAndKey(k.ChainPEM, k.keyPEM); err != nil {
 			return fmt.Errorf("loading certificate and key: %w", err)
 		}
-		defer chain.Close()
+	} else if chain, err = s2n.NewPublicCertChain(k.ChainPEM); err != nil {
+		return fmt.Errorf("loading certificate for the offloaded key: %w", err)
+	}
+	defer chain.Close()
+	if k.OCSPResponse != nil {
+		if err := chain.SetOCSPData(k.OCSPResponse); err != nil {
+			return fmt.Errorf("OCSP response: %w", err)
+		}
+	}
+	if k.signer == nil {
 		return cfg.AddCertChainAndKey(chain)
 	}
-	if err := cfg.AddCertChainWithSigner(k.ChainPEM, k.signer.Key()); err != nil {
+	if err := cfg.AddPublicCertChainWithSigner(chain, k.signer.Key()); err != nil {
 		return fmt.Errorf("loading certificate for the offloaded key: %w", err)
 	}
 	if maxInflight > 0 {

@@ -31,6 +31,7 @@ import (
 	"github.com/s2n-go/s2n"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+	"golang.org/x/crypto/ocsp"
 )
 
 // Main runs a command's tests, then fails them if goroutines, cgo handles
@@ -176,6 +177,27 @@ func NewCert(t testing.TB, dir, cn string, key crypto.Signer) *Cert {
 		require.NoError(t, os.WriteFile(c.KeyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600))
 	}
 	return c
+}
+
+// OCSPResponse is a DER OCSP response with status (ocsp.Good,
+// ocsp.Revoked) for c's certificate, signed by c's own key (the
+// certificates here are self-signed: each is its own issuer), valid from
+// an hour ago for a day.
+func (c *Cert) OCSPResponse(t testing.TB, status int) []byte {
+	t.Helper()
+	now := time.Now()
+	tmpl := ocsp.Response{
+		Status:       status,
+		SerialNumber: c.Leaf.SerialNumber,
+		ThisUpdate:   now.Add(-time.Hour),
+		NextUpdate:   now.Add(24 * time.Hour),
+	}
+	if status == ocsp.Revoked {
+		tmpl.RevokedAt = now.Add(-time.Hour)
+	}
+	der, err := ocsp.CreateResponse(c.Leaf, c.Leaf, tmpl, c.Key)
+	require.NoError(t, err)
+	return der
 }
 
 // NewECDSACert makes a P-256 key and its certificate.
