@@ -1,12 +1,20 @@
 package s2n
 
-// Every C glue function but go_s2n_negotiate (the one call during which s2n
-// runs our Go callbacks) keeps its pointer arguments only for the duration
-// of the call and never calls back into Go. Declaring that lets cgo keep
-// those arguments (error records, out-parameters, buffers) on the stack, so
-// steady-state Send and Recv allocate nothing. A Go callback reachable from
-// any other s2n call must take its function off this list: cgo panics when
-// a nocallback function calls back.
+// Every C glue function listed here keeps its pointer arguments only for
+// the duration of the call and never calls back into Go. Declaring that
+// lets cgo keep those arguments (error records, out-parameters, buffers) on
+// the stack, so steady-state Send and Recv allocate nothing. A Go callback
+// reachable from a listed s2n call must take its function off this list:
+// cgo panics when a nocallback function calls back, and a callback may grow
+// and move the goroutine's stack under a noescape argument.
+//
+// Not listed, as s2n calls into Go inside them: go_s2n_negotiate (every
+// handshake callback), and go_s2n_recv_cb and go_s2n_shutdown_cb, the same
+// calls as go_s2n_recv and go_s2n_shutdown, which Recv and Shutdown use
+// instead when the connection's Config has a session ticket callback, a
+// client session cache or a session cache (s2n raises the ticket callback
+// and the cache's delete inside s2n_recv, the delete inside s2n_shutdown;
+// Config.callbacksInRecv). Those pass only heap memory.
 
 // #cgo noescape go_s2n_async_pkey_op_apply
 // #cgo nocallback go_s2n_async_pkey_op_apply

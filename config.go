@@ -45,6 +45,10 @@ type configState struct {
 	verifyHost    func(name string) bool
 	clientHelloFn ClientHelloFunc // SetClientHelloCallback
 
+	ticketFn     SessionTicketFunc  // SetSessionTicketCallback
+	clientCache  ClientSessionCache // SetClientSessionCache
+	sessionCache SessionCache       // SetSessionCache
+
 	releaseIdle bool   // SetReleaseBuffersWhenIdle
 	policy      string // SetCipherPreferences
 	noVerify    bool   // DisableX509Verification
