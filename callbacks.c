@@ -227,3 +227,53 @@ int go_s2n_config_set_crl_lookup_callback(struct s2n_config *c, int enabled, go_
 {
     return (int) go_s2n_check(s2n_config_set_crl_lookup_cb(c, enabled ? go_s2n_crl_lookup_cb : NULL, NULL), e);
 }
+
+/* s2n hands a client each session ticket it receives: inside s2n_negotiate
+ * (TLS 1.2) or s2n_recv (TLS 1.3, after the handshake). The connection's
+ * handle (its ctx) goes to Go. */
+static int go_s2n_session_ticket_cb(struct s2n_connection *conn, void *ctx, struct s2n_session_ticket *ticket)
+{
+    (void) ctx;
+    return goS2nSessionTicket((uintptr_t) s2n_connection_get_ctx(conn), ticket, (uintptr_t) pthread_self());
+}
+
+int go_s2n_config_set_session_ticket_callback(struct s2n_config *c, int enabled, go_s2n_error *e)
+{
+    return (int) go_s2n_check(s2n_config_set_session_ticket_cb(c, enabled ? go_s2n_session_ticket_cb : NULL, NULL), e);
+}
+
+/* The server's TLS 1.2 session-ID cache: store and retrieve run inside
+ * s2n_negotiate, delete inside s2n_negotiate, s2n_recv or s2n_shutdown (on
+ * an error or a fatal alert). The connection's handle goes to Go. */
+static int go_s2n_cache_store_cb(struct s2n_connection *conn, void *data, uint64_t ttl, const void *key, uint64_t key_size,
+        const void *value, uint64_t value_size)
+{
+    (void) data;
+    return goS2nCacheStore((uintptr_t) s2n_connection_get_ctx(conn), ttl, (void *) key, key_size, (void *) value, value_size,
+            (uintptr_t) pthread_self());
+}
+
+static int go_s2n_cache_retrieve_cb(struct s2n_connection *conn, void *data, const void *key, uint64_t key_size, void *value,
+        uint64_t *value_size)
+{
+    (void) data;
+    return goS2nCacheRetrieve((uintptr_t) s2n_connection_get_ctx(conn), (void *) key, key_size, value, value_size,
+            (uintptr_t) pthread_self());
+}
+
+static int go_s2n_cache_delete_cb(struct s2n_connection *conn, void *data, const void *key, uint64_t key_size)
+{
+    (void) data;
+    return goS2nCacheDelete((uintptr_t) s2n_connection_get_ctx(conn), (void *) key, key_size, (uintptr_t) pthread_self());
+}
+
+int go_s2n_config_set_session_cache(struct s2n_config *c, int enabled, go_s2n_error *e)
+{
+    if (enabled
+            && (go_s2n_check(s2n_config_set_cache_store_callback(c, go_s2n_cache_store_cb, NULL), e) < 0
+                    || go_s2n_check(s2n_config_set_cache_retrieve_callback(c, go_s2n_cache_retrieve_cb, NULL), e) < 0
+                    || go_s2n_check(s2n_config_set_cache_delete_callback(c, go_s2n_cache_delete_cb, NULL), e) < 0)) {
+        return -1;
+    }
+    return (int) go_s2n_check(s2n_config_set_session_cache_onoff(c, (uint8_t) enabled), e);
+}

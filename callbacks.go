@@ -11,6 +11,8 @@ import "C"
 import (
 	"errors"
 	"runtime/cgo"
+	"time"
+	"unsafe"
 )
 
 var errNoCallback = errors.New("s2n raised a callback on a connection with no Go function for it")
@@ -217,6 +219,97 @@ func goS2nCRLLookup(conn C.uintptr_t, lookup *C.struct_s2n_crl_lookup, tid C.uin
 			return errNoCallback
 		}
 		return fn(c, &CRLLookup{conn: c, ptr: lookup, gen: s.gen.Load()})
+	})
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+// goS2nSessionTicket is s2n's session ticket callback: it hands the ticket
+// to the client session cache and the SessionTicketFunc of the Config of
+// the connection behind handle h, as a callback of that connection (inside
+// Negotiate, or Recv in TLS 1.3). An error or panic fails s2n's call.
+//
+//export goS2nSessionTicket
+func goS2nSessionTicket(h C.uintptr_t, t *C.struct_s2n_session_ticket, tid C.uintptr_t) C.int {
+	if h == 0 {
+		return -1
+	}
+	s := cgo.Handle(h).Value().(*connState)
+	if s.runCallback(uintptr(tid), func() error { return s.sessionTicket(t) }) != nil {
+		return -1
+	}
+	return 0
+}
+
+// goS2nCacheStore is s2n's session cache store callback: it runs the
+// Config's SessionCache.Store for the connection behind handle h, as a
+// callback of that connection. s2n ignores what it returns; a panic is
+// recorded as the driving call's error.
+//
+//export goS2nCacheStore
+func goS2nCacheStore(h C.uintptr_t, ttl C.uint64_t, key unsafe.Pointer, keyLen C.uint64_t, value unsafe.Pointer, valueLen C.uint64_t, tid C.uintptr_t) C.int {
+	if h == 0 {
+		return -1
+	}
+	s := cgo.Handle(h).Value().(*connState)
+	k := C.GoBytes(key, C.int(keyLen))
+	v := C.GoBytes(value, C.int(valueLen))
+	err := s.runCallback(uintptr(tid), func() error {
+		if s.config == nil || s.config.sessionCache == nil {
+			return errNoCallback
+		}
+		s.config.sessionCache.Store(k, v, time.Duration(ttl)*time.Second)
+		return nil
+	})
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+// goS2nCacheRetrieve is s2n's session cache retrieve callback for the
+// connection behind handle h: it returns the value (0), a miss (-1) or
+// S2N_CALLBACK_BLOCKED while the Config's SessionCache.Retrieve runs on a
+// goroutine (see connState.retrieveSession).
+//
+//export goS2nCacheRetrieve
+func goS2nCacheRetrieve(h C.uintptr_t, key unsafe.Pointer, keyLen C.uint64_t, value unsafe.Pointer, valueLen *C.uint64_t, tid C.uintptr_t) C.int {
+	if h == 0 {
+		return -1
+	}
+	s := cgo.Handle(h).Value().(*connState)
+	rc := C.int(retrieveMiss)
+	s.runCallback(uintptr(tid), func() error {
+		if s.config == nil {
+			return errNoCallback
+		}
+		k := unsafe.Slice((*byte)(key), int(keyLen))
+		out := unsafe.Slice((*byte)(value), int(*valueLen))
+		rc = s.retrieveSession(k, out, valueLen)
+		return nil
+	})
+	return rc
+}
+
+// goS2nCacheDelete is s2n's session cache delete callback: it runs the
+// Config's SessionCache.Delete for the connection behind handle h, as a
+// callback of that connection (inside Negotiate, Recv or Shutdown).
+//
+//export goS2nCacheDelete
+func goS2nCacheDelete(h C.uintptr_t, key unsafe.Pointer, keyLen C.uint64_t, tid C.uintptr_t) C.int {
+	if h == 0 {
+		return -1
+	}
+	s := cgo.Handle(h).Value().(*connState)
+	k := C.GoBytes(key, C.int(keyLen))
+	err := s.runCallback(uintptr(tid), func() error {
+		if s.config == nil || s.config.sessionCache == nil {
+			return errNoCallback
+		}
+		s.config.sessionCache.Delete(k)
+		return nil
 	})
 	if err != nil {
 		return -1

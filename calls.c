@@ -302,3 +302,26 @@ int go_s2n_certificate_authority_list_has_next(struct s2n_certificate_authority_
 {
     return s2n_certificate_authority_list_has_next(l) ? 1 : 0;
 }
+
+/* ---- session resumption ---- */
+long go_s2n_session_ticket_read(struct s2n_session_ticket *t, uint8_t *buf, size_t cap, uint32_t *lifetime, go_s2n_error *e)
+{
+    size_t len = 0;
+    if (go_s2n_check(s2n_session_ticket_get_data_len(t, &len), e) < 0 || go_s2n_check(s2n_session_ticket_get_lifetime(t, lifetime), e) < 0) {
+        return -1;
+    }
+    if (len > 0 && len <= cap && go_s2n_check(s2n_session_ticket_get_data(t, cap, buf), e) < 0) {
+        return -1;
+    }
+    return (long) len;
+}
+
+ssize_t go_s2n_recv_cb(struct s2n_connection *c, uint8_t *buf, ssize_t size, s2n_blocked_status *blocked, go_s2n_error *e)
+{
+    return go_s2n_recv(c, buf, size, blocked, e);
+}
+
+int go_s2n_shutdown_cb(struct s2n_connection *c, s2n_blocked_status *blocked, go_s2n_error *e)
+{
+    return go_s2n_shutdown(c, blocked, e);
+}

@@ -68,6 +68,18 @@ GO_S2N_CALL(s2n_config_add_ticket_crypto_key,
         (struct s2n_config *c, const uint8_t *name, uint32_t name_len, uint8_t *key, uint32_t key_len, uint64_t intro_time,
                 go_s2n_error *e),
         (c, name, name_len, key, key_len, intro_time))
+GO_S2N_CALL(s2n_config_set_session_state_lifetime, (struct s2n_config *c, uint64_t secs, go_s2n_error *e), (c, secs))
+GO_S2N_CALL(s2n_config_set_ticket_encrypt_decrypt_key_lifetime, (struct s2n_config *c, uint64_t secs, go_s2n_error *e), (c, secs))
+GO_S2N_CALL(s2n_config_set_ticket_decrypt_key_lifetime, (struct s2n_config *c, uint64_t secs, go_s2n_error *e), (c, secs))
+GO_S2N_CALL(s2n_config_require_ticket_forward_secrecy, (struct s2n_config *c, bool enabled, go_s2n_error *e), (c, enabled))
+GO_S2N_CALL(s2n_config_set_initial_ticket_count, (struct s2n_config *c, uint8_t n, go_s2n_error *e), (c, n))
+GO_S2N_CALL(s2n_connection_add_new_tickets_to_send, (struct s2n_connection *c, uint8_t n, go_s2n_error *e), (c, n))
+GO_S2N_CALL(s2n_connection_get_tickets_sent, (struct s2n_connection *c, uint16_t *n, go_s2n_error *e), (c, n))
+GO_S2N_CALL(s2n_connection_set_server_keying_material_lifetime, (struct s2n_connection *c, uint32_t secs, go_s2n_error *e),
+        (c, secs))
+GO_S2N_CALL(s2n_connection_get_session_ticket_lifetime_hint, (struct s2n_connection *c, go_s2n_error *e), (c))
+GO_S2N_CALL(s2n_connection_get_session_id_length, (struct s2n_connection *c, go_s2n_error *e), (c))
+GO_S2N_CALL(s2n_connection_get_session_id, (struct s2n_connection *c, uint8_t *out, size_t max, go_s2n_error *e), (c, out, max))
 
 /* ---- ClientHello (clienthello.go) ---- */
 GO_S2N_CALL(s2n_connection_server_name_extension_used, (struct s2n_connection *c, go_s2n_error *e), (c))

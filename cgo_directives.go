@@ -1,13 +1,21 @@
 package s2n
 
-// Every C glue function but go_s2n_negotiate and
-// go_s2n_config_add_cert_chain_and_key_to_store (the calls during which s2n
-// runs our Go callbacks: the handshake's, and the certificate tiebreak) keeps its pointer arguments only for the duration
-// of the call and never calls back into Go. Declaring that lets cgo keep
-// those arguments (error records, out-parameters, buffers) on the stack, so
-// steady-state Send and Recv allocate nothing. A Go callback reachable from
-// any other s2n call must take its function off this list: cgo panics when
-// a nocallback function calls back.
+// Every C glue function listed here keeps its pointer arguments only for
+// the duration of the call and never calls back into Go. Declaring that
+// lets cgo keep those arguments (error records, out-parameters, buffers) on
+// the stack, so steady-state Send and Recv allocate nothing. A Go callback
+// reachable from a listed s2n call must take its function off this list:
+// cgo panics when a nocallback function calls back, and a callback may grow
+// and move the goroutine's stack under a noescape argument.
+//
+// Not listed, as s2n calls into Go inside them: go_s2n_negotiate (every
+// handshake callback); go_s2n_config_add_cert_chain_and_key_to_store (the
+// certificate tiebreak); and go_s2n_recv_cb and go_s2n_shutdown_cb, the same
+// calls as go_s2n_recv and go_s2n_shutdown, which Recv and Shutdown use
+// instead when the connection's Config has a session ticket callback, a
+// client session cache or a session cache (s2n raises the ticket callback
+// and the cache's delete inside s2n_recv, the delete inside s2n_shutdown;
+// Config.callbacksInRecv). Those pass only heap memory.
 
 // #cgo noescape go_s2n_async_pkey_op_apply
 // #cgo nocallback go_s2n_async_pkey_op_apply
@@ -29,7 +37,6 @@ package s2n
 // #cgo nocallback go_s2n_cert_chain_and_key_handle
 // #cgo noescape go_s2n_cert_chain_and_key_new
 // #cgo nocallback go_s2n_cert_chain_and_key_new
-// #cgo noescape go_s2n_config_add_cert_chain_and_key_to_store
 // #cgo noescape go_s2n_config_add_pem_to_trust_store
 // #cgo nocallback go_s2n_config_add_pem_to_trust_store
 // #cgo noescape go_s2n_config_add_ticket_crypto_key

@@ -130,6 +130,19 @@ int go_s2n_config_set_client_hello_callback(struct s2n_config *c, int enabled, s
  * the trampolines into Go. */
 int go_s2n_config_set_cert_validation_callback(struct s2n_config *c, int enabled, go_s2n_error *e);
 int go_s2n_config_set_crl_lookup_callback(struct s2n_config *c, int enabled, go_s2n_error *e);
+/* s2n_config_set_session_ticket_cb. */
+int go_s2n_config_set_session_ticket_callback(struct s2n_config *c, int enabled, go_s2n_error *e);
+/* The three session cache callbacks (once enabled, they stay: s2n refuses
+ * NULL), then s2n_config_set_session_cache_onoff. */
+int go_s2n_config_set_session_cache(struct s2n_config *c, int enabled, go_s2n_error *e);
+/* A session ticket's lifetime, and its data copied into buf when it fits:
+ * returns the data's length, or -1 (calls.c). */
+long go_s2n_session_ticket_read(struct s2n_session_ticket *t, uint8_t *buf, size_t cap, uint32_t *lifetime, go_s2n_error *e);
+/* go_s2n_recv and go_s2n_shutdown under names cgo_directives.go leaves
+ * unmarked: for connections whose Config has callbacks that s2n raises
+ * inside s2n_recv or s2n_shutdown (calls.c). */
+ssize_t go_s2n_recv_cb(struct s2n_connection *c, uint8_t *buf, ssize_t size, s2n_blocked_status *blocked, go_s2n_error *e);
+int go_s2n_shutdown_cb(struct s2n_connection *c, s2n_blocked_status *blocked, go_s2n_error *e);
 
 /* ---- in-memory transport (transport.c) ----
  * s2n's recv/send callbacks (pure C) move bytes between s2n and these

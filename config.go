@@ -49,6 +49,10 @@ type configState struct {
 	tiebreak   func(a, b *CertChainAndKey, name string) *CertChainAndKey
 	validation certValidation // certvalidation.go, crl.go
 
+	ticketFn     SessionTicketFunc  // SetSessionTicketCallback
+	clientCache  ClientSessionCache // SetClientSessionCache
+	sessionCache SessionCache       // SetSessionCache
+
 	releaseIdle bool   // SetReleaseBuffersWhenIdle
 	policy      string // SetCipherPreferences
 	noVerify    bool   // DisableX509Verification

@@ -58,6 +58,10 @@ type Conn struct {
 	closing  atomic.Bool  // set by Close before its close_notify
 	closedMu sync.RWMutex // write-held by Close while it frees C memory
 
+	// sessionOffered: a client offered a session from its Config's
+	// ClientSessionCache.
+	sessionOffered bool
+
 	// handshakeOnState: accepted from a Listener, so ConnectionState runs
 	// the handshake first (see there).
 	handshakeOnState bool
@@ -120,7 +124,62 @@ func (c *Conn) setup() error {
 	conn.s.wake = make(chan struct{}, 1)
 	c.c = conn
 	c.releaseIdle = c.config.s.releaseIdle // frozen since SetConfig
+	c.offerCachedSession()
 	return nil
+}
+
+// offerCachedSession offers a client the session its Config's
+// ClientSessionCache holds for the server (see Config.SetClientSessionCache),
+// keyed like crypto/tls: by server name, else by the peer's address.
+func (c *Conn) offerCachedSession() {
+	cache := c.config.s.clientCache
+	if !c.isClient || cache == nil {
+		return
+	}
+	key := c.serverName
+	if key == "" && c.conn.RemoteAddr() != nil {
+		key = c.conn.RemoteAddr().String()
+	}
+	if key == "" {
+		return
+	}
+	c.c.s.sessionKey = key
+	session, ok := cache.Get(key)
+	if !ok || len(session) == 0 {
+		return
+	}
+	if c.c.SetSession(session) != nil {
+		cache.Put(key, nil) // unusable: a full handshake, and forget it
+		return
+	}
+	c.sessionOffered = true
+}
+
+// cacheSession runs when a client's handshake ends: after a failure with a
+// session offered, the cache forgets it (as crypto/tls does, RFC 5077
+// section 3.2); after a TLS 1.2 handshake that gave a session ID but no
+// ticket, its session state is put there (tickets are put as they arrive).
+func (c *Conn) cacheSession(failed bool) {
+	s := c.c.s
+	cache := c.config.s.clientCache
+	if !c.isClient || cache == nil || s.sessionKey == "" {
+		return
+	}
+	if failed {
+		if c.sessionOffered {
+			cache.Put(s.sessionKey, nil)
+		}
+		return
+	}
+	if s.ticketCached.Load() || c.c.ProtocolVersion() > TLS12 {
+		return
+	}
+	if id, err := c.c.SessionID(); err != nil || len(id) == 0 {
+		return
+	}
+	if session, err := c.c.Session(); err == nil && len(session) > 0 {
+		cache.Put(s.sessionKey, session)
+	}
 }
 
 // setServerName sends a client's server name as SNI, for s2n to verify the
@@ -251,9 +310,11 @@ func (c *Conn) HandshakeContext(ctx context.Context) error {
 	if err != nil {
 		c.handshakeErr = err
 		c.abortKeyOps()
+		c.cacheSession(true)
 		return err
 	}
 	c.state.Store(&stateSnapshot{facts: c.c.readFacts(), conn: c.c})
+	c.cacheSession(false)
 	// As s2n's own s2nd does: about 3.5 KiB less per connection. Not on a
 	// client, whose TLS 1.2 session ticket (Session) is freed with it. Best
 	// effort: it fails only when a racing Close has freed everything.

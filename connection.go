@@ -74,6 +74,14 @@ type connState struct {
 	// crls holds the CRLs handed to s2n by CRLLookup.Set: s2n points at
 	// them until Wipe or Close.
 	crls []*crlState
+	// sessionKey is a client Conn's key in its Config's ClientSessionCache;
+	// ticketCached is set once a ticket of the current handshake was put
+	// there.
+	sessionKey   string
+	ticketCached atomic.Bool
+	// lookup is the session cache Retrieve running for this connection's
+	// handshake, if any (guarded by opsMu).
+	lookup *cacheLookup
 	// broken is set when a callback abandoned the driving call
 	// (runtime.Goexit): s2n's state is unknown, only Close is left.
 	broken error
@@ -196,7 +204,14 @@ func (s *connState) drive(c *Connection, what string) error {
 // requested inside a callback.
 func (s *connState) finish(failed bool, e *C.go_s2n_error) error {
 	var err error
-	if failed {
+	switch {
+	case s.cbErr != nil && (!failed || e._type == C.S2N_ERR_T_BLOCKED):
+		// A callback failed, but s2n went on: it ignores what the
+		// session cache's Store and Delete return, and falls back to a
+		// full handshake when Retrieve fails. The call fails all the same,
+		// and not as "blocked", which would be retried.
+		err = &Error{Type: ErrorTypeInternal, Name: nameCallbackFailed, Message: "a callback failed", cause: s.cbErr}
+	case failed:
 		err = newError(e, s.cbErr)
 	}
 	s.driver = nil
@@ -432,10 +447,35 @@ func (c *Connection) Recv(b []byte) (int, Blocked, error) {
 	if err := s.drive(c, "Recv"); err != nil {
 		return 0, NotBlocked, err
 	}
+	if s.config.callbacksInRecv() {
+		return s.recvWithCallbacks(b)
+	}
 	var blocked C.s2n_blocked_status
 	var e C.go_s2n_error
 	n := C.go_s2n_recv(s.ptr, (*C.uint8_t)(unsafe.SliceData(b)), C.ssize_t(len(b)), &blocked, &e)
 	err := s.finish(n < 0, &e)
+	return max(int(n), 0), Blocked(blocked), err
+}
+
+// recvBufs are the buffers recvWithCallbacks decrypts into: one record's
+// worth (s2n_recv returns at most one record by default).
+var recvBufs = sync.Pool{New: func() any { return new([16384]byte) }}
+
+// recvWithCallbacks is Recv for a connection whose Config has callbacks
+// that s2n raises inside s2n_recv (a client's session tickets in TLS 1.3, a
+// server's session cache Delete). go_s2n_recv is marked nocallback (cgo
+// panics if it calls into Go) and noescape (its arguments may be on the
+// goroutine's stack, which a callback could move), so this path calls the
+// unmarked go_s2n_recv_cb with heap memory only: the connection's blocked
+// status and error record, and a pooled buffer that is copied into b.
+func (s *connState) recvWithCallbacks(b []byte) (int, Blocked, error) {
+	buf := recvBufs.Get().(*[16384]byte)
+	defer recvBufs.Put(buf)
+	size := min(len(b), len(buf))
+	n := C.go_s2n_recv_cb(s.ptr, (*C.uint8_t)(&buf[0]), C.ssize_t(size), &s.blocked, &s.e)
+	blocked := s.blocked
+	err := s.finish(n < 0, &s.e)
+	copy(b, buf[:max(int(n), 0)])
 	return max(int(n), 0), Blocked(blocked), err
 }
 
@@ -444,6 +484,11 @@ func (c *Connection) Shutdown() (Blocked, error) {
 	s := c.state()
 	if err := s.drive(c, "Shutdown"); err != nil {
 		return NotBlocked, err
+	}
+	if s.config.callbacksInRecv() { // see recvWithCallbacks
+		rc := C.go_s2n_shutdown_cb(s.ptr, &s.blocked, &s.e)
+		blocked := s.blocked
+		return Blocked(blocked), s.finish(rc < 0, &s.e)
 	}
 	var blocked C.s2n_blocked_status
 	var e C.go_s2n_error
@@ -478,7 +523,9 @@ func (c *Connection) Wipe() error {
 	s.opsMu.Lock() // with fail: no failure of the old handshake lands after this
 	s.gen.Add(1)
 	s.asyncErr.Store(nil)
+	s.lookup = nil
 	s.opsMu.Unlock()
+	s.ticketCached.Store(false)
 	s.freeOps()
 	var e C.go_s2n_error
 	if C.go_s2n_connection_wipe(s.ptr, C.uintptr_t(s.h), &e) < 0 {

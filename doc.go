@@ -5,7 +5,8 @@
 // call, named in its documentation, with the same semantics and errors. It
 // covers part of s2n-tls's public API, not all of it: configuration and
 // security policies, certificates and trust, the handshake and I/O,
-// resumption with tickets, ALPN and SNI, client authentication, blinding,
+// resumption (tickets, a ticket callback, a client session cache for [Conn],
+// a server's TLS 1.2 session-ID cache), ALPN and SNI, client authentication, blinding,
 // connection facts, and the async private-key operations. The high level feels like crypto/tls: [Client], [Server],
 // [Dial] and [Listen] return a [Conn] that implements net.Conn and works
 // under net/http, and [Config.AddCertChainWithSigner] takes a private key

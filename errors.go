@@ -119,6 +119,9 @@ const (
 	nameWrongConnection = "S2N_GO_ERR_WRONG_CONNECTION"
 	// nameAsyncFailed: an async op failed off the handshake's goroutine.
 	nameAsyncFailed = "S2N_GO_ERR_ASYNC_FAILED"
+	// nameCallbackFailed: a callback whose failure s2n ignores (or
+	// reports as blocked) failed.
+	nameCallbackFailed = "S2N_GO_ERR_CALLBACK_FAILED"
 )
 
 func usageError(name, format string, args ...any) *Error {

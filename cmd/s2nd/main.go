@@ -58,7 +58,9 @@ TLS:
                             names the server name the client sent (SNI)
   -t, --ca-file FILE        trust these certificates for client certificates (with -m)
   -i, --insecure            accept any client certificate, unverified (with -m)
-  -T, --no-session-ticket   disable session resumption by ticket
+  -T, --no-session-ticket   disable session resumption by ticket (TLS 1.2
+                            clients still resume by session ID, from a cache
+                            of 256 sessions)
       --max-blinding DUR    cap s2n's delay after a failed handshake
                             (default: s2n's, up to 30s)
       --prefer-throughput   send 16 KiB records (s2n's default: about 8 KiB)
@@ -206,22 +208,31 @@ func (o *options) configure(cfg *s2n.Config, key *cli.Key) error {
 			return err
 		}
 	}
-	if !o.tls.NoTickets {
-		if err := enableTickets(cfg); err != nil {
-			return fmt.Errorf("session tickets: %w", err)
-		}
+	if err := enableResumption(cfg, !o.tls.NoTickets); err != nil {
+		return fmt.Errorf("session resumption: %w", err)
 	}
 	return nil
 }
 
-// enableTickets turns session tickets on with a random key that lives as
-// long as the process.
-func enableTickets(cfg *s2n.Config) error {
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
+// sessionCacheSize is how many TLS 1.2 sessions s2nd caches by ID, as many
+// as s2n-tls's own s2nd.
+const sessionCacheSize = 256
+
+// enableResumption turns on, as s2n-tls's s2nd does, a TLS 1.2 session-ID
+// cache in memory and, unless tickets is false, session tickets, with a
+// random key that lives as long as the process (it also encrypts the
+// cached sessions).
+func enableResumption(cfg *s2n.Config, tickets bool) error {
+	if err := cfg.SetSessionCache(s2n.NewMemorySessionCache(sessionCacheSize)); err != nil {
 		return err
 	}
-	if err := cfg.SetSessionTickets(true); err != nil {
+	if tickets {
+		if err := cfg.SetSessionTickets(true); err != nil {
+			return err
+		}
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
 		return err
 	}
 	return cfg.AddTicketKey([]byte("s2nd"), key, time.Time{})

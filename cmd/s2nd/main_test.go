@@ -439,6 +439,7 @@ func TestSessionResumption(t *testing.T) {
 		{"TLS1.3", "default_tls13", nil, true},
 		{"TLS1.2", "test_all_tls12", nil, true},
 		{"no tickets", "default_tls13", []string{"-T"}, false},
+		{"TLS1.2 session ID", "test_all_tls12", []string{"-T"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := startS2nd(t, append(tc.args, "-c", tc.policy, "-e", "-X", "2")...)
