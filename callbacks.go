@@ -11,6 +11,7 @@ import "C"
 import (
 	"errors"
 	"runtime/cgo"
+	"unsafe"
 )
 
 var errNoCallback = errors.New("s2n raised a callback on a connection with no Go function for it")
@@ -168,6 +169,33 @@ func goS2nCertTiebreak(h C.uintptr_t, a, b *C.struct_s2n_cert_chain_and_key, nam
 		return 1
 	case chosen.s == cb.s:
 		return 2
+	}
+	return 0
+}
+
+// goS2nKeyLog is s2n's key log callback: it writes one NSS key log line
+// (s2n gives it without the newline) to the KeyLogWriter of the Config
+// behind handle cfg, as a callback of the connection behind handle conn.
+// s2n ignores the result; a failed write or a panic is recorded by
+// runCallback, and the driving call returns it (see connState.finish).
+//
+//export goS2nKeyLog
+func goS2nKeyLog(cfg, conn C.uintptr_t, line *C.char, n C.size_t, tid C.uintptr_t) C.int {
+	if cfg == 0 || conn == 0 {
+		return -1
+	}
+	st, _ := cgo.Handle(cfg).Value().(*configState)
+	s, _ := cgo.Handle(conn).Value().(*connState)
+	if st == nil || s == nil || st.keyLog == nil {
+		return -1
+	}
+	b := make([]byte, int(n)+1)
+	copy(b, unsafe.Slice((*byte)(unsafe.Pointer(line)), int(n)))
+	b[n] = '\n'
+	err := s.runCallback(uintptr(tid), func() error { return writeKeyLog(st.keyLog, b) })
+	clear(b)
+	if err != nil {
+		return -1
 	}
 	return 0
 }

@@ -143,3 +143,7 @@ GO_S2N_CALL(s2n_async_pkey_op_set_output, (struct s2n_async_pkey_op *op, const u
 GO_S2N_CALL(s2n_async_pkey_op_perform, (struct s2n_async_pkey_op *op, s2n_cert_private_key *key, go_s2n_error *e), (op, key))
 GO_S2N_CALL(s2n_async_pkey_op_apply, (struct s2n_async_pkey_op *op, struct s2n_connection *c, go_s2n_error *e), (op, c))
 GO_S2N_CALL(s2n_async_pkey_op_free, (struct s2n_async_pkey_op *op, go_s2n_error *e), (op))
+
+/* ---- secrets (key_log.go) ---- */
+GO_S2N_CALL(s2n_connection_get_master_secret, (const struct s2n_connection *c, uint8_t *out, size_t max, go_s2n_error *e),
+        (c, out, max))

@@ -48,6 +48,8 @@ package s2n
 // #cgo nocallback go_s2n_config_set_cipher_preferences
 // #cgo noescape go_s2n_config_set_client_auth_type
 // #cgo nocallback go_s2n_config_set_client_auth_type
+// #cgo noescape go_s2n_config_set_key_log_callback
+// #cgo nocallback go_s2n_config_set_key_log_callback
 // #cgo noescape go_s2n_config_set_max_blinding_delay
 // #cgo nocallback go_s2n_config_set_max_blinding_delay
 // #cgo noescape go_s2n_config_set_max_fragment_length
@@ -68,6 +70,8 @@ package s2n
 // #cgo nocallback go_s2n_connection_get_facts
 // #cgo noescape go_s2n_connection_get_key_exchange_group
 // #cgo nocallback go_s2n_connection_get_key_exchange_group
+// #cgo noescape go_s2n_connection_get_master_secret
+// #cgo nocallback go_s2n_connection_get_master_secret
 // #cgo noescape go_s2n_connection_get_peer_chain
 // #cgo nocallback go_s2n_connection_get_peer_chain
 // #cgo noescape go_s2n_connection_get_selected_algs

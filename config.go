@@ -5,6 +5,7 @@ import "C"
 
 import (
 	"bytes"
+	"io"
 	"runtime"
 	"runtime/cgo"
 	"strings"
@@ -48,9 +49,10 @@ type configState struct {
 	// tiebreak is SetCertTiebreakCallback's function.
 	tiebreak func(a, b *CertChainAndKey, name string) *CertChainAndKey
 
-	releaseIdle bool   // SetReleaseBuffersWhenIdle
-	policy      string // SetCipherPreferences
-	noVerify    bool   // DisableX509Verification
+	keyLog      io.Writer // SetKeyLogWriter
+	releaseIdle bool      // SetReleaseBuffersWhenIdle
+	policy      string    // SetCipherPreferences
+	noVerify    bool      // DisableX509Verification
 
 	e C.go_s2n_error // error record of calls made under mu
 }

@@ -193,7 +193,14 @@ func (s *connState) drive(c *Connection, what string) error {
 // requested inside a callback.
 func (s *connState) finish(failed bool, e *C.go_s2n_error) error {
 	var err error
-	if failed {
+	switch {
+	case s.cbErr != nil && (!failed || e._type == C.S2N_ERR_T_BLOCKED):
+		// A callback whose result s2n ignores (the key log) failed, and
+		// s2n went on: the application's failure ends the connection.
+		err = &Error{Type: ErrorTypeInternal, Name: nameCallbackFailed,
+			Message: "a callback whose result s2n ignores failed", cause: s.cbErr}
+		s.broken = err
+	case failed:
 		err = newError(e, s.cbErr)
 	}
 	s.driver = nil

@@ -117,6 +117,9 @@ const (
 	nameNoSelectedCert = "S2N_GO_ERR_NO_SELECTED_CERT"
 	// nameWrongConnection: an op applied to another connection than its own.
 	nameWrongConnection = "S2N_GO_ERR_WRONG_CONNECTION"
+	// nameCallbackFailed: a callback whose result s2n ignores (the key
+	// log) failed or panicked.
+	nameCallbackFailed = "S2N_GO_ERR_CALLBACK_FAILED"
 	// nameAsyncFailed: an async op failed off the handshake's goroutine.
 	nameAsyncFailed = "S2N_GO_ERR_ASYNC_FAILED"
 )
