@@ -147,3 +147,8 @@ GO_S2N_CALL(s2n_async_pkey_op_free, (struct s2n_async_pkey_op *op, go_s2n_error 
 /* ---- secrets (key_log.go) ---- */
 GO_S2N_CALL(s2n_connection_get_master_secret, (const struct s2n_connection *c, uint8_t *out, size_t max, go_s2n_error *e),
         (c, out, max))
+
+/* ---- key update (key_update.go; s2n_connection_get_key_update_counts is in unstable/ktls.h) ---- */
+GO_S2N_CALL(s2n_connection_request_key_update, (struct s2n_connection *c, s2n_peer_key_update r, go_s2n_error *e), (c, r))
+GO_S2N_CALL(s2n_connection_get_key_update_counts, (struct s2n_connection *c, uint8_t *send, uint8_t *recv, go_s2n_error *e),
+        (c, send, recv))

@@ -70,6 +70,8 @@ package s2n
 // #cgo nocallback go_s2n_connection_get_facts
 // #cgo noescape go_s2n_connection_get_key_exchange_group
 // #cgo nocallback go_s2n_connection_get_key_exchange_group
+// #cgo noescape go_s2n_connection_get_key_update_counts
+// #cgo nocallback go_s2n_connection_get_key_update_counts
 // #cgo noescape go_s2n_connection_get_master_secret
 // #cgo nocallback go_s2n_connection_get_master_secret
 // #cgo noescape go_s2n_connection_get_peer_chain
@@ -86,6 +88,8 @@ package s2n
 // #cgo nocallback go_s2n_connection_prefer_throughput
 // #cgo noescape go_s2n_connection_release_buffers
 // #cgo nocallback go_s2n_connection_release_buffers
+// #cgo noescape go_s2n_connection_request_key_update
+// #cgo nocallback go_s2n_connection_request_key_update
 // #cgo noescape go_s2n_connection_set_blinding
 // #cgo nocallback go_s2n_connection_set_blinding
 // #cgo noescape go_s2n_connection_set_config

@@ -21,6 +21,7 @@
 #include <s2n.h>
 #include <s2n/unstable/fingerprint.h>
 #include <s2n/unstable/cert_authorities.h>
+#include <s2n/unstable/ktls.h>
 
 /* ---- errors (calls.c) ----
  * What an s2n call that failed left in the thread-local s2n_errno, read by the

@@ -270,3 +270,17 @@ func (t FingerprintType) String() string {
 	}
 	return "FingerprintType(" + strconv.Itoa(int(t)) + ")"
 }
+
+// PeerKeyUpdate says whether a TLS 1.3 KeyUpdate also asks the peer to
+// update its sending key (s2n_peer_key_update).
+type PeerKeyUpdate int
+
+const (
+	// KeyUpdateNotRequested updates only this side's sending key
+	// (S2N_KEY_UPDATE_NOT_REQUESTED).
+	KeyUpdateNotRequested PeerKeyUpdate = C.S2N_KEY_UPDATE_NOT_REQUESTED
+	// KeyUpdateRequested would also ask the peer to update its key
+	// (S2N_KEY_UPDATE_REQUESTED); s2n refuses it with
+	// S2N_ERR_INVALID_ARGUMENT. s2n does answer a peer's request.
+	KeyUpdateRequested PeerKeyUpdate = C.S2N_KEY_UPDATE_REQUESTED
+)
