@@ -284,3 +284,33 @@ const (
 	// S2N_ERR_INVALID_ARGUMENT. s2n does answer a peer's request.
 	KeyUpdateRequested PeerKeyUpdate = C.S2N_KEY_UPDATE_REQUESTED
 )
+
+// CertSNIMatch says how the certificate a server chose matched the
+// client's SNI name (s2n_cert_sni_match).
+type CertSNIMatch int
+
+const (
+	// SNINone: the client sent no SNI (S2N_SNI_NONE).
+	SNINone CertSNIMatch = C.S2N_SNI_NONE
+	// SNIExactMatch: a certificate names it exactly (S2N_SNI_EXACT_MATCH).
+	SNIExactMatch CertSNIMatch = C.S2N_SNI_EXACT_MATCH
+	// SNIWildcardMatch: a wildcard name matches it (S2N_SNI_WILDCARD_MATCH).
+	SNIWildcardMatch CertSNIMatch = C.S2N_SNI_WILDCARD_MATCH
+	// SNINoMatch: no certificate matches it; the default was sent
+	// (S2N_SNI_NO_MATCH).
+	SNINoMatch CertSNIMatch = C.S2N_SNI_NO_MATCH
+)
+
+func (m CertSNIMatch) String() string {
+	switch m {
+	case SNINone:
+		return "none"
+	case SNIExactMatch:
+		return "exact"
+	case SNIWildcardMatch:
+		return "wildcard"
+	case SNINoMatch:
+		return "no match"
+	}
+	return "CertSNIMatch(" + strconv.Itoa(int(m)) + ")"
+}
