@@ -277,3 +277,16 @@ int go_s2n_config_set_session_cache(struct s2n_config *c, int enabled, go_s2n_er
     }
     return (int) go_s2n_check(s2n_config_set_session_cache_onoff(c, (uint8_t) enabled), e);
 }
+
+/* s2n hands each NSS key log line (without its newline) to this during
+ * s2n_negotiate; ctx is the handle of the config that set it, and the
+ * connection's handle (its ctx) goes to Go with it. s2n ignores the result. */
+static int go_s2n_key_log_cb(void *ctx, struct s2n_connection *conn, uint8_t *line, size_t len)
+{
+    return goS2nKeyLog((uintptr_t) ctx, (uintptr_t) s2n_connection_get_ctx(conn), (char *) line, len, (uintptr_t) pthread_self());
+}
+
+int go_s2n_config_set_key_log_callback(struct s2n_config *c, int enabled, uintptr_t handle, go_s2n_error *e)
+{
+    return (int) go_s2n_check(s2n_config_set_key_log_cb(c, enabled ? go_s2n_key_log_cb : NULL, (void *) handle), e);
+}

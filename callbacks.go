@@ -316,3 +316,30 @@ func goS2nCacheDelete(h C.uintptr_t, key unsafe.Pointer, keyLen C.uint64_t, tid 
 	}
 	return 0
 }
+
+// goS2nKeyLog is s2n's key log callback: it writes one NSS key log line
+// (s2n gives it without the newline) to the KeyLogWriter of the Config
+// behind handle cfg, as a callback of the connection behind handle conn.
+// s2n ignores the result; a failed write or a panic is recorded by
+// runCallback, and the driving call returns it (see connState.finish).
+//
+//export goS2nKeyLog
+func goS2nKeyLog(cfg, conn C.uintptr_t, line *C.char, n C.size_t, tid C.uintptr_t) C.int {
+	if cfg == 0 || conn == 0 {
+		return -1
+	}
+	st, _ := cgo.Handle(cfg).Value().(*configState)
+	s, _ := cgo.Handle(conn).Value().(*connState)
+	if st == nil || s == nil || st.keyLog == nil {
+		return -1
+	}
+	b := make([]byte, int(n)+1)
+	copy(b, unsafe.Slice((*byte)(unsafe.Pointer(line)), int(n)))
+	b[n] = '\n'
+	err := s.runCallback(uintptr(tid), func() error { return writeKeyLog(st.keyLog, b) })
+	clear(b)
+	if err != nil {
+		return -1
+	}
+	return 0
+}

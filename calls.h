@@ -184,3 +184,27 @@ GO_S2N_CALL(s2n_crl_validate_not_expired, (struct s2n_crl *crl, go_s2n_error *e)
 GO_S2N_CALL(s2n_crl_lookup_get_cert_issuer_hash, (struct s2n_crl_lookup *l, uint64_t *hash, go_s2n_error *e), (l, hash))
 GO_S2N_CALL(s2n_crl_lookup_set, (struct s2n_crl_lookup *l, struct s2n_crl *crl, go_s2n_error *e), (l, crl))
 GO_S2N_CALL(s2n_crl_lookup_ignore, (struct s2n_crl_lookup *l, go_s2n_error *e), (l))
+/* ---- secrets (key_log.go) ---- */
+GO_S2N_CALL(s2n_connection_get_master_secret, (const struct s2n_connection *c, uint8_t *out, size_t max, go_s2n_error *e),
+        (c, out, max))
+
+/* ---- key update (key_update.go; s2n_connection_get_key_update_counts is in unstable/ktls.h) ---- */
+GO_S2N_CALL(s2n_connection_request_key_update, (struct s2n_connection *c, s2n_peer_key_update r, go_s2n_error *e), (c, r))
+GO_S2N_CALL(s2n_connection_get_key_update_counts, (struct s2n_connection *c, uint8_t *send, uint8_t *recv, go_s2n_error *e),
+        (c, send, recv))
+
+/* ---- record layer and I/O controls (records.go) ---- */
+GO_S2N_CALL(s2n_config_set_send_buffer_size, (struct s2n_config *c, uint32_t size, go_s2n_error *e), (c, size))
+GO_S2N_CALL(s2n_config_set_recv_multi_record, (struct s2n_config *c, bool enabled, go_s2n_error *e), (c, enabled))
+GO_S2N_CALL(s2n_connection_set_recv_buffering, (struct s2n_connection *c, bool enabled, go_s2n_error *e), (c, enabled))
+GO_S2N_CALL(s2n_connection_set_dynamic_record_threshold,
+        (struct s2n_connection *c, uint32_t resize, uint16_t timeout, go_s2n_error *e), (c, resize, timeout))
+
+/* ---- connection facts (connection_info.go) ---- */
+GO_S2N_CALL(s2n_connection_get_client_protocol_version, (struct s2n_connection *c, go_s2n_error *e), (c))
+GO_S2N_CALL(s2n_connection_get_server_protocol_version, (struct s2n_connection *c, go_s2n_error *e), (c))
+GO_S2N_CALL(s2n_connection_get_alert, (struct s2n_connection *c, go_s2n_error *e), (c))
+GO_S2N_CALL(s2n_connection_is_valid_for_cipher_preferences, (struct s2n_connection *c, const char *version, go_s2n_error *e),
+        (c, version))
+GO_S2N_CALL(s2n_connection_get_signature_scheme, (struct s2n_connection *c, const char **name, go_s2n_error *e), (c, name))
+GO_S2N_CALL(s2n_connection_get_certificate_match, (struct s2n_connection *c, s2n_cert_sni_match *m, go_s2n_error *e), (c, m))

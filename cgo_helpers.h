@@ -22,6 +22,7 @@
 #include <s2n/unstable/crl.h>
 #include <s2n/unstable/fingerprint.h>
 #include <s2n/unstable/cert_authorities.h>
+#include <s2n/unstable/ktls.h>
 
 /* ---- errors (calls.c) ----
  * What an s2n call that failed left in the thread-local s2n_errno, read by the
@@ -120,6 +121,9 @@ int go_s2n_config_add_cert_chain_and_key_to_store(struct s2n_config *c, struct s
 int go_s2n_config_set_cert_tiebreak_callback(struct s2n_config *c, int enabled, go_s2n_error *e);
 /* s2n_config_set_cert_request_callback with the trampoline into Go. */
 int go_s2n_config_set_cert_request_callback(struct s2n_config *c, int enabled, go_s2n_error *e);
+/* s2n_config_set_key_log_cb with the trampoline into Go; handle is the
+ * config's, handed back to it as the callback's ctx. */
+int go_s2n_config_set_key_log_callback(struct s2n_config *c, int enabled, uintptr_t handle, go_s2n_error *e);
 /* s2n_certificate_authority_list_has_next, which returns a bool. */
 int go_s2n_certificate_authority_list_has_next(struct s2n_certificate_authority_list *l);
 /* s2n_client_hello_cb_done against the config whose callback ran (calls.c). */

@@ -5,6 +5,7 @@ import "C"
 
 import (
 	"bytes"
+	"io"
 	"runtime"
 	"runtime/cgo"
 	"strings"
@@ -53,9 +54,10 @@ type configState struct {
 	clientCache  ClientSessionCache // SetClientSessionCache
 	sessionCache SessionCache       // SetSessionCache
 
-	releaseIdle bool   // SetReleaseBuffersWhenIdle
-	policy      string // SetCipherPreferences
-	noVerify    bool   // DisableX509Verification
+	keyLog      io.Writer // SetKeyLogWriter
+	releaseIdle bool      // SetReleaseBuffersWhenIdle
+	policy      string    // SetCipherPreferences
+	noVerify    bool      // DisableX509Verification
 
 	e C.go_s2n_error // error record of calls made under mu
 }

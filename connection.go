@@ -206,11 +206,14 @@ func (s *connState) finish(failed bool, e *C.go_s2n_error) error {
 	var err error
 	switch {
 	case s.cbErr != nil && (!failed || e._type == C.S2N_ERR_T_BLOCKED):
-		// A callback failed, but s2n went on: it ignores what the
-		// session cache's Store and Delete return, and falls back to a
-		// full handshake when Retrieve fails. The call fails all the same,
-		// and not as "blocked", which would be retried.
-		err = &Error{Type: ErrorTypeInternal, Name: nameCallbackFailed, Message: "a callback failed", cause: s.cbErr}
+		// A callback failed, but s2n went on: it ignores what the key log
+		// and the session cache's Store and Delete return, and falls back
+		// to a full handshake when Retrieve fails. The application's
+		// failure ends the connection all the same (not as "blocked",
+		// which would be retried).
+		err = &Error{Type: ErrorTypeInternal, Name: nameCallbackFailed,
+			Message: "a callback whose result s2n ignores failed", cause: s.cbErr}
+		s.broken = err
 	case failed:
 		err = newError(e, s.cbErr)
 	}

@@ -2,7 +2,12 @@ package s2n
 
 // #include "cgo_helpers.h"
 import "C"
-import "time"
+
+import (
+	"strings"
+	"time"
+	"unsafe"
+)
 
 // What a connection negotiated and learned of its peer: the getters of
 // s2n_connection, each safe from inside the connection's own callbacks.
@@ -183,4 +188,155 @@ func (c *Connection) PeerCertChain() ([][]byte, error) {
 		raw = raw[4+n:]
 	}
 	return certs, nil
+}
+
+// WireBytesIn is how many bytes s2n has read from the transport
+// (s2n_connection_get_wire_bytes_in): records, handshake included.
+func (c *Connection) WireBytesIn() uint64 {
+	var n C.uint64_t
+	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
+		n = C.s2n_connection_get_wire_bytes_in(p)
+		return 0
+	})
+	return uint64(n)
+}
+
+// WireBytesOut is how many bytes s2n has written to the transport
+// (s2n_connection_get_wire_bytes_out).
+func (c *Connection) WireBytesOut() uint64 {
+	var n C.uint64_t
+	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
+		n = C.s2n_connection_get_wire_bytes_out(p)
+		return 0
+	})
+	return uint64(n)
+}
+
+func (c *Connection) versionOf(f func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int) (ProtocolVersion, error) {
+	var v C.int
+	err := c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		v = f(p, e)
+		return v
+	})
+	return ProtocolVersion(v), err
+}
+
+// ClientProtocolVersion is the highest version the client offered
+// (s2n_connection_get_client_protocol_version): on a client, its own.
+func (c *Connection) ClientProtocolVersion() (ProtocolVersion, error) {
+	return c.versionOf(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		return C.go_s2n_connection_get_client_protocol_version(p, e)
+	})
+}
+
+// ServerProtocolVersion is the highest version the server supports
+// (s2n_connection_get_server_protocol_version): on a server, its own; on a
+// client, what the server's hello showed.
+func (c *Connection) ServerProtocolVersion() (ProtocolVersion, error) {
+	return c.versionOf(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		return C.go_s2n_connection_get_server_protocol_version(p, e)
+	})
+}
+
+// Alert is the TLS alert code received from the peer that closed the
+// connection (s2n_connection_get_alert), such as 70 (protocol_version); s2n
+// fails with S2N_ERR_NO_ALERT when none was received.
+func (c *Connection) Alert() (int, error) {
+	var a C.int
+	err := c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		a = C.go_s2n_connection_get_alert(p, e)
+		return a
+	})
+	return int(a), err
+}
+
+// HandshakeTypeName names the handshake that ran, as s2n's flags joined by
+// "|", e.g. "NEGOTIATED|FULL_HANDSHAKE|MIDDLEBOX_COMPAT"
+// (s2n_connection_get_handshake_type_name); "" once closed.
+func (c *Connection) HandshakeTypeName() string {
+	var name string
+	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
+		name = goStringOrEmpty(C.s2n_connection_get_handshake_type_name(p))
+		return 0
+	})
+	return name
+}
+
+// LastMessageName names the last handshake message s2n processed, e.g.
+// "SERVER_HELLO", or "APPLICATION_DATA" once the handshake is complete
+// (s2n_connection_get_last_message_name); "" once closed.
+func (c *Connection) LastMessageName() string {
+	var name string
+	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
+		name = goStringOrEmpty(C.s2n_connection_get_last_message_name(p))
+		return 0
+	})
+	return name
+}
+
+// HandshakeComplete reports whether every handshake message has been sent
+// and received (s2n_connection_handshake_complete); false after a failed
+// handshake and once closed.
+func (c *Connection) HandshakeComplete() bool {
+	var done C.bool
+	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
+		done = C.s2n_connection_handshake_complete(p)
+		return 0
+	})
+	return bool(done)
+}
+
+// Mode is the side the connection plays, as given to NewConnection
+// (s2n_connection_get_mode).
+func (c *Connection) Mode() (Mode, error) {
+	var m C.s2n_mode
+	err := c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
+		m = C.s2n_connection_get_mode(p)
+		return 0
+	})
+	return Mode(m), err
+}
+
+// IsValidForCipherPreferences reports whether what the connection
+// negotiated (version, cipher suite, groups, signature) is allowed by the
+// named security policy (s2n_connection_is_valid_for_cipher_preferences).
+// An unknown policy name is an error.
+func (c *Connection) IsValidForCipherPreferences(policy string) (bool, error) {
+	if policy == "" || strings.IndexByte(policy, 0) >= 0 {
+		return false, usageError(nameInvalidArg, "invalid cipher preferences name %q", policy)
+	}
+	cs := C.CString(policy)
+	defer C.free(unsafe.Pointer(cs))
+	var ok C.int
+	err := c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		ok = C.go_s2n_connection_is_valid_for_cipher_preferences(p, cs, e)
+		return ok
+	})
+	return ok == 1, err
+}
+
+// SignatureScheme names the signature scheme of the server's handshake
+// signature, in IANA's naming, e.g. "ecdsa_secp256r1_sha256" in TLS 1.3 or
+// "legacy_ecdsa_sha256" in TLS 1.2 (s2n_connection_get_signature_scheme);
+// "none" when the handshake had no signature (RSA key exchange, resumption).
+func (c *Connection) SignatureScheme() (string, error) {
+	var name *C.char
+	err := c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		return C.go_s2n_connection_get_signature_scheme(p, &name, e)
+	})
+	if err != nil {
+		return "", err
+	}
+	return goStringOrEmpty(name), nil
+}
+
+// CertificateMatch reports, on a server, how the chosen certificate matched
+// the client's SNI name (s2n_connection_get_certificate_match); s2n fails
+// on a client, and before a certificate was chosen.
+func (c *Connection) CertificateMatch() (CertSNIMatch, error) {
+	var m C.s2n_cert_sni_match
+	err := c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		return C.go_s2n_connection_get_certificate_match(p, &m, e)
+	})
+	return CertSNIMatch(m), err
 }

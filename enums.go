@@ -270,3 +270,47 @@ func (t FingerprintType) String() string {
 	}
 	return "FingerprintType(" + strconv.Itoa(int(t)) + ")"
 }
+
+// PeerKeyUpdate says whether a TLS 1.3 KeyUpdate also asks the peer to
+// update its sending key (s2n_peer_key_update).
+type PeerKeyUpdate int
+
+const (
+	// KeyUpdateNotRequested updates only this side's sending key
+	// (S2N_KEY_UPDATE_NOT_REQUESTED).
+	KeyUpdateNotRequested PeerKeyUpdate = C.S2N_KEY_UPDATE_NOT_REQUESTED
+	// KeyUpdateRequested would also ask the peer to update its key
+	// (S2N_KEY_UPDATE_REQUESTED); s2n refuses it with
+	// S2N_ERR_INVALID_ARGUMENT. s2n does answer a peer's request.
+	KeyUpdateRequested PeerKeyUpdate = C.S2N_KEY_UPDATE_REQUESTED
+)
+
+// CertSNIMatch says how the certificate a server chose matched the
+// client's SNI name (s2n_cert_sni_match).
+type CertSNIMatch int
+
+const (
+	// SNINone: the client sent no SNI (S2N_SNI_NONE).
+	SNINone CertSNIMatch = C.S2N_SNI_NONE
+	// SNIExactMatch: a certificate names it exactly (S2N_SNI_EXACT_MATCH).
+	SNIExactMatch CertSNIMatch = C.S2N_SNI_EXACT_MATCH
+	// SNIWildcardMatch: a wildcard name matches it (S2N_SNI_WILDCARD_MATCH).
+	SNIWildcardMatch CertSNIMatch = C.S2N_SNI_WILDCARD_MATCH
+	// SNINoMatch: no certificate matches it; the default was sent
+	// (S2N_SNI_NO_MATCH).
+	SNINoMatch CertSNIMatch = C.S2N_SNI_NO_MATCH
+)
+
+func (m CertSNIMatch) String() string {
+	switch m {
+	case SNINone:
+		return "none"
+	case SNIExactMatch:
+		return "exact"
+	case SNIWildcardMatch:
+		return "wildcard"
+	case SNINoMatch:
+		return "no match"
+	}
+	return "CertSNIMatch(" + strconv.Itoa(int(m)) + ")"
+}

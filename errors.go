@@ -119,8 +119,8 @@ const (
 	nameWrongConnection = "S2N_GO_ERR_WRONG_CONNECTION"
 	// nameAsyncFailed: an async op failed off the handshake's goroutine.
 	nameAsyncFailed = "S2N_GO_ERR_ASYNC_FAILED"
-	// nameCallbackFailed: a callback whose failure s2n ignores (or
-	// reports as blocked) failed.
+	// nameCallbackFailed: a callback whose failure s2n ignores (the key
+	// log, the session cache's Store and Delete) failed or panicked.
 	nameCallbackFailed = "S2N_GO_ERR_CALLBACK_FAILED"
 )
 

@@ -116,10 +116,14 @@ func TestConnCloseInsideCallback(t *testing.T) {
 	sp, cp := net.Pipe()
 	server = Server(sp, cfg)
 	client := Client(cp, clientConfig(t, "default_tls13", ec), "localhost")
-	go client.Handshake()
+	clientDone := make(chan error, 1)
+	go func() { clientDone <- client.Handshake() }()
 	err := server.Handshake()
 	require.ErrorIs(t, err, net.ErrClosed)
 	client.Close()
+	// The client's handshake ends before the test does: it reads
+	// testHookHandshakeReturned, which a later test sets.
+	await(t, clientDone, "client handshake")
 	require.Zero(t, Stats().PendingOps)
 }
 

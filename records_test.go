@@ -5,8 +5,10 @@ import (
 	"io"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -39,6 +41,12 @@ func (r *recordingConn) Write(b []byte) (int, error) {
 // largestRecord sends 64 KiB from an s2n client to a crypto/tls server and
 // returns the largest application-data record on the wire.
 func largestRecord(t *testing.T, configure func(*Config), perConn func(*Connection) error) int {
+	return slices.Max(recordLengths(t, configure, perConn))
+}
+
+// recordLengths sends 64 KiB from an s2n client to a crypto/tls server and
+// returns the lengths of the application-data records on the wire, in order.
+func recordLengths(t *testing.T, configure func(*Config), perConn func(*Connection) error) []int {
 	t.Helper()
 	ec, _, _ := testKeys(t)
 	addr, done := serveGoTLS(t, &tls.Config{Certificates: []tls.Certificate{goCert(ec)}}, 1, func(c *tls.Conn) error {
@@ -62,7 +70,7 @@ func largestRecord(t *testing.T, configure func(*Config), perConn func(*Connecti
 	require.NoError(t, <-done)
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
-	return slices.Max(rec.lengths)
+	return slices.Clone(rec.lengths)
 }
 
 // TestRecordSizes: s2n's default records (about 8 KiB), 16 KiB ones with
@@ -83,4 +91,109 @@ func TestRecordSizes(t *testing.T) {
 	defer cfg.Close()
 	require.Error(t, cfg.SetMaxFragmentLength(0))
 	require.Error(t, cfg.SetMaxFragmentLength(16385))
+}
+
+// TestDynamicRecordThreshold: with a 16 KiB maximum, records fit one
+// Ethernet frame until the threshold's bytes are sent, then grow to 16 KiB;
+// without the threshold the first record is already 16 KiB.
+func TestDynamicRecordThreshold(t *testing.T) {
+	const threshold = 20000
+	lengths := recordLengths(t, nil, func(c *Connection) error {
+		if err := c.PreferThroughput(); err != nil {
+			return err
+		}
+		return c.SetDynamicRecordThreshold(threshold, 10*time.Second)
+	})
+	// The first record is the client's Finished (TLS 1.3 sends it as
+	// application_data too).
+	lengths = lengths[1:]
+	sent, i := 0, 0
+	for ; sent < threshold; i++ {
+		require.Less(t, lengths[i], 1500, "record %d, %d bytes sent before it: %v", i, sent, lengths)
+		sent += lengths[i] - 17
+	}
+	require.Equal(t, 16384+17, slices.Max(lengths[i:]), "records after the threshold: %v", lengths)
+	require.Equal(t, 16384+17, recordLengths(t, nil, (*Connection).PreferThroughput)[1], "no threshold")
+
+	c, err := NewConnection(ModeClient)
+	require.NoError(t, err)
+	defer c.Close()
+	requireS2nError(t, c.SetDynamicRecordThreshold(8<<20+1, 0), "S2N_ERR_INVALID_DYNAMIC_THRESHOLD", ErrUsage)
+	requireS2nError(t, c.SetDynamicRecordThreshold(1, 1500*time.Millisecond), nameInvalidArg, ErrUsage)
+	requireS2nError(t, c.SetDynamicRecordThreshold(1, 1<<16*time.Second), nameInvalidArg, ErrUsage)
+}
+
+// TestSendBufferSize: a 2 KiB send buffer makes records that fit it; s2n
+// refuses one smaller than a minimal record.
+func TestSendBufferSize(t *testing.T) {
+	largest := largestRecord(t, func(cfg *Config) { require.NoError(t, cfg.SetSendBufferSize(2048)) }, nil)
+	require.LessOrEqual(t, largest, 2048)
+	require.Greater(t, largest, 1024)
+	cfg, err := NewConfig()
+	require.NoError(t, err)
+	defer cfg.Close()
+	requireS2nError(t, cfg.SetSendBufferSize(1000), "S2N_ERR_INVALID_ARGUMENT", ErrUsage)
+}
+
+// sendRecords has the server of p send each message as a record of its own.
+func sendRecords(t *testing.T, p *pair, msgs ...string) {
+	t.Helper()
+	for _, m := range msgs {
+		n, _, err := p.server.Send([]byte(m))
+		require.NoError(t, err)
+		require.Equal(t, len(m), n)
+	}
+}
+
+// TestRecvMultiRecord: three records wait on the socket; Recv returns one
+// record's data, or with SetRecvMultiRecord all three.
+func TestRecvMultiRecord(t *testing.T) {
+	ec, _, _ := testKeys(t)
+	for _, multi := range []bool{false, true} {
+		client := clientConfig(t, "default_tls13", ec)
+		require.NoError(t, client.SetRecvMultiRecord(multi))
+		p := newPair(t, newTestConfig(t, configOpts{policy: "default_tls13", chain: ec}), client)
+		p.handshake(t)
+		sendRecords(t, p, "first ", "second ", "third")
+		buf := make([]byte, 1024)
+		n, _, err := p.client.Recv(buf)
+		require.NoError(t, err)
+		want := "first "
+		if multi {
+			want = "first second third"
+		}
+		require.Equal(t, want, string(buf[:n]), "multi-record %v", multi)
+	}
+}
+
+// TestRecvBufferingAndPeek: three 100-byte records wait on the socket. A
+// Recv of 10 bytes leaves 90 for Peek; with SetRecvBuffering the other two
+// records are read into s2n (PeekBuffered, nothing left on the socket),
+// without it they stay on the socket.
+func TestRecvBufferingAndPeek(t *testing.T) {
+	ec, _, _ := testKeys(t)
+	for _, buffering := range []bool{false, true} {
+		p := newPair(t, newTestConfig(t, configOpts{policy: "default_tls13", chain: ec}), clientConfig(t, "default_tls13", ec))
+		p.handshake(t)
+		require.NoError(t, p.client.SetRecvBuffering(buffering))
+		before := p.server.WireBytesOut()
+		msg := strings.Repeat("x", 100)
+		sendRecords(t, p, msg, msg, msg)
+		record := int(p.server.WireBytesOut()-before) / 3
+		require.Equal(t, 5+100+1+16, record, "a TLS 1.3 AES-GCM record of 100 bytes")
+
+		require.Zero(t, p.client.Peek())
+		buf := make([]byte, 10)
+		n, _, err := p.client.Recv(buf)
+		require.NoError(t, err)
+		require.Equal(t, 10, n)
+		require.Equal(t, 90, p.client.Peek(), "rest of the current record")
+		if buffering {
+			require.Equal(t, 2*record, p.client.PeekBuffered(), "two records read ahead")
+			require.Zero(t, pendingBytes(t, p.fds[1]), "nothing left on the socket")
+		} else {
+			require.Zero(t, p.client.PeekBuffered())
+			require.Equal(t, 2*record, pendingBytes(t, p.fds[1]), "two records left on the socket")
+		}
+	}
 }

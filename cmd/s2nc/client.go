@@ -64,6 +64,13 @@ func (c *client) dial(ctx context.Context, ticket []byte) (*s2n.Conn, error) {
 		return nil, err
 	}
 	conn := s2n.Client(raw, c.cfg, c.opts.sni)
+	if c.opts.dynamic > 0 {
+		// s2n's timeout 0: sizing does not come back after idle time.
+		if err := conn.Connection().SetDynamicRecordThreshold(uint32(min(c.opts.dynamic, 1<<32-1)), 0); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("--dynamic %d: %w", c.opts.dynamic, err)
+		}
+	}
 	if ticket != nil {
 		if err := conn.Connection().SetSession(ticket); err != nil {
 			conn.Close()

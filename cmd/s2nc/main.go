@@ -54,6 +54,14 @@ TLS:
       --release-idle-buffers
                             free a connection's I/O buffers while it waits
                             for its peer (less memory per idle connection)
+      --buffered-send N     send buffer of N bytes: larger gathers several
+                            records per write, smaller makes smaller records
+                            (at least 1034; default: s2n's, one record)
+  -L, --key-log PATH        append the session secrets to PATH in NSS key log
+                            format (for Wireshark; debugging only)
+  -D, --dynamic BYTES       send records that fit one Ethernet frame for the
+                            first BYTES of the connection, larger ones after
+                            (s2n's dynamic record sizing; at most 8 MiB)
       --timeout DUR         bound on connect and handshake, and on the whole
                             exchange except --echo (default 30s)
       --linger DUR          TLS 1.2 has no half-close: after sending, read the
@@ -97,6 +105,7 @@ type options struct {
 	get             string
 	reconnect       bool
 	status          bool
+	dynamic         uint
 	timeout         time.Duration
 	linger          time.Duration
 	quiet, version  bool
@@ -139,6 +148,8 @@ func (o *options) register(fs *flag.FlagSet) {
 	cli.Alias(fs, "status", "s")
 	fs.BoolVar(&o.reconnect, "reconnect", false, "reconnect, resuming the session")
 	cli.Alias(fs, "reconnect", "r")
+	fs.UintVar(&o.dynamic, "dynamic", 0, "dynamic record sizing threshold in bytes")
+	cli.Alias(fs, "dynamic", "D")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "timeout")
 	fs.DurationVar(&o.linger, "linger", 500*time.Millisecond, "TLS 1.2: how long to read after sending")
 	fs.BoolVar(&o.quiet, "quiet", false, "do not print the parameters")
@@ -274,6 +285,7 @@ func connect(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io
 		}
 		defer key.Close()
 	}
+	defer o.tls.Close() // after the Config's Close: the key log outlives it
 	cfg, err := cli.NewConfig(func(cfg *s2n.Config) error { return o.configure(cfg, key) })
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -435,4 +436,52 @@ func TestAgainstBindingServer(t *testing.T) {
 	require.Equal(t, "pq?", stdout)
 	require.NoError(t, <-served)
 	require.Regexp(t, `key exchange +\S+\n`, stderr)
+}
+
+// -L appends the NSS key log: the lines the crypto/tls server logs, plus
+// s2n's EXPORTER_SECRET. -D sets dynamic record sizing, within s2n's bound.
+func TestKeyLogAndDynamic(t *testing.T) {
+	srv := clitest.NewECDSACert(t, t.TempDir(), "server")
+	cfg := serverConfig(srv)
+	var goLog syncBuffer
+	cfg.KeyLogWriter = &goLog
+	host, port := goServer(t, cfg, echo)
+	path := filepath.Join(t.TempDir(), "keys.log")
+	payload := strings.Repeat("x", 20000)
+	code, stdout, stderr := runS2nc("", "-q", "-f", srv.CertFile, "-L", path, "-D", "4096", host, port, "--send", payload)
+	require.Equal(t, cli.ExitOK, code, stderr)
+	require.Equal(t, payload, stdout)
+
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSuffix(string(got), "\n"), "\n") {
+		if !strings.HasPrefix(l, "EXPORTER_SECRET ") {
+			lines = append(lines, l)
+		}
+	}
+	require.ElementsMatch(t, strings.Split(strings.TrimSuffix(goLog.String(), "\n"), "\n"), lines, "s2nc's key log:\n%s", got)
+
+	code, _, stderr = runS2nc("", "-q", "-f", srv.CertFile, "-D", "9000000", host, port)
+	require.Equal(t, cli.ExitFailure, code)
+	require.Contains(t, stderr, "--dynamic 9000000: ")
+	require.Contains(t, stderr, "S2N_ERR_INVALID_DYNAMIC_THRESHOLD")
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -68,6 +68,11 @@ TLS:
       --release-idle-buffers
                             free a connection's I/O buffers while it waits
                             for its peer (less memory per idle connection)
+      --buffered-send N     send buffer of N bytes: larger gathers several
+                            records per write, smaller makes smaller records
+                            (at least 1034; default: s2n's, one record)
+  -L, --key-log PATH        append the session secrets to PATH in NSS key log
+                            format (for Wireshark; debugging only)
       --timeout DUR         handshake timeout (default 10s)
 
 Mode (default: print what clients send on stdout):
@@ -246,6 +251,7 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer key.Close()
+	defer o.tls.Close() // after the Config's Close: the key log outlives it
 	cfg, err := cli.NewConfig(func(cfg *s2n.Config) error { return o.configure(cfg, key) })
 	if err != nil {
 		return err

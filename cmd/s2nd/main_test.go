@@ -643,3 +643,40 @@ func TestBinaries(t *testing.T) {
 	require.NoError(t, waitErr, "exit status after SIGTERM")
 	require.Contains(t, stderr.String(), "s2nd: done: 1 connection, 0 failed handshakes; server key: 1 key operation offloaded, ")
 }
+
+// -L appends the NSS key log: the lines crypto/tls logs for the same
+// connection, plus s2n's EXPORTER_SECRET. --buffered-send below s2n's
+// minimum is refused.
+func TestKeyLogAndBufferedSend(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.log")
+	d := startS2nd(t, "-e", "-X", "1", "-L", path, "--buffered-send", "4096")
+	var goLog bytes.Buffer
+	c, err := tls.Dial("tcp", d.addr, &tls.Config{RootCAs: d.trust(t), KeyLogWriter: &goLog})
+	require.NoError(t, err)
+	_, err = io.WriteString(c, "ping\n")
+	require.NoError(t, err)
+	buf := make([]byte, 5)
+	_, err = io.ReadFull(c, buf)
+	require.NoError(t, err)
+	require.Equal(t, "ping\n", string(buf))
+	c.Close()
+	require.Equal(t, cli.ExitOK, d.wait(t))
+
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSuffix(string(got), "\n"), "\n") {
+		if !strings.HasPrefix(l, "EXPORTER_SECRET ") {
+			lines = append(lines, l)
+		}
+	}
+	require.ElementsMatch(t, strings.Split(strings.TrimSuffix(goLog.String(), "\n"), "\n"), lines, "s2nd's key log:\n%s", got)
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+
+	code, _, stderr := runS2nd("--buffered-send", "100", "localhost", "0")
+	require.Equal(t, cli.ExitFailure, code)
+	require.Contains(t, stderr, "--buffered-send 100: ")
+	require.Contains(t, stderr, "S2N_ERR_INVALID_ARGUMENT")
+}

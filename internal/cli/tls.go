@@ -9,6 +9,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
+	"os"
 	"strings"
 	"time"
 
@@ -35,6 +37,12 @@ type TLSFlags struct {
 	PreferThroughput bool
 	PreferLowLatency bool
 	ReleaseIdle      bool
+	// KeyLog is the file the NSS key log is appended to (-L, --key-log);
+	// BufferedSend is the send buffer size (--buffered-send), 0 for s2n's.
+	KeyLog       string
+	BufferedSend uint
+
+	keyLogFile *os.File // opened by Apply, closed by Close
 }
 
 // smallFragment is s2n's low-latency record payload (a record in one TCP
@@ -59,6 +67,9 @@ func (f *TLSFlags) Register(fs *flag.FlagSet, alpnShort []string, caShort string
 	fs.BoolVar(&f.PreferThroughput, "prefer-throughput", false, "send 16 KiB records")
 	fs.BoolVar(&f.PreferLowLatency, "prefer-low-latency", false, "send records of one TCP segment")
 	fs.BoolVar(&f.ReleaseIdle, "release-idle-buffers", false, "free an idle connection's I/O buffers while it waits")
+	fs.StringVar(&f.KeyLog, "key-log", "", "append the NSS key log to PATH")
+	Alias(fs, "key-log", "L")
+	fs.UintVar(&f.BufferedSend, "buffered-send", 0, "send buffer size in bytes (0: s2n's)")
 }
 
 // NewConfig makes an s2n Config and has configure set it up; the Config is
@@ -93,7 +104,39 @@ func (f *TLSFlags) Apply(cfg *s2n.Config) error {
 			return fmt.Errorf("--alpn %q: %w", f.ALPN, err)
 		}
 	}
-	return f.applyTrust(cfg)
+	if err := f.applyTrust(cfg); err != nil {
+		return err
+	}
+	return f.applyKeyLog(cfg)
+}
+
+// applyKeyLog opens --key-log for appending, as s2n-tls's utilities do, and
+// logs to it; Close closes it.
+func (f *TLSFlags) applyKeyLog(cfg *s2n.Config) error {
+	if f.KeyLog == "" {
+		return nil
+	}
+	file, err := os.OpenFile(f.KeyLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("--key-log: %w", err)
+	}
+	if err := cfg.SetKeyLogWriter(file); err != nil {
+		file.Close()
+		return fmt.Errorf("--key-log: %w", err)
+	}
+	f.keyLogFile = file
+	return nil
+}
+
+// Close closes the --key-log file, if Apply opened one. Call it once the
+// Config is no longer used.
+func (f *TLSFlags) Close() error {
+	if f.keyLogFile == nil {
+		return nil
+	}
+	err := f.keyLogFile.Close()
+	f.keyLogFile = nil
+	return err
 }
 
 // applyBuffers sets the record size and idle-buffer settings.
@@ -108,6 +151,14 @@ func (f *TLSFlags) applyBuffers(cfg *s2n.Config) error {
 	case f.PreferLowLatency:
 		if err := cfg.SetMaxFragmentLength(smallFragment); err != nil {
 			return fmt.Errorf("--prefer-low-latency: %w", err)
+		}
+	}
+	if f.BufferedSend > 0 {
+		if f.BufferedSend > math.MaxUint32 {
+			return fmt.Errorf("--buffered-send %d: must fit in 32 bits", f.BufferedSend)
+		}
+		if err := cfg.SetSendBufferSize(uint32(f.BufferedSend)); err != nil {
+			return fmt.Errorf("--buffered-send %d: %w", f.BufferedSend, err)
 		}
 	}
 	return cfg.SetReleaseBuffersWhenIdle(f.ReleaseIdle)

@@ -1,0 +1,84 @@
+package s2n
+
+// #include "cgo_helpers.h"
+import "C"
+
+import (
+	"time"
+)
+
+// Record layer and I/O controls: how s2n sizes the records it sends, and
+// how much it reads and returns per call.
+
+// SetSendBufferSize sets the size of each connection's output buffer
+// (s2n_config_set_send_buffer_size). A buffer larger than a record lets s2n
+// gather several records before writing them; a smaller one makes records
+// smaller. s2n refuses sizes below 1034 bytes.
+func (c *Config) SetSendBufferSize(size uint32) error {
+	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		return C.go_s2n_config_set_send_buffer_size(p, C.uint32_t(size), e)
+	})
+}
+
+// SetRecvMultiRecord makes Recv fill the caller's buffer from as many
+// records as are available, instead of returning after one record
+// (s2n_config_set_recv_multi_record). On a blocking file descriptor Recv
+// then waits until the buffer is full or the peer closes.
+func (c *Config) SetRecvMultiRecord(enabled bool) error {
+	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		return C.go_s2n_config_set_recv_multi_record(p, C.bool(enabled), e)
+	})
+}
+
+// SetRecvBuffering makes s2n read as many bytes as the transport has, up to
+// its buffer's size, instead of one record at a time
+// (s2n_connection_set_recv_buffering). Records read ahead stay in s2n:
+// PeekBuffered counts them, and a poll on the file descriptor no longer
+// sees them.
+func (c *Connection) SetRecvBuffering(enabled bool) error {
+	return c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		return C.go_s2n_connection_set_recv_buffering(p, C.bool(enabled), e)
+	})
+}
+
+// maxDynamicTimeout is the largest timeout s2n takes, in seconds.
+const maxDynamicTimeout = 1<<16 - 1
+
+// SetDynamicRecordThreshold makes the connection send records that fit one
+// 1500-byte Ethernet frame for its first resize bytes, and again after
+// timeout without sending (s2n_connection_set_dynamic_record_threshold);
+// larger records, up to the maximum fragment length, come after. The
+// timeout counts in whole seconds, at most 65535; resize is at most 8 MiB.
+// Zero turns dynamic sizing off.
+func (c *Connection) SetDynamicRecordThreshold(resize uint32, timeout time.Duration) error {
+	secs := timeout / time.Second
+	if timeout < 0 || secs > maxDynamicTimeout || timeout%time.Second != 0 {
+		return usageError(nameInvalidArg, "dynamic record timeout %v: whole seconds from 0 to %d", timeout, maxDynamicTimeout)
+	}
+	return c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		return C.go_s2n_connection_set_dynamic_record_threshold(p, C.uint32_t(resize), C.uint16_t(secs), e)
+	})
+}
+
+// Peek reports how many decrypted bytes of the current record Recv has yet
+// to return (s2n_peek); 0 once closed.
+func (c *Connection) Peek() int {
+	var n C.uint32_t
+	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
+		n = C.s2n_peek(p)
+		return 0
+	})
+	return int(n)
+}
+
+// PeekBuffered reports how many bytes of records not yet processed s2n
+// holds after the current one (s2n_peek_buffered): only SetRecvBuffering
+// makes it read ahead, so it is 0 otherwise, and once closed.
+func (c *Connection) PeekBuffered() int {
+	var n C.uint32_t
+	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
+		n = C.s2n_peek_buffered(p)
+		return 0
+	})
+	return int(n)
+}
