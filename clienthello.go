@@ -26,10 +26,16 @@ type ClientHelloFunc func(conn *Connection, ch *ClientHello) error
 // callback changes the connection's settings on the strength of the server
 // name, it must call [Connection.ServerNameExtensionUsed].
 func (c *Config) SetClientHelloCallback(fn ClientHelloFunc, mode ClientHelloCallbackMode) error {
+	return c.setClientHello(fn, mode, setting{name: "SetClientHelloCallback", kind: settingHello,
+		replay: func(d *Config) error { return d.SetClientHelloCallback(fn, mode) }})
+}
+
+// setClientHello sets the ClientHello callback, recorded as rec.
+func (c *Config) setClientHello(fn ClientHelloFunc, mode ClientHelloCallbackMode, rec setting) error {
 	if mode != ClientHelloBlocking && mode != ClientHelloNonBlocking {
 		return usageError(nameInvalidArg, "unknown ClientHello callback mode %d", mode)
 	}
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		if C.go_s2n_config_set_client_hello_callback(p, cBool(fn != nil), C.s2n_client_hello_cb_mode(mode), e) < 0 {
 			return -1
 		}
@@ -89,15 +95,16 @@ func (s *connState) clientHelloDoneLocked() error {
 // fn has returned; the lookup's answer for a connection wiped or closed
 // meanwhile is dropped.
 func (c *Config) SetConfigForClient(fn func(*ClientHello) (*Config, error)) error {
+	rec := setting{name: "SetConfigForClient", kind: settingHello, replay: func(d *Config) error { return d.SetConfigForClient(fn) }}
 	if fn == nil {
-		return c.SetClientHelloCallback(nil, ClientHelloBlocking)
+		return c.setClientHello(nil, ClientHelloBlocking, rec)
 	}
-	return c.SetClientHelloCallback(func(conn *Connection, ch *ClientHello) error {
+	return c.setClientHello(func(conn *Connection, ch *ClientHello) error {
 		s := conn.state()
 		gen := s.gen.Load()
 		go s.finishConfigForClient(gen, fn, ch)
 		return nil
-	}, ClientHelloNonBlocking)
+	}, ClientHelloNonBlocking, rec)
 }
 
 // finishConfigForClient runs fn, then, under the connection's lock and if

@@ -3,6 +3,7 @@ package s2n
 // #include "cgo_helpers.h"
 import "C"
 import (
+	"bytes"
 	"math"
 	"time"
 	"unsafe"
@@ -49,7 +50,8 @@ func (c *Connection) Session() ([]byte, error) {
 // (s2n_config_set_session_tickets_onoff). A server also needs a ticket key
 // (AddTicketKey) to issue them.
 func (c *Config) SetSessionTickets(enabled bool) error {
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetSessionTickets", replay: func(d *Config) error { return d.SetSessionTickets(enabled) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_set_session_tickets_onoff(p, C.uint8_t(cBool(enabled)), e)
 	})
 }
@@ -70,6 +72,9 @@ func (c *Config) AddTicketKey(name, key []byte, introduced time.Time) error {
 			return usageError(nameInvalidArg, "ticket key introduction time %v out of range", introduced)
 		}
 		intro = uint64(u)
+	} else {
+		// What s2n takes for zero, so that a clone's key expires with this one.
+		introduced = time.Unix(time.Now().Unix(), 0)
 	}
 	// s2n takes key as non-const; hand it a copy in C memory.
 	ck := C.CBytes(key)
@@ -77,7 +82,9 @@ func (c *Config) AddTicketKey(name, key []byte, introduced time.Time) error {
 		clear(unsafe.Slice((*byte)(ck), len(key)))
 		C.free(ck)
 	}()
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	savedName, savedKey := bytes.Clone(name), bytes.Clone(key)
+	rec := setting{name: "AddTicketKey", replay: func(d *Config) error { return d.AddTicketKey(savedName, savedKey, introduced) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_add_ticket_crypto_key(p, (*C.uint8_t)(&name[0]), C.uint32_t(len(name)), (*C.uint8_t)(ck),
 			C.uint32_t(len(key)), C.uint64_t(intro), e)
 	})

@@ -52,7 +52,9 @@ func (c *Config) AddCertChainWithSigner(chainPEM []byte, key crypto.Signer) erro
 	// One locked step: the chain is never in the Config without its signer.
 	// The settings go first, since they can be undone; the chain last, since
 	// s2n cannot take it out again.
-	err = c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	saved := bytes.Clone(chainPEM)
+	rec := setting{name: "AddCertChainWithSigner", kind: settingCert, replay: func(d *Config) error { return d.AddCertChainWithSigner(saved, key) }}
+	err = c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		st := c.s
 		strict := !st.validationSet
 		if strict && C.go_s2n_config_set_async_pkey_validation_mode(p, C.S2N_ASYNC_PKEY_VALIDATION_STRICT, e) < 0 {
@@ -106,7 +108,8 @@ func (c *Config) SetMaxInflightKeyOps(n int) error {
 	if n < 0 {
 		return usageError(nameInvalidArg, "negative bound %d", n)
 	}
-	return c.modify(func(*C.struct_s2n_config, *C.go_s2n_error) C.int {
+	rec := setting{name: "SetMaxInflightKeyOps", replay: func(d *Config) error { return d.SetMaxInflightKeyOps(n) }}
+	return c.set(rec, func(*C.struct_s2n_config, *C.go_s2n_error) C.int {
 		c.s.sem = nil
 		if n > 0 {
 			c.s.sem = make(chan struct{}, n)
