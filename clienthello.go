@@ -107,14 +107,22 @@ func (c *Config) SetConfigForClient(fn func(*ClientHello) (*Config, error)) erro
 	}, ClientHelloNonBlocking, rec)
 }
 
-// finishConfigForClient runs fn, then, under the connection's lock and if
-// the handshake is still generation gen, applies its Config and resumes
-// the handshake; a failure is recorded for the handshake to return.
+// finishConfigForClient runs fn, then finishes the ClientHello callback of
+// handshake gen with its answer.
 func (s *connState) finishConfigForClient(gen uint64, fn func(*ClientHello) (*Config, error), ch *ClientHello) {
 	cfg, err := callConfigForClient(fn, ch)
 	if err == nil && cfg != nil && (cfg.s == nil || cfg.closed.Load()) {
 		err = usageError(nameInvalidArg, "SetConfigForClient's function returned a closed or zero Config")
 	}
+	s.finishHello(gen, cfg, err)
+}
+
+// finishHello ends a non-blocking ClientHello callback run for handshake
+// gen: under the connection's lock, and if the handshake is still
+// generation gen, it switches to cfg (nil: keeps the Config) and resumes
+// the handshake; err, or a failure to do so, is recorded for the handshake
+// to return.
+func (s *connState) finishHello(gen uint64, cfg *Config, err error) {
 	if err == nil {
 		cb, lerr := s.lock()
 		if lerr != nil {

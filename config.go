@@ -57,6 +57,9 @@ type configState struct {
 	// settings are the successful calls of the public setters, in order:
 	// Clone makes them again on a new Config.
 	settings []setting
+	// certConfigs are the Configs SetGetCertificate derived, closed with
+	// this one.
+	certConfigs *certConfigCache
 
 	e C.go_s2n_error // error record of calls made under mu
 }
@@ -111,6 +114,9 @@ func (st *configState) release() {
 	}
 	st.certs = nil
 	st.settings = nil
+	if st.certConfigs != nil {
+		st.certConfigs.close()
+	}
 }
 
 // acquire takes a reference for a connection and freezes the settings.

@@ -59,6 +59,9 @@ func cloneCalls(t *testing.T) map[string]func(*Config) error {
 		"SetConfigForClient": func(c *Config) error {
 			return c.SetConfigForClient(func(*ClientHello) (*Config, error) { return nil, nil })
 		},
+		"SetGetCertificate": func(c *Config) error {
+			return c.SetGetCertificate(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return nil, nil })
+		},
 		"SetSessionTickets": func(c *Config) error { return c.SetSessionTickets(true) },
 		"AddTicketKey": func(c *Config) error {
 			return c.AddTicketKey([]byte("key1"), []byte("0123456789abcdef0123456789abcdef"), time.Time{})
