@@ -22,7 +22,8 @@ type CertRequestFunc func(conn *Connection, req *CertificateRequest) error
 // CertificateRequest (unstable s2n_config_set_cert_request_callback). A nil
 // fn removes it.
 func (c *Config) SetCertRequestCallback(fn CertRequestFunc) error {
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetCertRequestCallback", replay: func(d *Config) error { return d.SetCertRequestCallback(fn) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		if C.go_s2n_config_set_cert_request_callback(p, cBool(fn != nil), e) < 0 {
 			return -1
 		}
@@ -40,7 +41,8 @@ func (c *Config) SetCertRequestCallback(fn CertRequestFunc) error {
 // loaded (call WipeTrustStore first), and with a libcrypto that cannot list
 // a trust store.
 func (c *Config) SetCertAuthoritiesFromTrustStore() error {
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetCertAuthoritiesFromTrustStore", replay: (*Config).SetCertAuthoritiesFromTrustStore}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_set_cert_authorities_from_trust_store(p, e)
 	})
 }

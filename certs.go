@@ -179,7 +179,8 @@ type PrivateKey struct {
 // or nil for s2n's default (the one added first). A panic counts as nil.
 // Set it before adding chains; nil removes it.
 func (c *Config) SetCertTiebreakCallback(fn func(a, b *CertChainAndKey, name string) *CertChainAndKey) error {
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetCertTiebreakCallback", replay: func(d *Config) error { return d.SetCertTiebreakCallback(fn) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		if C.go_s2n_config_set_cert_tiebreak_callback(p, cBool(fn != nil), e) < 0 {
 			return -1
 		}
@@ -218,7 +219,14 @@ func (c *Config) SetDefaultCertChains(chains ...*CertChainAndKey) error {
 		st.mu.RLock()
 		ptrs[i] = st.ptr
 	}
-	err := c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetDefaultCertChains", kind: settingCert, replay: func(d *Config) error {
+		views := make([]*CertChainAndKey, len(states))
+		for i, st := range states {
+			views[i] = &CertChainAndKey{s: st, borrowed: true} // held by this Config
+		}
+		return d.SetDefaultCertChains(views...)
+	}}
+	err := c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		if C.go_s2n_config_set_cert_chain_and_key_defaults(p, arr, C.uint32_t(len(states)), e) < 0 {
 			return -1
 		}

@@ -111,7 +111,8 @@ func answerCallback(conn *Connection, gen uint64, what string, call func(e *C.go
 // removes it. The checks of [Config.SetVerifyPeerCertificate] and
 // [Config.SetVerifyConnection] run first, when set.
 func (c *Config) SetCertValidationCallback(fn CertValidationFunc) error {
-	return c.setValidation(func(v *certValidation) { v.fn = fn })
+	return c.setValidation(setting{name: "SetCertValidationCallback", replay: func(d *Config) error { return d.SetCertValidationCallback(fn) }},
+		func(v *certValidation) { v.fn = fn })
 }
 
 // SetVerifyPeerCertificate sets a check shaped like crypto/tls's
@@ -129,7 +130,8 @@ func (c *Config) SetCertValidationCallback(fn CertValidationFunc) error {
 // ClientAuthOptional. It runs synchronously, on the handshake's thread.
 // A nil fn removes it.
 func (c *Config) SetVerifyPeerCertificate(fn func(rawCerts [][]byte, verifiedChains [][]*x509.Certificate) error) error {
-	return c.setValidation(func(v *certValidation) { v.verifyPeer = fn })
+	return c.setValidation(setting{name: "SetVerifyPeerCertificate", replay: func(d *Config) error { return d.SetVerifyPeerCertificate(fn) }},
+		func(v *certValidation) { v.verifyPeer = fn })
 }
 
 // SetVerifyConnection sets a check shaped like crypto/tls's
@@ -147,13 +149,14 @@ func (c *Config) SetVerifyPeerCertificate(fn func(rawCerts [][]byte, verifiedCha
 // certificate chain (not on resumption, not for a server whose client sent
 // none). A nil fn removes it.
 func (c *Config) SetVerifyConnection(fn func(tls.ConnectionState) error) error {
-	return c.setValidation(func(v *certValidation) { v.verifyConn = fn })
+	return c.setValidation(setting{name: "SetVerifyConnection", replay: func(d *Config) error { return d.SetVerifyConnection(fn) }},
+		func(v *certValidation) { v.verifyConn = fn })
 }
 
 // setValidation changes the validation functions and installs s2n's
 // callback while any is set.
-func (c *Config) setValidation(change func(*certValidation)) error {
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+func (c *Config) setValidation(rec setting, change func(*certValidation)) error {
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		v := c.s.validation
 		change(&v)
 		if C.go_s2n_config_set_cert_validation_callback(p, cBool(v.installed()), e) < 0 {
@@ -201,7 +204,8 @@ func (c *Config) SetMaxCertChainDepth(n int) error {
 	if n < 1 || n > 65535 {
 		return usageError(nameInvalidArg, "max cert chain depth %d not in 1..65535", n)
 	}
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetMaxCertChainDepth", replay: func(d *Config) error { return d.SetMaxCertChainDepth(n) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_set_max_cert_chain_depth(p, C.uint16_t(n), e)
 	})
 }
@@ -225,7 +229,8 @@ func (c *Config) SetVerificationCALocation(file, dir string) error {
 		cd = C.CString(dir)
 		defer C.free(unsafe.Pointer(cd))
 	}
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetVerificationCALocation", replay: func(d *Config) error { return d.SetVerificationCALocation(file, dir) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_set_verification_ca_location(p, cf, cd, e)
 	})
 }
@@ -235,7 +240,8 @@ func (c *Config) SetVerificationCALocation(file, dir string) error {
 // already, and s2n refuses to load them twice: it is for a trust store
 // emptied with WipeTrustStore.
 func (c *Config) LoadSystemCerts() error {
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "LoadSystemCerts", replay: func(d *Config) error { return d.LoadSystemCerts() }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_load_system_certs(p, e)
 	})
 }

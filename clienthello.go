@@ -26,10 +26,16 @@ type ClientHelloFunc func(conn *Connection, ch *ClientHello) error
 // callback changes the connection's settings on the strength of the server
 // name, it must call [Connection.ServerNameExtensionUsed].
 func (c *Config) SetClientHelloCallback(fn ClientHelloFunc, mode ClientHelloCallbackMode) error {
+	return c.setClientHello(fn, mode, setting{name: "SetClientHelloCallback", kind: settingHello,
+		replay: func(d *Config) error { return d.SetClientHelloCallback(fn, mode) }})
+}
+
+// setClientHello sets the ClientHello callback, recorded as rec.
+func (c *Config) setClientHello(fn ClientHelloFunc, mode ClientHelloCallbackMode, rec setting) error {
 	if mode != ClientHelloBlocking && mode != ClientHelloNonBlocking {
 		return usageError(nameInvalidArg, "unknown ClientHello callback mode %d", mode)
 	}
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		if C.go_s2n_config_set_client_hello_callback(p, cBool(fn != nil), C.s2n_client_hello_cb_mode(mode), e) < 0 {
 			return -1
 		}
@@ -89,25 +95,34 @@ func (s *connState) clientHelloDoneLocked() error {
 // fn has returned; the lookup's answer for a connection wiped or closed
 // meanwhile is dropped.
 func (c *Config) SetConfigForClient(fn func(*ClientHello) (*Config, error)) error {
+	rec := setting{name: "SetConfigForClient", kind: settingHello, replay: func(d *Config) error { return d.SetConfigForClient(fn) }}
 	if fn == nil {
-		return c.SetClientHelloCallback(nil, ClientHelloBlocking)
+		return c.setClientHello(nil, ClientHelloBlocking, rec)
 	}
-	return c.SetClientHelloCallback(func(conn *Connection, ch *ClientHello) error {
+	return c.setClientHello(func(conn *Connection, ch *ClientHello) error {
 		s := conn.state()
 		gen := s.gen.Load()
 		go s.finishConfigForClient(gen, fn, ch)
 		return nil
-	}, ClientHelloNonBlocking)
+	}, ClientHelloNonBlocking, rec)
 }
 
-// finishConfigForClient runs fn, then, under the connection's lock and if
-// the handshake is still generation gen, applies its Config and resumes
-// the handshake; a failure is recorded for the handshake to return.
+// finishConfigForClient runs fn, then finishes the ClientHello callback of
+// handshake gen with its answer.
 func (s *connState) finishConfigForClient(gen uint64, fn func(*ClientHello) (*Config, error), ch *ClientHello) {
 	cfg, err := callConfigForClient(fn, ch)
 	if err == nil && cfg != nil && (cfg.s == nil || cfg.closed.Load()) {
 		err = usageError(nameInvalidArg, "SetConfigForClient's function returned a closed or zero Config")
 	}
+	s.finishHello(gen, cfg, err)
+}
+
+// finishHello ends a non-blocking ClientHello callback run for handshake
+// gen: under the connection's lock, and if the handshake is still
+// generation gen, it switches to cfg (nil: keeps the Config) and resumes
+// the handshake; err, or a failure to do so, is recorded for the handshake
+// to return.
+func (s *connState) finishHello(gen uint64, cfg *Config, err error) {
 	if err == nil {
 		cb, lerr := s.lock()
 		if lerr != nil {

@@ -5,9 +5,11 @@ import "C"
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"runtime"
 	"runtime/cgo"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,6 +60,13 @@ type configState struct {
 	releaseIdle bool      // SetReleaseBuffersWhenIdle
 	policy      string    // SetCipherPreferences
 	noVerify    bool      // DisableX509Verification
+
+	// settings are the successful calls of the public setters, in order:
+	// Clone makes them again on a new Config.
+	settings []setting
+	// certConfigs are the Configs SetGetCertificate derived, closed with
+	// this one.
+	certConfigs *certConfigCache
 
 	e C.go_s2n_error // error record of calls made under mu
 }
@@ -111,6 +120,10 @@ func (st *configState) release() {
 		cert.release()
 	}
 	st.certs = nil
+	st.settings = nil
+	if st.certConfigs != nil {
+		st.certConfigs.close()
+	}
 }
 
 // acquire takes a reference for a connection and freezes the settings.
@@ -156,6 +169,88 @@ func (c *Config) modify(f func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int)
 	return nil
 }
 
+// settingKind sorts the recorded settings for the Configs that
+// SetGetCertificate derives, which have a certificate of their own and no
+// ClientHello callback.
+type settingKind uint8
+
+const (
+	settingPlain settingKind = iota
+	settingCert              // adds or chooses certificate chains
+	settingHello             // sets the ClientHello callback
+)
+
+// setting is one successful call of a public setter: replay makes the same
+// call on another Config.
+type setting struct {
+	name   string // the setter's name
+	kind   settingKind
+	replay func(*Config) error
+}
+
+// set is modify for a public setter: when f succeeds, the call is recorded
+// for Clone. Every exported Set*, Add*, Disable*, Wipe* and Enable* method
+// goes through it, or is listed in config_test.go's notCloned with why.
+func (c *Config) set(rec setting, f func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int) error {
+	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		if f(p, e) < 0 {
+			return -1
+		}
+		c.s.settings = append(c.s.settings, rec)
+		return 0
+	})
+}
+
+// Clone returns a new Config with the same settings as c, like crypto/tls's
+// Config.Clone: every successful call made on c through its setters (the
+// Set*, Add*, Disable* and Wipe* methods) is made again on the new Config,
+// in the same order and with the same arguments. Certificate chains added
+// with AddCertChainAndKey or SetDefaultCertChains are shared (s2n counts
+// their references), a chain added with AddCertChainWithSigner is loaded
+// again with the same crypto.Signer, callbacks are the same functions, and
+// the bound of SetMaxInflightKeyOps is a new one of the same size. The
+// Config keeps what it needs for this (copies of trust store PEM, ALPN
+// names and session ticket keys) for its lifetime.
+//
+// The clone is not in use: it may be changed before it is used, and Close
+// of one does not affect the other. c may be in use, and may be cloned from
+// any goroutine.
+func (c *Config) Clone() (*Config, error) {
+	if c == nil || c.s == nil {
+		return nil, usageError(nameInvalidArg, "nil or zero *Config: use NewConfig")
+	}
+	if c.closed.Load() {
+		return nil, closedError("config")
+	}
+	return c.s.clone(nil)
+}
+
+// clone makes a new Config with st's recorded settings, but those of the
+// kinds skip reports.
+func (st *configState) clone(skip func(settingKind) bool) (*Config, error) {
+	st.mu.Lock()
+	if st.ptr == nil {
+		st.mu.Unlock()
+		return nil, closedError("config")
+	}
+	settings := slices.Clone(st.settings)
+	st.mu.Unlock()
+	d, err := NewConfig()
+	if err != nil {
+		return nil, err
+	}
+	for _, rec := range settings {
+		if skip != nil && skip(rec.kind) {
+			continue
+		}
+		if err := rec.replay(d); err != nil {
+			d.Close()
+			return nil, fmt.Errorf("s2n: Config.Clone: %s: %w", rec.name, err)
+		}
+	}
+	return d, nil
+}
+
 // SetCipherPreferences selects a named s2n security policy, such as
 // "default_tls13" or "20230317" (s2n_config_set_cipher_preferences).
 func (c *Config) SetCipherPreferences(version string) error {
@@ -164,7 +259,8 @@ func (c *Config) SetCipherPreferences(version string) error {
 	}
 	cs := C.CString(version)
 	defer C.free(unsafe.Pointer(cs))
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetCipherPreferences", replay: func(d *Config) error { return d.SetCipherPreferences(version) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		if C.go_s2n_config_set_cipher_preferences(p, cs, e) < 0 {
 			return -1
 		}
@@ -184,7 +280,12 @@ func (c *Config) AddCertChainAndKey(chain *CertChainAndKey) error {
 	if !cert.acquire() {
 		return closedError("certificate chain")
 	}
-	err := c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "AddCertChainAndKey", kind: settingCert, replay: func(d *Config) error {
+		// A view of the chain, which this Config holds: the caller may
+		// have closed its own.
+		return d.AddCertChainAndKey(&CertChainAndKey{s: cert, borrowed: true})
+	}}
+	err := c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		cert.mu.RLock()
 		defer cert.mu.RUnlock()
 		if C.go_s2n_config_add_cert_chain_and_key_to_store(p, cert.ptr, e) < 0 {
@@ -207,7 +308,9 @@ func (c *Config) AddPEMToTrustStore(pem []byte) error {
 	}
 	cs := C.CString(string(pem))
 	defer C.free(unsafe.Pointer(cs))
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	saved := bytes.Clone(pem)
+	rec := setting{name: "AddPEMToTrustStore", replay: func(d *Config) error { return d.AddPEMToTrustStore(saved) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_add_pem_to_trust_store(p, cs, e)
 	})
 }
@@ -215,7 +318,8 @@ func (c *Config) AddPEMToTrustStore(pem []byte) error {
 // WipeTrustStore removes every certificate from the trust store, including
 // the system defaults s2n loads (s2n_config_wipe_trust_store).
 func (c *Config) WipeTrustStore() error {
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "WipeTrustStore", replay: (*Config).WipeTrustStore}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_wipe_trust_store(p, e)
 	})
 }
@@ -223,7 +327,8 @@ func (c *Config) WipeTrustStore() error {
 // DisableX509Verification turns off peer certificate verification
 // (s2n_config_disable_x509_verification). For tests only.
 func (c *Config) DisableX509Verification() error {
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "DisableX509Verification", replay: (*Config).DisableX509Verification}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		if C.go_s2n_config_disable_x509_verification(p, e) < 0 {
 			return -1
 		}
@@ -239,7 +344,8 @@ func (c *Config) SetClientAuthType(t ClientAuthType) error {
 	if t != ClientAuthNone && t != ClientAuthRequired && t != ClientAuthOptional {
 		return usageError(nameInvalidArg, "invalid client auth type %d", int(t))
 	}
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetClientAuthType", replay: func(d *Config) error { return d.SetClientAuthType(t) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_set_client_auth_type(p, C.s2n_cert_auth_type(t), e)
 	})
 }
@@ -248,7 +354,8 @@ func (c *Config) SetClientAuthType(t ClientAuthType) error {
 // using this Config to fn (s2n_config_set_async_pkey_callback); nil restores
 // s2n's synchronous use of the loaded key. See [AsyncPkeyFunc].
 func (c *Config) SetAsyncPkeyCallback(fn AsyncPkeyFunc) error {
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetAsyncPkeyCallback", replay: func(d *Config) error { return d.SetAsyncPkeyCallback(fn) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		enabled := C.int(0)
 		if fn != nil || len(c.s.signers) > 0 {
 			enabled = 1
@@ -264,7 +371,8 @@ func (c *Config) SetAsyncPkeyCallback(fn AsyncPkeyFunc) error {
 // SetAsyncPkeyValidationMode sets how strictly Apply validates results
 // (s2n_config_set_async_pkey_validation_mode).
 func (c *Config) SetAsyncPkeyValidationMode(mode AsyncPkeyValidationMode) error {
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetAsyncPkeyValidationMode", replay: func(d *Config) error { return d.SetAsyncPkeyValidationMode(mode) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		if C.go_s2n_config_set_async_pkey_validation_mode(p, C.s2n_async_pkey_validation_mode(mode), e) < 0 {
 			return -1
 		}
@@ -301,7 +409,9 @@ func (c *Config) SetProtocolPreferences(protocols []string) error {
 	arr := (**C.char)(C.malloc(C.size_t(len(list)) * C.size_t(unsafe.Sizeof(list[0]))))
 	defer C.free(unsafe.Pointer(arr))
 	copy(unsafe.Slice(arr, len(list)), list)
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	saved := slices.Clone(protocols)
+	rec := setting{name: "SetProtocolPreferences", replay: func(d *Config) error { return d.SetProtocolPreferences(saved) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_set_protocol_preferences(p, arr, C.int(len(protocols)), e)
 	})
 }
@@ -317,7 +427,8 @@ func (c *Config) SetProtocolPreferences(protocols []string) error {
 // [Connection.SetVerifyHostCallback] for a per-connection check). A nil fn
 // restores the default.
 func (c *Config) SetVerifyHostCallback(fn func(name string) bool) error {
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetVerifyHostCallback", replay: func(d *Config) error { return d.SetVerifyHostCallback(fn) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		if C.go_s2n_config_set_verify_host_callback(p, cBool(fn != nil), C.uintptr_t(c.s.h), e) < 0 {
 			return -1
 		}
@@ -335,7 +446,8 @@ func (c *Config) SetMaxFragmentLength(n int) error {
 	if n < 1 || n > 16384 {
 		return usageError(nameInvalidArg, "max fragment length %d not in 1..16384", n)
 	}
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetMaxFragmentLength", replay: func(d *Config) error { return d.SetMaxFragmentLength(n) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_set_max_fragment_length(p, C.uint16_t(n), e)
 	})
 }
@@ -349,7 +461,8 @@ func (c *Config) SetMaxFragmentLength(n int) error {
 // with many long-lived, mostly idle connections, not for bulk transfers.
 // It affects Conn only; low-level users call [Connection.ReleaseBuffers].
 func (c *Config) SetReleaseBuffersWhenIdle(on bool) error {
-	return c.modify(func(*C.struct_s2n_config, *C.go_s2n_error) C.int {
+	rec := setting{name: "SetReleaseBuffersWhenIdle", replay: func(d *Config) error { return d.SetReleaseBuffersWhenIdle(on) }}
+	return c.set(rec, func(*C.struct_s2n_config, *C.go_s2n_error) C.int {
 		c.s.releaseIdle = on
 		return 0
 	})
@@ -364,7 +477,8 @@ func (c *Config) SetMaxBlindingDelay(d time.Duration) error {
 	if d < 0 || d > 24*time.Hour {
 		return usageError(nameInvalidArg, "blinding delay %v out of range", d)
 	}
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetMaxBlindingDelay", replay: func(o *Config) error { return o.SetMaxBlindingDelay(d) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		// Whole seconds, rounded up: a fraction must not turn blinding off.
 		return C.go_s2n_config_set_max_blinding_delay(p, C.uint32_t((d+time.Second-1)/time.Second), e)
 	})

@@ -122,6 +122,7 @@ func (c *Conn) setup() error {
 		}
 	}
 	conn.s.wake = make(chan struct{}, 1)
+	conn.s.netConn = c.conn
 	c.c = conn
 	c.releaseIdle = c.config.s.releaseIdle // frozen since SetConfig
 	c.offerCachedSession()
@@ -292,7 +293,9 @@ func (c *Conn) HandshakeContext(ctx context.Context) error {
 			c.c.s.notify()
 		})
 	}
+	c.c.s.hsCtx = ctx // read by callbacks of this goroutine's Negotiate
 	err := c.handshake(ctx)
+	c.c.s.hsCtx = nil
 	if testHookHandshakeReturned != nil {
 		testHookHandshakeReturned()
 	}

@@ -4,7 +4,9 @@ package s2n
 import "C"
 
 import (
+	"context"
 	"errors"
+	"net"
 	"runtime"
 	"runtime/cgo"
 	"strings"
@@ -69,6 +71,11 @@ type connState struct {
 	// io is the in-memory transport of a Conn, freed with the connection
 	// (after s2n, which writes into it until its last call returns).
 	io *C.go_s2n_io
+	// netConn and hsCtx are a Conn's transport and the context of its
+	// running handshake, for SetGetCertificate's ClientHelloInfo; nil on
+	// the low level.
+	netConn net.Conn
+	hsCtx   context.Context
 	// verifyHost is SetVerifyHostCallback's function; Wipe clears it.
 	verifyHost func(name string) bool
 	// crls holds the CRLs handed to s2n by CRLLookup.Set: s2n points at

@@ -151,7 +151,8 @@ type CRLLookupFunc func(conn *Connection, lookup *CRLLookup) error
 // application provides (s2n_config_set_crl_lookup_cb); see
 // [CRLLookupFunc]. A nil fn turns it off.
 func (c *Config) SetCRLLookupCallback(fn CRLLookupFunc) error {
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetCRLLookupCallback", replay: func(d *Config) error { return d.SetCRLLookupCallback(fn) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		if C.go_s2n_config_set_crl_lookup_callback(p, cBool(fn != nil), e) < 0 {
 			return -1
 		}

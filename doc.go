@@ -9,8 +9,11 @@
 // a server's TLS 1.2 session-ID cache), ALPN and SNI, client authentication, blinding,
 // connection facts, and the async private-key operations. The high level feels like crypto/tls: [Client], [Server],
 // [Dial] and [Listen] return a [Conn] that implements net.Conn and works
-// under net/http, and [Config.AddCertChainWithSigner] takes a private key
-// as a crypto.Signer (an HSM over PKCS#11, a KMS, a remote signer).
+// under net/http, [Config.AddCertChainWithSigner] takes a private key
+// as a crypto.Signer (an HSM over PKCS#11, a KMS, a remote signer),
+// [Config.SetGetCertificate] takes crypto/tls's certificate hook (so
+// autocert's Manager.GetCertificate works unchanged), and [Config.Clone]
+// copies a Config's settings.
 //
 // # Asynchronous private-key operations
 //

@@ -42,7 +42,8 @@ func writeKeyLog(w io.Writer, line []byte) error {
 // unusable but for Close, as crypto/tls fails a handshake whose key log
 // write failed.
 func (c *Config) SetKeyLogWriter(w io.Writer) error {
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetKeyLogWriter", replay: func(d *Config) error { return d.SetKeyLogWriter(w) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		if C.go_s2n_config_set_key_log_callback(p, cBool(w != nil), C.uintptr_t(c.s.h), e) < 0 {
 			return -1
 		}

@@ -28,7 +28,9 @@ func leakCheck() error {
 	for deadline := time.Now().Add(40 * time.Second); Stats().Blinding > 0 && time.Now().Before(deadline); {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if err := goleak.Find(); err != nil {
+	// Pebble's validation authority (TestGetCertificateAutocert) runs a
+	// task loop that it has no way to stop.
+	if err := goleak.Find(goleak.IgnoreTopFunction("github.com/letsencrypt/pebble/v2/va.VAImpl.processTasks")); err != nil {
 		return err
 	}
 	// Strict: every test closes what it opens, so nothing may be waiting for

@@ -172,7 +172,8 @@ func (c *Config) SetStatusRequestType(t StatusRequestType) error {
 	if t != StatusRequestNone && t != StatusRequestOCSP {
 		return usageError(nameInvalidArg, "invalid status request type %d", int(t))
 	}
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetStatusRequestType", replay: func(d *Config) error { return d.SetStatusRequestType(t) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_set_status_request_type(p, C.s2n_status_request_type(t), e)
 	})
 }
@@ -185,7 +186,8 @@ func (c *Config) SetStatusRequestType(t StatusRequestType) error {
 // [Connection.OCSPResponse] for a check of one's own (for instance with a
 // CertID hash other than SHA-1, the only one s2n's check supports).
 func (c *Config) SetCheckStapledOCSPResponse(check bool) error {
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetCheckStapledOCSPResponse", replay: func(d *Config) error { return d.SetCheckStapledOCSPResponse(check) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_set_check_stapled_ocsp_response(p, C.uint8_t(cBool(check)), e)
 	})
 }
@@ -198,7 +200,8 @@ func (c *Config) SetCTSupportLevel(level CTSupportLevel) error {
 	if level != CTSupportNone && level != CTSupportRequest {
 		return usageError(nameInvalidArg, "invalid CT support level %d", int(level))
 	}
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetCTSupportLevel", replay: func(d *Config) error { return d.SetCTSupportLevel(level) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_set_ct_support_level(p, C.s2n_ct_support_level(level), e)
 	})
 }

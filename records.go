@@ -15,7 +15,8 @@ import (
 // gather several records before writing them; a smaller one makes records
 // smaller. s2n refuses sizes below 1034 bytes.
 func (c *Config) SetSendBufferSize(size uint32) error {
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetSendBufferSize", replay: func(d *Config) error { return d.SetSendBufferSize(size) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_set_send_buffer_size(p, C.uint32_t(size), e)
 	})
 }
@@ -25,7 +26,8 @@ func (c *Config) SetSendBufferSize(size uint32) error {
 // (s2n_config_set_recv_multi_record). On a blocking file descriptor Recv
 // then waits until the buffer is full or the peer closes.
 func (c *Config) SetRecvMultiRecord(enabled bool) error {
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetRecvMultiRecord", replay: func(d *Config) error { return d.SetRecvMultiRecord(enabled) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_set_recv_multi_record(p, C.bool(enabled), e)
 	})
 }

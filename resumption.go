@@ -54,7 +54,8 @@ func (c *Connection) Session() ([]byte, error) {
 // (s2n_config_set_session_tickets_onoff). A server also needs a ticket key
 // (AddTicketKey) to issue them.
 func (c *Config) SetSessionTickets(enabled bool) error {
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetSessionTickets", replay: func(d *Config) error { return d.SetSessionTickets(enabled) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_set_session_tickets_onoff(p, C.uint8_t(cBool(enabled)), e)
 	})
 }
@@ -78,6 +79,9 @@ func (c *Config) AddTicketKey(name, key []byte, introduced time.Time) error {
 			return usageError(nameInvalidArg, "ticket key introduction time %v out of range", introduced)
 		}
 		intro = uint64(u)
+	} else {
+		// What s2n takes for zero, so that a clone's key expires with this one.
+		introduced = time.Unix(time.Now().Unix(), 0)
 	}
 	// s2n takes key as non-const; hand it a copy in C memory.
 	ck := C.CBytes(key)
@@ -85,7 +89,9 @@ func (c *Config) AddTicketKey(name, key []byte, introduced time.Time) error {
 		clear(unsafe.Slice((*byte)(ck), len(key)))
 		C.free(ck)
 	}()
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	savedName, savedKey := bytes.Clone(name), bytes.Clone(key)
+	rec := setting{name: "AddTicketKey", replay: func(d *Config) error { return d.AddTicketKey(savedName, savedKey, introduced) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_add_ticket_crypto_key(p, (*C.uint8_t)(&name[0]), C.uint32_t(len(name)), (*C.uint8_t)(ck),
 			C.uint32_t(len(key)), C.uint64_t(intro), e)
 	})
@@ -114,7 +120,8 @@ func (c *Config) SetSessionStateLifetime(d time.Duration) error {
 	if err != nil {
 		return err
 	}
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetSessionStateLifetime", replay: func(dst *Config) error { return dst.SetSessionStateLifetime(d) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_set_session_state_lifetime(p, C.uint64_t(secs), e)
 	})
 }
@@ -134,7 +141,8 @@ func (c *Config) SetTicketKeyLifetimes(encryptDecrypt, decryptOnly time.Duration
 	if err != nil {
 		return err
 	}
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetTicketKeyLifetimes", replay: func(d *Config) error { return d.SetTicketKeyLifetimes(encryptDecrypt, decryptOnly) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		if C.go_s2n_config_set_ticket_encrypt_decrypt_key_lifetime(p, C.uint64_t(ed), e) < 0 {
 			return -1
 		}
@@ -146,7 +154,8 @@ func (c *Config) SetTicketKeyLifetimes(encryptDecrypt, decryptOnly time.Duration
 // resumption keeps forward secrecy: a TLS 1.2 connection then neither
 // sends nor uses tickets (s2n_config_require_ticket_forward_secrecy).
 func (c *Config) RequireTicketForwardSecrecy(required bool) error {
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "RequireTicketForwardSecrecy", replay: func(d *Config) error { return d.RequireTicketForwardSecrecy(required) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_require_ticket_forward_secrecy(p, C.bool(required), e)
 	})
 }
@@ -155,7 +164,8 @@ func (c *Config) RequireTicketForwardSecrecy(required bool) error {
 // each handshake (s2n_config_set_initial_ticket_count; s2n's default is
 // one). It turns session tickets on.
 func (c *Config) SetInitialTicketCount(n uint8) error {
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetInitialTicketCount", replay: func(d *Config) error { return d.SetInitialTicketCount(n) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_set_initial_ticket_count(p, C.uint8_t(n), e)
 	})
 }
@@ -270,7 +280,8 @@ type SessionTicketFunc func(conn *Connection, t *SessionTicket) error
 // decrypt into a buffer of the binding's and copy out of it (at most 16 KiB
 // a call), since s2n may call into Go inside them.
 func (c *Config) SetSessionTicketCallback(fn SessionTicketFunc) error {
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetSessionTicketCallback", replay: func(d *Config) error { return d.SetSessionTicketCallback(fn) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		if C.go_s2n_config_set_session_ticket_callback(p, cBool(fn != nil || c.s.clientCache != nil), e) < 0 {
 			return -1
 		}
@@ -305,7 +316,8 @@ type ClientSessionCache interface {
 // cache removes it. The low-level [Connection] does not use it: see
 // [Connection.SetSession] and [Config.SetSessionTicketCallback].
 func (c *Config) SetClientSessionCache(cache ClientSessionCache) error {
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetClientSessionCache", replay: func(d *Config) error { return d.SetClientSessionCache(cache) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		if C.go_s2n_config_set_session_ticket_callback(p, cBool(cache != nil || c.s.ticketFn != nil), e) < 0 {
 			return -1
 		}
@@ -401,7 +413,8 @@ type SessionCache interface {
 // Retrieve runs is to be called again later; a [Conn] is woken when it
 // returns.
 func (c *Config) SetSessionCache(cache SessionCache) error {
-	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	rec := setting{name: "SetSessionCache", replay: func(d *Config) error { return d.SetSessionCache(cache) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		if C.go_s2n_config_set_session_cache(p, cBool(cache != nil), e) < 0 {
 			return -1
 		}

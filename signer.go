@@ -47,7 +47,9 @@ func (c *Config) AddCertChainWithSigner(chainPEM []byte, key crypto.Signer) erro
 		return err
 	}
 	defer chain.Close()
-	return c.AddPublicCertChainWithSigner(chain, key)
+	saved := bytes.Clone(chainPEM)
+	return c.addChainWithSigner(chain, key, setting{name: "AddCertChainWithSigner", kind: settingCert,
+		replay: func(d *Config) error { return d.AddCertChainWithSigner(saved, key) }})
 }
 
 // AddPublicCertChainWithSigner is [Config.AddCertChainWithSigner] for a
@@ -66,13 +68,24 @@ func (c *Config) AddPublicCertChainWithSigner(chain *CertChainAndKey, key crypto
 		return usageError(nameInvalidArg, "certificate chain is nil or closed")
 	}
 	cert := chain.s
+	return c.addChainWithSigner(chain, key, setting{name: "AddPublicCertChainWithSigner", kind: settingCert,
+		replay: func(d *Config) error {
+			// A view of the chain, which this Config holds: the caller may
+			// have closed its own.
+			return d.AddPublicCertChainWithSigner(&CertChainAndKey{s: cert, borrowed: true}, key)
+		}})
+}
+
+// addChainWithSigner adds chain with key as its signer, recorded as rec.
+func (c *Config) addChainWithSigner(chain *CertChainAndKey, key crypto.Signer, rec setting) error {
+	cert := chain.s
 	if !cert.acquire() {
 		return closedError("certificate chain")
 	}
 	// One locked step: the chain is never in the Config without its signer.
 	// The settings go first, since they can be undone; the chain last, since
 	// s2n cannot take it out again.
-	err := c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	err := c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		st := c.s
 		strict := !st.validationSet
 		if strict && C.go_s2n_config_set_async_pkey_validation_mode(p, C.S2N_ASYNC_PKEY_VALIDATION_STRICT, e) < 0 {
@@ -126,7 +139,8 @@ func (c *Config) SetMaxInflightKeyOps(n int) error {
 	if n < 0 {
 		return usageError(nameInvalidArg, "negative bound %d", n)
 	}
-	return c.modify(func(*C.struct_s2n_config, *C.go_s2n_error) C.int {
+	rec := setting{name: "SetMaxInflightKeyOps", replay: func(d *Config) error { return d.SetMaxInflightKeyOps(n) }}
+	return c.set(rec, func(*C.struct_s2n_config, *C.go_s2n_error) C.int {
 		c.s.sem = nil
 		if n > 0 {
 			c.s.sem = make(chan struct{}, n)
