@@ -391,8 +391,9 @@ func (s *connState) sessionTicket(p *C.struct_s2n_session_ticket) error {
 //
 // A panic in any of them fails the handshake (or Recv) with a
 // [*PanicError] cause; it never reaches C. [NewMemorySessionCache] is an
-// in-process implementation; a cache shared by several servers (such as
-// one backed by Redis) is the next step and not provided.
+// in-process implementation; package redissession is one in Redis, shared
+// by several servers (which must then share their ticket keys too: see
+// [TicketKeySchedule]).
 type SessionCache interface {
 	Store(key, value []byte, ttl time.Duration)
 	Retrieve(key []byte) (value []byte, ok bool)
