@@ -28,6 +28,20 @@ GO_S2N_CALL(s2n_config_set_max_fragment_length, (struct s2n_config *c, uint16_t 
 GO_S2N_CALL(s2n_config_set_protocol_preferences,
         (struct s2n_config *c, const char *const *protocols, int count, go_s2n_error *e), (c, protocols, count))
 
+GO_S2N_CALL(s2n_config_get_client_auth_type, (struct s2n_config *c, s2n_cert_auth_type *t, go_s2n_error *e), (c, t))
+GO_S2N_CALL(s2n_config_get_supported_groups,
+        (struct s2n_config *c, uint16_t *groups, uint16_t max, uint16_t *n, go_s2n_error *e), (c, groups, max, n))
+GO_S2N_CALL(s2n_config_add_dhparams, (struct s2n_config *c, const char *pem, go_s2n_error *e), (c, pem))
+GO_S2N_CALL(s2n_config_set_alert_behavior, (struct s2n_config *c, s2n_alert_behavior b, go_s2n_error *e), (c, b))
+GO_S2N_CALL(s2n_config_send_max_fragment_length, (struct s2n_config *c, s2n_max_frag_len code, go_s2n_error *e), (c, code))
+GO_S2N_CALL(s2n_config_accept_max_fragment_length, (struct s2n_config *c, go_s2n_error *e), (c))
+GO_S2N_CALL(s2n_connection_set_cipher_preferences, (struct s2n_connection *c, const char *version, go_s2n_error *e),
+        (c, version))
+GO_S2N_CALL(s2n_connection_set_protocol_preferences,
+        (struct s2n_connection *c, const char *const *protocols, int count, go_s2n_error *e), (c, protocols, count))
+GO_S2N_CALL(s2n_conn_get_signature_public_key_type,
+        (struct s2n_connection *c, s2n_mode mode, char *out, uint32_t *n, go_s2n_error *e), (c, mode, out, n))
+
 /* ---- certificate chains and keys ---- */
 GO_S2N_CALL(s2n_config_set_cert_chain_and_key_defaults,
         (struct s2n_config *c, struct s2n_cert_chain_and_key **cks, uint32_t n, go_s2n_error *e), (c, cks, n))

@@ -68,7 +68,7 @@ const char *go_s2n_libcrypto_version(void);
 uintptr_t go_s2n_thread_id(void);
 
 /* New objects with the Go handle stored in their context slot. */
-struct s2n_config *go_s2n_config_new(uintptr_t handle, go_s2n_error *e);
+struct s2n_config *go_s2n_config_new(uintptr_t handle, int minimal, go_s2n_error *e);
 struct s2n_connection *go_s2n_connection_new(s2n_mode mode, uintptr_t handle, go_s2n_error *e);
 /* key == NULL loads the chain public-only. */
 struct s2n_cert_chain_and_key *go_s2n_cert_chain_and_key_new(const uint8_t *chain, uint32_t chain_len, const uint8_t *key,

@@ -5,6 +5,7 @@ import "C"
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"runtime"
@@ -57,6 +58,7 @@ type configState struct {
 	sessionCache SessionCache       // SetSessionCache
 
 	keyLog      io.Writer // SetKeyLogWriter
+	minimal     bool      // NewMinimalConfig
 	releaseIdle bool      // SetReleaseBuffersWhenIdle
 	policy      string    // SetCipherPreferences
 	noVerify    bool      // DisableX509Verification
@@ -75,14 +77,22 @@ type configState struct {
 // context slot holds the Config's cgo handle (s2n_config_set_ctx), and its
 // monotonic clock is the binding's (s2n_config_set_monotonic_clock), which
 // lets a [Conn] keep the blinding delay with a timer of its own.
-func NewConfig() (*Config, error) {
+func NewConfig() (*Config, error) { return newConfig(false) }
+
+// NewMinimalConfig creates a Config with only what s2n needs to negotiate
+// (s2n_config_new_minimal): no system trust store is loaded, which makes it
+// cheaper to create; add trust with AddPEMToTrustStore or LoadSystemCerts.
+// Its clones are minimal too.
+func NewMinimalConfig() (*Config, error) { return newConfig(true) }
+
+func newConfig(minimal bool) (*Config, error) {
 	if err := Init(); err != nil {
 		return nil, err
 	}
-	st := &configState{refs: 1}
+	st := &configState{refs: 1, minimal: minimal}
 	st.h = newHandle(st)
 	var e C.go_s2n_error
-	st.ptr = C.go_s2n_config_new(C.uintptr_t(st.h), &e)
+	st.ptr = C.go_s2n_config_new(C.uintptr_t(st.h), cBool(minimal), &e)
 	if st.ptr == nil {
 		deleteHandle(st.h)
 		return nil, newError(&e, nil)
@@ -235,7 +245,7 @@ func (st *configState) clone(skip func(settingKind) bool) (*Config, error) {
 	}
 	settings := slices.Clone(st.settings)
 	st.mu.Unlock()
-	d, err := NewConfig()
+	d, err := newConfig(st.minimal)
 	if err != nil {
 		return nil, err
 	}
@@ -384,9 +394,8 @@ func (c *Config) SetAsyncPkeyValidationMode(mode AsyncPkeyValidationMode) error 
 // maxALPNProtocols bounds the ALPN list; each name is 1 to 255 bytes (RFC 7301).
 const maxALPNProtocols = 64
 
-// SetProtocolPreferences sets the ALPN protocols offered (client) or accepted
-// (server), most preferred first (s2n_config_set_protocol_preferences).
-func (c *Config) SetProtocolPreferences(protocols []string) error {
+// checkALPN validates an ALPN list.
+func checkALPN(protocols []string) error {
 	if len(protocols) > maxALPNProtocols {
 		return usageError(nameInvalidArg, "more than %d ALPN protocols", maxALPNProtocols)
 	}
@@ -395,20 +404,35 @@ func (c *Config) SetProtocolPreferences(protocols []string) error {
 			return usageError(nameInvalidArg, "invalid ALPN protocol name %q", p)
 		}
 	}
-	list := make([]*C.char, len(protocols)+1)
-	for i, p := range protocols {
-		list[i] = C.CString(p)
+	return nil
+}
+
+// cStrings copies list into C memory, as an array of C strings with a NULL
+// after the last (cgo forbids passing Go memory that holds pointers); free
+// releases it all.
+func cStrings(list []string) (arr **C.char, free func()) {
+	ptrs := make([]*C.char, len(list)+1)
+	for i, p := range list {
+		ptrs[i] = C.CString(p)
 	}
-	defer func() {
-		for _, p := range list[:len(protocols)] {
+	arr = (**C.char)(C.malloc(C.size_t(len(ptrs)) * C.size_t(unsafe.Sizeof(ptrs[0]))))
+	copy(unsafe.Slice(arr, len(ptrs)), ptrs)
+	return arr, func() {
+		for _, p := range ptrs[:len(list)] {
 			C.free(unsafe.Pointer(p))
 		}
-	}()
-	// The array of C pointers lives in C memory: cgo forbids passing Go
-	// memory that holds pointers.
-	arr := (**C.char)(C.malloc(C.size_t(len(list)) * C.size_t(unsafe.Sizeof(list[0]))))
-	defer C.free(unsafe.Pointer(arr))
-	copy(unsafe.Slice(arr, len(list)), list)
+		C.free(unsafe.Pointer(arr))
+	}
+}
+
+// SetProtocolPreferences sets the ALPN protocols offered (client) or accepted
+// (server), most preferred first (s2n_config_set_protocol_preferences).
+func (c *Config) SetProtocolPreferences(protocols []string) error {
+	if err := checkALPN(protocols); err != nil {
+		return err
+	}
+	arr, free := cStrings(protocols)
+	defer free()
 	saved := slices.Clone(protocols)
 	rec := setting{name: "SetProtocolPreferences", replay: func(d *Config) error { return d.SetProtocolPreferences(saved) }}
 	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
@@ -493,4 +517,94 @@ func (st *configState) policyName() string {
 		return "default_fips"
 	}
 	return "default"
+}
+
+// ClientAuthType returns the client authentication the Config asks for
+// (s2n_config_get_client_auth_type).
+func (c *Config) ClientAuthType() (ClientAuthType, error) {
+	var t C.s2n_cert_auth_type
+	err := c.read(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		return C.go_s2n_config_get_client_auth_type(p, &t, e)
+	})
+	return ClientAuthType(t), err
+}
+
+// SupportedGroups returns the IANA codes of the key exchange groups the
+// Config's policy offers in the supported_groups extension, in its order
+// (s2n_config_get_supported_groups).
+func (c *Config) SupportedGroups() ([]tls.CurveID, error) {
+	var groups [64]C.uint16_t
+	var n C.uint16_t
+	err := c.read(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		return C.go_s2n_config_get_supported_groups(p, &groups[0], C.uint16_t(len(groups)), &n, e)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]tls.CurveID, n)
+	for i := range out {
+		out[i] = tls.CurveID(groups[i])
+	}
+	return out, nil
+}
+
+// AlertBehavior says what s2n does with a TLS 1.2 warning alert
+// (s2n_alert_behavior).
+type AlertBehavior int
+
+const (
+	// AlertFailOnWarnings ends the connection on any warning alert
+	// (S2N_ALERT_FAIL_ON_WARNINGS, the default and s2n's recommendation).
+	AlertFailOnWarnings AlertBehavior = C.S2N_ALERT_FAIL_ON_WARNINGS
+	// AlertIgnoreWarnings ignores TLS 1.2 warning alerts but close_notify
+	// (S2N_ALERT_IGNORE_WARNINGS); TLS 1.3 has no warnings.
+	AlertIgnoreWarnings AlertBehavior = C.S2N_ALERT_IGNORE_WARNINGS
+)
+
+// SetAlertBehavior sets what s2n does with warning alerts
+// (s2n_config_set_alert_behavior).
+func (c *Config) SetAlertBehavior(b AlertBehavior) error {
+	if b != AlertFailOnWarnings && b != AlertIgnoreWarnings {
+		return usageError(nameInvalidArg, "unknown alert behavior %d", b)
+	}
+	rec := setting{name: "SetAlertBehavior", replay: func(d *Config) error { return d.SetAlertBehavior(b) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		return C.go_s2n_config_set_alert_behavior(p, C.s2n_alert_behavior(b), e)
+	})
+}
+
+// AddDHParams sets the finite-field Diffie-Hellman group of TLS 1.2 DHE
+// cipher suites, from a PEM "DH PARAMETERS" block (s2n_config_add_dhparams).
+// s2n frees them with the Config.
+func (c *Config) AddDHParams(pem []byte) error {
+	if len(pem) == 0 || len(pem) > maxPEMSize || bytes.IndexByte(pem, 0) >= 0 {
+		return usageError(nameInvalidArg, "DH parameters PEM is empty, too large or contains a NUL byte")
+	}
+	cs := C.CString(string(pem))
+	defer C.free(unsafe.Pointer(cs))
+	saved := bytes.Clone(pem)
+	rec := setting{name: "AddDHParams", replay: func(d *Config) error { return d.AddDHParams(saved) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		return C.go_s2n_config_add_dhparams(p, cs, e)
+	})
+}
+
+// read runs a getter f on the C config, in use or not.
+func (c *Config) read(f func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int) error {
+	if c == nil || c.s == nil {
+		return usageError(nameInvalidArg, "nil or zero *Config: use NewConfig")
+	}
+	if c.closed.Load() {
+		return closedError("config")
+	}
+	st := c.s
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.ptr == nil {
+		return closedError("config")
+	}
+	if f(st.ptr, &st.e) < 0 {
+		return newError(&st.e, nil)
+	}
+	return nil
 }

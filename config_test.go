@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"io"
+	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
@@ -115,6 +116,16 @@ func cloneCalls(t *testing.T) map[string]func(*Config) error {
 		"SetKeyLogWriter":             func(c *Config) error { return c.SetKeyLogWriter(io.Discard) },
 		"SetRecvMultiRecord":          func(c *Config) error { return c.SetRecvMultiRecord(true) },
 		"SetSendBufferSize":           func(c *Config) error { return c.SetSendBufferSize(4096) },
+		"SetAlertBehavior":            func(c *Config) error { return c.SetAlertBehavior(AlertIgnoreWarnings) },
+		"SendMaxFragmentLength":       func(c *Config) error { return c.SendMaxFragmentLength(MaxFragmentLength1024) },
+		"AcceptMaxFragmentLength":     (*Config).AcceptMaxFragmentLength,
+		"AddDHParams": func(c *Config) error {
+			pem, err := exec.Command("openssl", "genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", "group:ffdhe2048").Output()
+			if err != nil {
+				return err
+			}
+			return c.AddDHParams(pem)
+		},
 	}
 }
 
@@ -125,7 +136,7 @@ var notCloned = map[string]string{}
 // isSetter reports whether a method name is one of the setters Clone must
 // account for.
 func isSetter(name string) bool {
-	for _, p := range []string{"Set", "Add", "Disable", "Wipe", "Enable", "Load", "Require"} {
+	for _, p := range []string{"Set", "Add", "Disable", "Wipe", "Enable", "Load", "Require", "Send", "Accept"} {
 		if strings.HasPrefix(name, p) {
 			return true
 		}

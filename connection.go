@@ -670,3 +670,29 @@ func cBool(b bool) C.int {
 	}
 	return 0
 }
+
+// SetCipherPreferences overrides the Config's security policy for this
+// connection (s2n_connection_set_cipher_preferences).
+func (c *Connection) SetCipherPreferences(policy string) error {
+	if policy == "" || strings.IndexByte(policy, 0) >= 0 {
+		return usageError(nameInvalidArg, "invalid security policy name %q", policy)
+	}
+	cs := C.CString(policy)
+	defer C.free(unsafe.Pointer(cs))
+	return c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		return C.go_s2n_connection_set_cipher_preferences(p, cs, e)
+	})
+}
+
+// SetProtocolPreferences overrides the Config's ALPN list for this
+// connection (s2n_connection_set_protocol_preferences).
+func (c *Connection) SetProtocolPreferences(protocols []string) error {
+	if err := checkALPN(protocols); err != nil {
+		return err
+	}
+	arr, free := cStrings(protocols)
+	defer free()
+	return c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		return C.go_s2n_connection_set_protocol_preferences(p, arr, C.int(len(protocols)), e)
+	})
+}

@@ -340,3 +340,19 @@ func (c *Connection) CertificateMatch() (CertSNIMatch, error) {
 	})
 	return CertSNIMatch(m), err
 }
+
+// SignatureKeyType names the key type of the certificate that signed this
+// handshake on side mode (ModeServer: the server's, ModeClient: the
+// client's), e.g. "rsa", "rsa_pss", "ecdsa_secp256r1"
+// (s2n_conn_get_signature_public_key_type).
+func (c *Connection) SignatureKeyType(mode Mode) (string, error) {
+	var buf [64]C.char
+	n := C.uint32_t(len(buf))
+	err := c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		return C.go_s2n_conn_get_signature_public_key_type(p, C.s2n_mode(mode), &buf[0], &n, e)
+	})
+	if err != nil {
+		return "", err
+	}
+	return C.GoString(&buf[0]), nil
+}

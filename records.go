@@ -84,3 +84,37 @@ func (c *Connection) PeekBuffered() int {
 	})
 	return int(n)
 }
+
+// MaxFragmentLength is a code of the TLS max_fragment_length extension
+// (s2n_max_frag_len).
+type MaxFragmentLength int
+
+const (
+	MaxFragmentLength512  MaxFragmentLength = C.S2N_TLS_MAX_FRAG_LEN_512
+	MaxFragmentLength1024 MaxFragmentLength = C.S2N_TLS_MAX_FRAG_LEN_1024
+	MaxFragmentLength2048 MaxFragmentLength = C.S2N_TLS_MAX_FRAG_LEN_2048
+	MaxFragmentLength4096 MaxFragmentLength = C.S2N_TLS_MAX_FRAG_LEN_4096
+)
+
+// SendMaxFragmentLength makes a client ask the server, with the
+// max_fragment_length extension, for records of at most that size
+// (s2n_config_send_max_fragment_length).
+func (c *Config) SendMaxFragmentLength(code MaxFragmentLength) error {
+	if code < MaxFragmentLength512 || code > MaxFragmentLength4096 {
+		return usageError(nameInvalidArg, "unknown max fragment length code %d", code)
+	}
+	rec := setting{name: "SendMaxFragmentLength", replay: func(d *Config) error { return d.SendMaxFragmentLength(code) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		return C.go_s2n_config_send_max_fragment_length(p, C.s2n_max_frag_len(code), e)
+	})
+}
+
+// AcceptMaxFragmentLength makes a server honour a client's
+// max_fragment_length extension (s2n_config_accept_max_fragment_length);
+// by default it ignores it.
+func (c *Config) AcceptMaxFragmentLength() error {
+	rec := setting{name: "AcceptMaxFragmentLength", replay: (*Config).AcceptMaxFragmentLength}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		return C.go_s2n_config_accept_max_fragment_length(p, e)
+	})
+}
