@@ -290,3 +290,41 @@ int go_s2n_config_set_key_log_callback(struct s2n_config *c, int enabled, uintpt
 {
     return (int) go_s2n_check(s2n_config_set_key_log_cb(c, enabled ? go_s2n_key_log_cb : NULL, (void *) handle), e);
 }
+
+/* s2n reports a handshake's summary and its steps to the config's
+ * subscriber (the config's handle); the connection's handle goes with it. */
+static void go_s2n_handshake_event_cb(struct s2n_connection *conn, void *subscriber, struct s2n_event_handshake *event)
+{
+    goS2nHandshakeEvent((uintptr_t) subscriber, (uintptr_t) s2n_connection_get_ctx(conn), event, (uintptr_t) pthread_self());
+}
+
+static void go_s2n_timing_checkpoint_cb(struct s2n_connection *conn, void *subscriber, struct s2n_timing_checkpoint *cp)
+{
+    goS2nTimingCheckpoint((uintptr_t) subscriber, (uintptr_t) s2n_connection_get_ctx(conn), (char *) cp->name, cp->role,
+            cp->timestamp_ns, (uintptr_t) pthread_self());
+}
+
+static int go_s2n_config_subscribe(struct s2n_config *c, go_s2n_error *e)
+{
+    void *ctx = NULL;
+    if (go_s2n_check(s2n_config_get_ctx(c, &ctx), e) < 0) {
+        return -1;
+    }
+    return (int) go_s2n_check(s2n_config_set_subscriber(c, ctx), e);
+}
+
+int go_s2n_config_set_handshake_event_callback(struct s2n_config *c, int enabled, go_s2n_error *e)
+{
+    if (go_s2n_config_subscribe(c, e) < 0) {
+        return -1;
+    }
+    return (int) go_s2n_check(s2n_config_set_handshake_event(c, enabled ? go_s2n_handshake_event_cb : NULL), e);
+}
+
+int go_s2n_config_set_timing_checkpoint_callback(struct s2n_config *c, int enabled, go_s2n_error *e)
+{
+    if (go_s2n_config_subscribe(c, e) < 0) {
+        return -1;
+    }
+    return (int) go_s2n_check(s2n_config_set_timing_checkpoint_cb(c, enabled ? go_s2n_timing_checkpoint_cb : NULL), e);
+}

@@ -343,3 +343,51 @@ func goS2nKeyLog(cfg, conn C.uintptr_t, line *C.char, n C.size_t, tid C.uintptr_
 	}
 	return 0
 }
+
+// goS2nHandshakeEvent is s2n's handshake event callback: it runs the
+// HandshakeEvent function of the Config behind handle h as a callback of
+// the connection behind conn. s2n ignores its result: a panic ends the
+// connection (S2N_GO_ERR_CALLBACK_FAILED).
+//
+//export goS2nHandshakeEvent
+func goS2nHandshakeEvent(h, conn C.uintptr_t, ev *C.struct_s2n_event_handshake, tid C.uintptr_t) {
+	if h == 0 || conn == 0 {
+		return
+	}
+	st, ok1 := cgo.Handle(h).Value().(*configState)
+	s, ok2 := cgo.Handle(conn).Value().(*connState)
+	if !ok1 || !ok2 || st.handshakeEvent == nil {
+		return
+	}
+	event := handshakeEvent(ev)
+	s.runCallback(uintptr(tid), func() error {
+		if s.driver == nil {
+			return errNoCallback
+		}
+		st.handshakeEvent(s.driver, event)
+		return nil
+	})
+}
+
+// goS2nTimingCheckpoint is s2n's timing checkpoint callback, run like
+// goS2nHandshakeEvent.
+//
+//export goS2nTimingCheckpoint
+func goS2nTimingCheckpoint(h, conn C.uintptr_t, name *C.char, role C.uint8_t, ns C.uint64_t, tid C.uintptr_t) {
+	if h == 0 || conn == 0 {
+		return
+	}
+	st, ok1 := cgo.Handle(h).Value().(*configState)
+	s, ok2 := cgo.Handle(conn).Value().(*connState)
+	if !ok1 || !ok2 || st.timingCheckpoint == nil {
+		return
+	}
+	cp := TimingCheckpoint{Name: C.GoString(name), Mode: Mode(role), At: time.Duration(ns)}
+	s.runCallback(uintptr(tid), func() error {
+		if s.driver == nil {
+			return errNoCallback
+		}
+		st.timingCheckpoint(s.driver, cp)
+		return nil
+	})
+}

@@ -22,6 +22,7 @@
 #include <s2n/unstable/crl.h>
 #include <s2n/unstable/fingerprint.h>
 #include <s2n/unstable/cert_authorities.h>
+#include <s2n/unstable/events.h>
 #include <s2n/unstable/ktls.h>
 
 /* ---- errors (calls.c) ----
@@ -119,6 +120,10 @@ int go_s2n_connection_set_verify_host_callback(struct s2n_connection *c, int ena
 int go_s2n_config_add_cert_chain_and_key_to_store(struct s2n_config *c, struct s2n_cert_chain_and_key *ck, go_s2n_error *e);
 /* s2n_config_set_cert_tiebreak_callback with the trampoline into Go. */
 int go_s2n_config_set_cert_tiebreak_callback(struct s2n_config *c, int enabled, go_s2n_error *e);
+/* s2n_config_set_handshake_event and s2n_config_set_timing_checkpoint_cb
+ * with the trampolines into Go, the config's handle as the subscriber. */
+int go_s2n_config_set_handshake_event_callback(struct s2n_config *c, int enabled, go_s2n_error *e);
+int go_s2n_config_set_timing_checkpoint_callback(struct s2n_config *c, int enabled, go_s2n_error *e);
 /* s2n_config_set_cert_request_callback with the trampoline into Go. */
 int go_s2n_config_set_cert_request_callback(struct s2n_config *c, int enabled, go_s2n_error *e);
 /* s2n_config_set_key_log_cb with the trampoline into Go; handle is the

@@ -49,6 +49,9 @@ type configState struct {
 	verifyHost    func(name string) bool
 	clientHelloFn ClientHelloFunc // SetClientHelloCallback
 	certRequestFn CertRequestFunc // SetCertRequestCallback
+	// SetHandshakeEventCallback's and SetTimingCheckpointCallback's functions.
+	handshakeEvent   func(*Connection, HandshakeEvent)
+	timingCheckpoint func(*Connection, TimingCheckpoint)
 	// tiebreak is SetCertTiebreakCallback's function.
 	tiebreak   func(a, b *CertChainAndKey, name string) *CertChainAndKey
 	validation certValidation // certvalidation.go, crl.go

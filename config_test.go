@@ -119,6 +119,12 @@ func cloneCalls(t *testing.T) map[string]func(*Config) error {
 		"SetAlertBehavior":            func(c *Config) error { return c.SetAlertBehavior(AlertIgnoreWarnings) },
 		"SendMaxFragmentLength":       func(c *Config) error { return c.SendMaxFragmentLength(MaxFragmentLength1024) },
 		"AcceptMaxFragmentLength":     (*Config).AcceptMaxFragmentLength,
+		"SetHandshakeEventCallback": func(c *Config) error {
+			return c.SetHandshakeEventCallback(func(*Connection, HandshakeEvent) {})
+		},
+		"SetTimingCheckpointCallback": func(c *Config) error {
+			return c.SetTimingCheckpointCallback(func(*Connection, TimingCheckpoint) {})
+		},
 		"AddDHParams": func(c *Config) error {
 			pem, err := exec.Command("openssl", "genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", "group:ffdhe2048").Output()
 			if err != nil {
