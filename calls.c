@@ -116,9 +116,9 @@ uintptr_t go_s2n_thread_id(void)
 }
 
 /* ---- objects carrying their Go handle ---- */
-struct s2n_config *go_s2n_config_new(uintptr_t handle, go_s2n_error *e)
+struct s2n_config *go_s2n_config_new(uintptr_t handle, bool minimal, go_s2n_error *e)
 {
-    struct s2n_config *c = go_s2n_check_ptr(s2n_config_new(), e);
+    struct s2n_config *c = go_s2n_check_ptr(minimal ? s2n_config_new_minimal() : s2n_config_new(), e);
     if (c == NULL) {
         return NULL;
     }

@@ -23,6 +23,8 @@
 #include <s2n/unstable/fingerprint.h>
 #include <s2n/unstable/cert_authorities.h>
 #include <s2n/unstable/ktls.h>
+#include <s2n/unstable/allow_ip_in_cn.h>
+#include <s2n/unstable/custom_x509_extensions.h>
 
 /* ---- errors (calls.c) ----
  * What an s2n call that failed left in the thread-local s2n_errno, read by the
@@ -68,7 +70,7 @@ const char *go_s2n_libcrypto_version(void);
 uintptr_t go_s2n_thread_id(void);
 
 /* New objects with the Go handle stored in their context slot. */
-struct s2n_config *go_s2n_config_new(uintptr_t handle, go_s2n_error *e);
+struct s2n_config *go_s2n_config_new(uintptr_t handle, bool minimal, go_s2n_error *e);
 struct s2n_connection *go_s2n_connection_new(s2n_mode mode, uintptr_t handle, go_s2n_error *e);
 /* key == NULL loads the chain public-only. */
 struct s2n_cert_chain_and_key *go_s2n_cert_chain_and_key_new(const uint8_t *chain, uint32_t chain_len, const uint8_t *key,

@@ -60,6 +60,7 @@ type configState struct {
 	releaseIdle bool      // SetReleaseBuffersWhenIdle
 	policy      string    // SetCipherPreferences
 	noVerify    bool      // DisableX509Verification
+	minimal     bool      // NewMinimalConfig
 
 	// settings are the successful calls of the public setters, in order:
 	// Clone makes them again on a new Config.
@@ -76,13 +77,25 @@ type configState struct {
 // monotonic clock is the binding's (s2n_config_set_monotonic_clock), which
 // lets a [Conn] keep the blinding delay with a timer of its own.
 func NewConfig() (*Config, error) {
+	return newConfig(false)
+}
+
+// NewMinimalConfig is NewConfig without the system's CA certificates in
+// the trust store (s2n_config_new_minimal): it trusts nothing until
+// certificates are added (AddPEMToTrustStore, SetVerificationCALocation,
+// LoadSystemCerts), and it is quicker to create. Its Clone is minimal too.
+func NewMinimalConfig() (*Config, error) {
+	return newConfig(true)
+}
+
+func newConfig(minimal bool) (*Config, error) {
 	if err := Init(); err != nil {
 		return nil, err
 	}
-	st := &configState{refs: 1}
+	st := &configState{refs: 1, minimal: minimal}
 	st.h = newHandle(st)
 	var e C.go_s2n_error
-	st.ptr = C.go_s2n_config_new(C.uintptr_t(st.h), &e)
+	st.ptr = C.go_s2n_config_new(C.uintptr_t(st.h), C.bool(minimal), &e)
 	if st.ptr == nil {
 		deleteHandle(st.h)
 		return nil, newError(&e, nil)
@@ -189,7 +202,7 @@ type setting struct {
 }
 
 // set is modify for a public setter: when f succeeds, the call is recorded
-// for Clone. Every exported Set*, Add*, Disable*, Wipe* and Enable* method
+// for Clone. Every exported Set*, Add*, Allow*, Disable*, Wipe* and Enable* method
 // goes through it, or is listed in config_test.go's notCloned with why.
 func (c *Config) set(rec setting, f func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int) error {
 	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
@@ -203,7 +216,7 @@ func (c *Config) set(rec setting, f func(p *C.struct_s2n_config, e *C.go_s2n_err
 
 // Clone returns a new Config with the same settings as c, like crypto/tls's
 // Config.Clone: every successful call made on c through its setters (the
-// Set*, Add*, Disable* and Wipe* methods) is made again on the new Config,
+// Set*, Add*, Allow*, Disable* and Wipe* methods) is made again on the new Config,
 // in the same order and with the same arguments. Certificate chains added
 // with AddCertChainAndKey or SetDefaultCertChains are shared (s2n counts
 // their references), a chain added with AddCertChainWithSigner is loaded
@@ -235,7 +248,7 @@ func (st *configState) clone(skip func(settingKind) bool) (*Config, error) {
 	}
 	settings := slices.Clone(st.settings)
 	st.mu.Unlock()
-	d, err := NewConfig()
+	d, err := newConfig(st.minimal)
 	if err != nil {
 		return nil, err
 	}
