@@ -324,6 +324,68 @@ func TestReconnectResumes(t *testing.T) {
 	}
 }
 
+// --ticket-out saves the session of one run to a file and --ticket-in
+// resumes it in another run, by TLS 1.3 ticket and by TLS 1.2 ticket; with
+// tickets off on TLS 1.3 there is nothing to save, and a missing or empty
+// file fails before connecting.
+func TestTicketOutIn(t *testing.T) {
+	srv := clitest.NewECDSACert(t, t.TempDir(), "server")
+	for _, version := range []uint16{tls.VersionTLS13, tls.VersionTLS12} {
+		t.Run(tls.VersionName(version), func(t *testing.T) {
+			cfg := serverConfig(srv)
+			cfg.MaxVersion = version
+			var mu sync.Mutex
+			var resumed []bool
+			host, port := goServer(t, cfg, func(c *tls.Conn) {
+				if c.Handshake() == nil {
+					mu.Lock()
+					resumed = append(resumed, c.ConnectionState().DidResume)
+					mu.Unlock()
+				}
+				if version == tls.VersionTLS13 {
+					echo(c)
+				} else {
+					echoUntil(1)(c)
+				}
+			})
+			file := filepath.Join(t.TempDir(), "ticket")
+			code, _, stderr := runS2nc("", "-f", srv.CertFile, "--linger", "200ms", "--ticket-out", file, host, port, "--send", "a")
+			require.Equal(t, cli.ExitOK, code, stderr)
+			require.Regexp(t, `resumed +no\n`, stderr)
+			saved, err := os.ReadFile(file)
+			require.NoError(t, err)
+			require.NotEmpty(t, saved)
+
+			code, stdout, stderr := runS2nc("", "-f", srv.CertFile, "--linger", "200ms", "--ticket-in", file, host, port, "--send", "b")
+			require.Equal(t, cli.ExitOK, code, stderr)
+			require.Equal(t, "b", stdout)
+			require.Regexp(t, `resumed +yes\n`, stderr)
+			mu.Lock()
+			defer mu.Unlock()
+			require.Equal(t, []bool{false, true}, resumed)
+		})
+	}
+	t.Run("errors", func(t *testing.T) {
+		cfg := serverConfig(srv)
+		host, port := goServer(t, cfg, echo)
+		dir := t.TempDir()
+		out := filepath.Join(dir, "out")
+		code, _, stderr := runS2nc("", "-f", srv.CertFile, "-T", "--ticket-out", out, host, port, "--send", "a")
+		require.Equal(t, cli.ExitFailure, code, stderr)
+		require.Contains(t, stderr, "s2nc: --ticket-out "+out+": the server gave no session to resume\n")
+		require.NoFileExists(t, out)
+
+		code, _, stderr = runS2nc("", "--ticket-in", filepath.Join(dir, "missing"), host, port)
+		require.Equal(t, cli.ExitFailure, code, stderr)
+		require.Contains(t, stderr, "s2nc: --ticket-in: open ")
+		empty := filepath.Join(dir, "empty")
+		require.NoError(t, os.WriteFile(empty, nil, 0o600))
+		code, _, stderr = runS2nc("", "--ticket-in", empty, host, port)
+		require.Equal(t, cli.ExitFailure, code, stderr)
+		require.Contains(t, stderr, "s2nc: --ticket-in "+empty+": empty file\n")
+	})
+}
+
 // The client's key, for mutual authentication, is offloaded: a file key
 // with simulated latency, and a key in a PKCS#11 token.
 func TestClientKeyOffloaded(t *testing.T) {
