@@ -421,9 +421,10 @@ func TestCertAuthoritiesFromTrustStore(t *testing.T) {
 var testCriticalOID = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 55555, 7, 1}
 
 // customExtensionsSupported reports whether this build's libcrypto lets
-// s2n accept custom critical extensions (AWS-LC 1.51.0 or later).
+// s2n accept custom critical extensions (AWS-LC 1.51.0 or later, and
+// AWS-LC-FIPS 4.2.0 of the FIPS build).
 func customExtensionsSupported(t testing.TB) bool {
-	return modeExpect(t, map[string]bool{"awslc": true, "awslc-fips": false, "openssl": false})
+	return modeExpect(t, map[string]bool{"awslc": true, "awslc-fips": true, "openssl": false})
 }
 
 // issueWith makes a P-256 certificate for localhost signed by ca, as
