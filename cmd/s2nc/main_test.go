@@ -112,6 +112,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"h", "--get", "index.html"}, `s2nc: --get "index.html": the path must start with / (see s2nc -h)` + "\n"},
 		{[]string{"h", "--get", "/", "-a", "h2"}, "s2nc: --get speaks HTTP/1.1 only: --alpn must be http/1.1 or absent (see s2nc -h)\n"},
 		{[]string{"h", "-k", "key.pem"}, "s2nc: --key needs --cert (see s2nc -h)\n"},
+		{[]string{"h", "-l", "a.pem", "-k", "a.key", "-l", "b.pem", "-k", "b.key"}, "s2nc: --cert and --key may be given once (see s2nc -h)\n"},
 		{[]string{"h", "--timeout", "-1s"}, "s2nc: --timeout must be positive (see s2nc -h)\n"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -39,6 +39,9 @@ P-256 certificate made at start, its key offloaded asynchronously.
 Certificate and key (default: throwaway, offloaded):
       --cert FILE           PEM certificate chain, leaf first
       --key FILE            PEM private key (held by s2n unless --async)
+                            --cert and --key may be repeated, in pairs: s2n
+                            picks a chain per handshake by the client's SNI and
+                            the key types it accepts (the first: the default)
       --pkcs11-key-label L  key pair L in a PKCS#11 token, always offloaded; its
                             certificate comes from --cert or from the token (label L)
       --pkcs11-module PATH  PKCS#11 module (default $S2N_PKCS11_MODULE)
@@ -124,6 +127,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func (o *options) register(fs *flag.FlagSet) {
 	o.tls.Register(fs, []string{"A", "a"}, "t")
+	o.key.Multiple = true
 	o.key.Register(fs, []string{"cert"}, []string{"key"})
 	fs.BoolVar(&o.mutual, "mutualAuth", false, "require a client certificate")
 	cli.Alias(fs, "mutualAuth", "m")
@@ -181,8 +185,36 @@ func (o *options) validate() error {
 	return o.key.Validate("--cert", "--key")
 }
 
-// loadKey loads the key the flags name, or makes a throwaway one, and the
-// OCSP response to staple with its chain.
+// keys are the server's chains and keys: the first --cert/--key pair (or
+// the throwaway or PKCS#11 key) and the further pairs.
+type keys struct {
+	main *cli.Key
+	more []*cli.Key
+}
+
+func (k *keys) Close() {
+	k.main.Close()
+	for _, key := range k.more {
+		key.Close()
+	}
+}
+
+// loadKeys loads every key the flags name, or makes a throwaway one.
+func (o *options) loadKeys() (*keys, error) {
+	main, err := o.loadKey()
+	if err != nil {
+		return nil, err
+	}
+	more, err := o.key.LoadMore("--cert", "--key")
+	if err != nil {
+		main.Close()
+		return nil, err
+	}
+	return &keys{main: main, more: more}, nil
+}
+
+// loadKey loads the first key the flags name, or makes a throwaway one,
+// and the OCSP response to staple with its chain.
 func (o *options) loadKey() (*cli.Key, error) {
 	var key *cli.Key
 	var err error
@@ -201,12 +233,17 @@ func (o *options) loadKey() (*cli.Key, error) {
 	return key, nil
 }
 
-func (o *options) configure(cfg *s2n.Config, key *cli.Key) error {
+func (o *options) configure(cfg *s2n.Config, ks *keys) error {
 	if err := o.tls.Apply(cfg); err != nil {
 		return err
 	}
-	if err := key.AddTo(cfg, o.key.MaxInflight); err != nil {
+	if err := ks.main.AddTo(cfg, o.key.MaxInflight); err != nil {
 		return err
+	}
+	for _, key := range ks.more {
+		if err := key.AddTo(cfg, 0); err != nil {
+			return err
+		}
 	}
 	if o.mutual {
 		if err := cfg.SetClientAuthType(s2n.ClientAuthRequired); err != nil {
@@ -246,13 +283,14 @@ func enableResumption(cfg *s2n.Config, tickets bool) error {
 // serve loads the key, listens and serves until ctx ends or --max-conns
 // connections are done.
 func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
-	key, err := o.loadKey()
+	ks, err := o.loadKeys()
 	if err != nil {
 		return err
 	}
-	defer key.Close()
+	defer ks.Close()
+	key := ks.main
 	defer o.tls.Close() // after the Config's Close: the key log outlives it
-	cfg, err := cli.NewConfig(func(cfg *s2n.Config) error { return o.configure(cfg, key) })
+	cfg, err := cli.NewConfig(func(cfg *s2n.Config) error { return o.configure(cfg, ks) })
 	if err != nil {
 		return err
 	}
@@ -271,6 +309,9 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	stapling := ""
 	if n := len(key.OCSPResponse); n > 0 {
 		stapling = fmt.Sprintf("; stapling an OCSP response of %d bytes", n)
+	}
+	for _, more := range ks.more {
+		stapling += fmt.Sprintf("; also certificate %s; key: %s", cli.CertSummary(more.Leaf), more.Describe())
 	}
 	s.log.Printf("s2nd: listening on %s (policy %s, %s mode); certificate %s; key: %s%s",
 		l.Addr(), o.tls.Ciphers, o.mode(), cli.CertSummary(key.Leaf), key.Describe(), stapling)

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
@@ -169,6 +171,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"-t", "ca.pem"}, "s2nd: --ca-file and --insecure are for client certificates: add --mutualAuth (see s2nd -h)\n"},
 		{[]string{"-w", "-A", "h2"}, "s2nd: --https speaks HTTP/1.1 only: --alpn must be http/1.1 or absent (see s2nd -h)\n"},
 		{[]string{"--timeout", "0s"}, "s2nd: --timeout must be positive (see s2nd -h)\n"},
+		{[]string{"--cert", "a.pem", "--key", "a.key", "--cert", "b.pem"}, "s2nd: mismatched --cert (2) and --key (1) count: give them in pairs (see s2nd -h)\n"},
+		{[]string{"--cert", "a.pem", "--key", "a.key", "--cert", "b.pem", "--key", "b.key", "--pkcs11-key-label", "k"}, "s2nd: several --cert/--key pairs and --pkcs11-key-label are exclusive (see s2nd -h)\n"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, stdout, stderr := runS2nd(tc.args...)
@@ -219,6 +223,7 @@ func TestRuntimeErrors(t *testing.T) {
 		{[]string{"--ocsp", missing}, "s2nd: --ocsp: open " + missing + ": no such file or directory\n"},
 		{[]string{"--ocsp", empty}, "s2nd: OCSP response: s2n: OCSP response of 0 bytes: it must hold 1 to 32768 bytes"},
 		{[]string{"--async", "--ocsp", big}, "s2nd: OCSP response: s2n: OCSP response of 32769 bytes: it must hold 1 to 32768 bytes"},
+		{[]string{"--cert", c.CertFile, "--key", c.KeyFile, "--cert", missing, "--key", c.KeyFile}, "s2nd: --cert: open " + missing + ": no such file or directory\n"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, _, stderr := runS2nd(tc.args...)
@@ -468,6 +473,50 @@ func TestSessionResumption(t *testing.T) {
 			}
 			require.Contains(t, d.summary(t, 2), " resumed="+want+" ")
 			require.Equal(t, cli.ExitOK, d.wait(t))
+		})
+	}
+}
+
+// TestSeveralCertificates: with an ECDSA and an RSA pair for localhost and
+// a pair for another name, s2n serves each client the chain of the key type
+// it accepts and of the name it asks for; the first pair is the default
+// for names no chain has. The keys held by s2n, then offloaded.
+func TestSeveralCertificates(t *testing.T) {
+	ec := clitest.NewECDSACert(t, t.TempDir(), "localhost")
+	rs := clitest.NewCert(t, t.TempDir(), "localhost", rsaKey(t))
+	otherKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	other := clitest.NewCertFor(t, t.TempDir(), "other.example", []string{"other.example"}, otherKey)
+	pool := x509.NewCertPool()
+	for _, c := range []*clitest.Cert{ec, rs, other} {
+		pool.AddCert(c.Leaf)
+	}
+	for _, extra := range [][]string{nil, {"--async"}} {
+		t.Run(strings.Join(append([]string{"keys"}, extra...), " "), func(t *testing.T) {
+			args := append([]string{"--cert", ec.CertFile, "--key", ec.KeyFile, "--cert", rs.CertFile, "--key", rs.KeyFile,
+				"--cert", other.CertFile, "--key", other.KeyFile, "-X", "4"}, extra...)
+			d := startS2nd(t, args...)
+			require.Contains(t, d.stderr.String(), "; also certificate CN=other.example")
+			for _, tc := range []struct {
+				sni    string
+				suites []uint16
+				want   *clitest.Cert
+			}{
+				{"localhost", []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}, ec},
+				{"localhost", []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}, rs},
+				{"other.example", []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}, other},
+				{"unknown.example", []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}, ec},
+			} {
+				conn, err := tls.Dial("tcp", d.addr, &tls.Config{
+					ServerName: tc.sni, RootCAs: pool, MaxVersion: tls.VersionTLS12, CipherSuites: tc.suites,
+					InsecureSkipVerify: tc.sni == "unknown.example", // the default chain does not name it
+				})
+				require.NoError(t, err, "%s %v", tc.sni, tc.suites)
+				require.Equal(t, tc.want.Leaf.Raw, conn.ConnectionState().PeerCertificates[0].Raw, "%s %v", tc.sni, tc.suites)
+				conn.Close()
+			}
+			require.Equal(t, cli.ExitOK, d.wait(t))
+			require.Contains(t, d.summary(t, 2), fmt.Sprintf(" offloaded-ops=%d ", len(extra)))
 		})
 	}
 }
