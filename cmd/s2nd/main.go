@@ -64,6 +64,9 @@ TLS:
   -T, --no-session-ticket   disable session resumption by ticket (TLS 1.2
                             clients still resume by session ID, from a cache
                             of 256 sessions)
+      --stk-file FILE       session ticket key: FILE's bytes (16 to 64),
+                            instead of a random key per run, so that sessions
+                            resume across restarts and servers sharing FILE
       --max-blinding DUR    cap s2n's delay after a failed handshake
                             (default: s2n's, up to 30s)
       --prefer-throughput   send 16 KiB records (s2n's default: about 8 KiB)
@@ -95,6 +98,7 @@ type options struct {
 	host, port string
 	tls        cli.TLSFlags
 	key        cli.KeyFlags
+	stkFile    string
 	mutual     bool
 	echo       bool
 	https      bool
@@ -129,6 +133,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	o.tls.Register(fs, []string{"A", "a"}, "t")
 	o.key.Multiple = true
 	o.key.Register(fs, []string{"cert"}, []string{"key"})
+	fs.StringVar(&o.stkFile, "stk-file", "", "session ticket key file")
 	fs.BoolVar(&o.mutual, "mutualAuth", false, "require a client certificate")
 	cli.Alias(fs, "mutualAuth", "m")
 	fs.BoolVar(&o.echo, "echo", false, "send back what each client sends")
@@ -250,7 +255,14 @@ func (o *options) configure(cfg *s2n.Config, ks *keys) error {
 			return err
 		}
 	}
-	if err := enableResumption(cfg, !o.tls.NoTickets); err != nil {
+	var stk []byte
+	if o.stkFile != "" {
+		var err error
+		if stk, err = cli.ReadFile("--stk-file", o.stkFile); err != nil {
+			return err
+		}
+	}
+	if err := enableResumption(cfg, !o.tls.NoTickets, stk); err != nil {
 		return fmt.Errorf("session resumption: %w", err)
 	}
 	return nil
@@ -261,10 +273,10 @@ func (o *options) configure(cfg *s2n.Config, ks *keys) error {
 const sessionCacheSize = 256
 
 // enableResumption turns on, as s2n-tls's s2nd does, a TLS 1.2 session-ID
-// cache in memory and, unless tickets is false, session tickets, with a
-// random key that lives as long as the process (it also encrypts the
-// cached sessions).
-func enableResumption(cfg *s2n.Config, tickets bool) error {
+// cache in memory and, unless tickets is false, session tickets, with key
+// stk (--stk-file) or, when it is nil, a random key that lives as long as
+// the process. The key also encrypts the cached sessions.
+func enableResumption(cfg *s2n.Config, tickets bool, stk []byte) error {
 	if err := cfg.SetSessionCache(s2n.NewMemorySessionCache(sessionCacheSize)); err != nil {
 		return err
 	}
@@ -272,6 +284,12 @@ func enableResumption(cfg *s2n.Config, tickets bool) error {
 		if err := cfg.SetSessionTickets(true); err != nil {
 			return err
 		}
+	}
+	if stk != nil {
+		if err := cfg.AddTicketKey([]byte("s2nd"), stk, time.Time{}); err != nil {
+			return fmt.Errorf("--stk-file: %w", err)
+		}
+		return nil
 	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {

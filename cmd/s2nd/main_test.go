@@ -224,6 +224,8 @@ func TestRuntimeErrors(t *testing.T) {
 		{[]string{"--ocsp", empty}, "s2nd: OCSP response: s2n: OCSP response of 0 bytes: it must hold 1 to 32768 bytes"},
 		{[]string{"--async", "--ocsp", big}, "s2nd: OCSP response: s2n: OCSP response of 32769 bytes: it must hold 1 to 32768 bytes"},
 		{[]string{"--cert", c.CertFile, "--key", c.KeyFile, "--cert", missing, "--key", c.KeyFile}, "s2nd: --cert: open " + missing + ": no such file or directory\n"},
+		{[]string{"--stk-file", missing}, "s2nd: --stk-file: open " + missing + ": no such file or directory\n"},
+		{[]string{"--stk-file", empty}, "s2nd: session resumption: --stk-file: s2n: "},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, _, stderr := runS2nd(tc.args...)
@@ -518,6 +520,50 @@ func TestSeveralCertificates(t *testing.T) {
 			require.Equal(t, cli.ExitOK, d.wait(t))
 			require.Contains(t, d.summary(t, 2), fmt.Sprintf(" offloaded-ops=%d ", len(extra)))
 		})
+	}
+}
+
+// TestSTKFile: sessions of one s2nd run resume on a later run that reads
+// the same --stk-file, by TLS 1.3 ticket and TLS 1.2 ticket; a later run
+// with its own random key makes a full handshake.
+func TestSTKFile(t *testing.T) {
+	dir := t.TempDir()
+	c := clitest.NewECDSACert(t, dir, "localhost")
+	stk := filepath.Join(dir, "stk")
+	key := make([]byte, 32)
+	_, err := rand.Read(key)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(stk, key, 0o600))
+	for _, policy := range []string{"default_tls13", "test_all_tls12"} {
+		for _, shared := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s shared=%v", policy, shared), func(t *testing.T) {
+				var session []byte
+				for i := range 2 {
+					args := []string{"--cert", c.CertFile, "--key", c.KeyFile, "-c", policy, "-e", "-X", "1"}
+					if i == 0 || shared {
+						args = append(args, "--stk-file", stk)
+					}
+					d := startS2nd(t, args...)
+					cfg := d.s2nClient(t, policy)
+					raw, err := net.Dial("tcp", d.addr)
+					require.NoError(t, err)
+					conn := s2n.Client(raw, cfg, "localhost")
+					if session != nil {
+						require.NoError(t, conn.Connection().SetSession(session))
+					}
+					require.NoError(t, conn.Handshake())
+					_, err = io.WriteString(conn, "x")
+					require.NoError(t, err)
+					_, err = io.ReadFull(conn, make([]byte, 1))
+					require.NoError(t, err)
+					require.Equal(t, i == 1 && shared, conn.ConnectionState().DidResume)
+					session, err = conn.Connection().Session()
+					require.NoError(t, err)
+					require.NoError(t, conn.Close())
+					require.Equal(t, cli.ExitOK, d.wait(t))
+				}
+			})
+		}
 	}
 }
 
