@@ -567,6 +567,86 @@ func TestSTKFile(t *testing.T) {
 	}
 }
 
+// cS2nc runs s2n-tls's own s2nc (scripts/build-s2n-utils builds it) with
+// args and returns its output. It gets one line on stdin, which stays open
+// while it runs: with --ticket-out s2nc echoes until a session ticket has
+// arrived, and fails if its input ends first. Without --ticket-out or
+// --echo it does not read stdin.
+func cS2nc(t *testing.T, args ...string) string {
+	t.Helper()
+	path, err := filepath.Abs(filepath.Join("..", "..", "third_party", "dist", "s2n-utils", "bin", "s2nc"))
+	require.NoError(t, err)
+	_, err = os.Stat(path)
+	require.NoError(t, err, "s2n-tls's s2nc is a peer of these tests: run scripts/build-s2n-utils (scripts/test does)")
+	cmd := exec.Command(path, args...)
+	out := clitest.NewOutput()
+	cmd.Stdout, cmd.Stderr = out, out
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	defer stdin.Close()
+	require.NoError(t, cmd.Start())
+	_, err = io.WriteString(stdin, "ticket\n")
+	require.NoError(t, err)
+	exited := make(chan struct{})
+	var waitErr error
+	go func() {
+		waitErr = cmd.Wait()
+		close(exited)
+	}()
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-exited
+		t.Fatalf("s2nc did not exit; output:\n%s", out)
+	}
+	require.NoError(t, waitErr, "s2nc: %s", out)
+	return out.String()
+}
+
+// TestTicketFilesInterop: a session saved by s2n-tls's s2nc --ticket-out
+// from one s2nd run resumes in this s2nc --ticket-in on a second run
+// sharing the --stk-file, which saves it again for s2n-tls's s2nc to
+// resume on a third run; on a run with its own key the same file leads to a
+// full handshake.
+func TestTicketFilesInterop(t *testing.T) {
+	bin := clitest.Build(t, "github.com/s2n-go/s2n/cmd/s2nc")
+	dir := t.TempDir()
+	stk, t1, t2 := filepath.Join(dir, "stk"), filepath.Join(dir, "t1"), filepath.Join(dir, "t2")
+	key := make([]byte, 32)
+	_, err := rand.Read(key)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(stk, key, 0o600))
+	portOfAddr := func(d *daemon) string { return strings.TrimPrefix(d.addr, "localhost:") }
+
+	d := startS2nd(t, "--stk-file", stk, "-e", "-X", "1")
+	cert := d.certFile
+	out := cS2nc(t, "-f", cert, "-c", "default_tls13", "--ticket-out", t1, "localhost", portOfAddr(d))
+	require.NotContains(t, out, "Resumed session")
+	require.Equal(t, cli.ExitOK, d.wait(t))
+	require.Contains(t, d.summary(t, 1), " resumed=no ")
+
+	d = startS2nd(t, "--stk-file", stk, "-e", "-X", "1")
+	ours := exec.Command(filepath.Join(bin, "s2nc"), "-f", cert, "--ticket-in", t1, "--ticket-out", t2, "localhost", portOfAddr(d), "--send", "x")
+	stderr, err := ours.CombinedOutput()
+	require.NoError(t, err, "%s", stderr)
+	require.Regexp(t, `resumed +yes\n`, string(stderr))
+	require.Equal(t, cli.ExitOK, d.wait(t))
+	require.Contains(t, d.summary(t, 1), " resumed=yes ")
+
+	d = startS2nd(t, "--stk-file", stk, "-e", "-X", "1")
+	out = cS2nc(t, "-f", cert, "-c", "default_tls13", "--ticket-in", t2, "localhost", portOfAddr(d))
+	require.Contains(t, out, "Resumed session\n")
+	require.Equal(t, cli.ExitOK, d.wait(t))
+	require.Contains(t, d.summary(t, 1), " resumed=yes ")
+
+	d = startS2nd(t, "-e", "-X", "1")
+	out = cS2nc(t, "-f", d.certFile, "-c", "default_tls13", "--ticket-in", t2, "localhost", portOfAddr(d))
+	require.NotContains(t, out, "Resumed session")
+	require.Equal(t, cli.ExitOK, d.wait(t))
+	require.Contains(t, d.summary(t, 1), " resumed=no ")
+}
+
 // Interrupting s2nd ends its open connections and prints the totals.
 func TestInterruptStops(t *testing.T) {
 	d := startS2nd(t)
