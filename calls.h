@@ -187,6 +187,10 @@ GO_S2N_CALL(s2n_config_set_max_cert_chain_depth, (struct s2n_config *c, uint16_t
 GO_S2N_CALL(s2n_config_set_verification_ca_location,
         (struct s2n_config *c, const char *file, const char *dir, go_s2n_error *e), (c, file, dir))
 GO_S2N_CALL(s2n_config_load_system_certs, (struct s2n_config *c, go_s2n_error *e), (c))
+GO_S2N_CALL(s2n_config_disable_x509_time_verification, (struct s2n_config *c, go_s2n_error *e), (c))
+GO_S2N_CALL(s2n_config_disable_x509_intent_verification, (struct s2n_config *c, go_s2n_error *e), (c))
+GO_S2N_CALL(s2n_config_allow_ip_in_cn, (struct s2n_config *c, go_s2n_error *e), (c))
+GO_S2N_CALL(s2n_config_add_custom_x509_extension, (struct s2n_config *c, uint8_t *oid, uint32_t len, go_s2n_error *e), (c, oid, len))
 
 /* ---- certificate revocation lists (unstable/crl.h; crl.go) ---- */
 GO_S2N_CALL_PTR(struct s2n_crl, s2n_crl_new, (go_s2n_error *e), ())

@@ -6,6 +6,7 @@ import "C"
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/asn1"
 	"strings"
 	"unsafe"
 )
@@ -243,5 +244,63 @@ func (c *Config) LoadSystemCerts() error {
 	rec := setting{name: "LoadSystemCerts", replay: func(d *Config) error { return d.LoadSystemCerts() }}
 	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_load_system_certs(p, e)
+	})
+}
+
+// DisableX509TimeVerification makes the peer's certificates acceptable
+// outside their validity period (s2n_config_disable_x509_time_verification):
+// s2n no longer checks notBefore and notAfter, everything else stays
+// verified. Revocation data for an expired certificate may be gone, so an
+// application doing this needs its own bound on certificate lifetimes.
+func (c *Config) DisableX509TimeVerification() error {
+	rec := setting{name: "DisableX509TimeVerification", replay: (*Config).DisableX509TimeVerification}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		return C.go_s2n_config_disable_x509_time_verification(p, e)
+	})
+}
+
+// DisableX509IntentVerification makes the peer's certificates acceptable
+// whatever their Key Usage and Extended Key Usage say
+// (s2n_config_disable_x509_intent_verification). By default a client
+// refuses a server certificate whose Extended Key Usage leaves out
+// serverAuth, and a server a client certificate without clientAuth; a
+// certificate without these extensions is accepted either way.
+func (c *Config) DisableX509IntentVerification() error {
+	rec := setting{name: "DisableX509IntentVerification", replay: (*Config).DisableX509IntentVerification}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		return C.go_s2n_config_disable_x509_intent_verification(p, e)
+	})
+}
+
+// AllowIPInCN lets a certificate without a Subject Alternative Name
+// extension match an IP address server name through its Common Name
+// (s2n_config_allow_ip_in_cn; unstable/allow_ip_in_cn.h). By default s2n
+// refuses such a certificate, as RFC 6125 matches IP addresses only against
+// iPAddress SAN entries. It is meant as a stopgap while certificates are
+// reissued with those entries.
+func (c *Config) AllowIPInCN() error {
+	rec := setting{name: "AllowIPInCN", replay: (*Config).AllowIPInCN}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		return C.go_s2n_config_allow_ip_in_cn(p, e)
+	})
+}
+
+// AddCustomX509Extension marks the critical certificate extension oid as
+// handled by the application (s2n_config_add_custom_x509_extension;
+// unstable/custom_x509_extensions.h): s2n refuses a peer certificate with
+// a critical extension it does not know, unless that extension was added
+// here, one call per extension. s2n then ignores the extension: the
+// application must check it itself, in a [CertValidationFunc] or
+// [Config.SetVerifyPeerCertificate] hook, or before any application data.
+// It needs AWS-LC 1.51.0 or later; other libcrypto builds fail with
+// S2N_ERR_API_UNSUPPORTED_BY_LIBCRYPTO.
+func (c *Config) AddCustomX509Extension(oid asn1.ObjectIdentifier) error {
+	if len(oid) < 2 {
+		return usageError(nameInvalidArg, "invalid extension OID %v", oid)
+	}
+	text := []byte(oid.String())
+	rec := setting{name: "AddCustomX509Extension", replay: func(d *Config) error { return d.AddCustomX509Extension(oid) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		return C.go_s2n_config_add_custom_x509_extension(p, (*C.uint8_t)(unsafe.Pointer(&text[0])), C.uint32_t(len(text)), e)
 	})
 }

@@ -2,12 +2,20 @@ package s2n
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
+	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -407,4 +415,201 @@ func TestCertAuthoritiesFromTrustStore(t *testing.T) {
 	require.NoError(t, await(t, served, "server handshake"))
 	c.Close()
 	require.Equal(t, [][]byte{ca.cert.RawSubject}, acceptable)
+}
+
+// testCriticalOID is a private-arc extension no libcrypto knows.
+var testCriticalOID = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 55555, 7, 1}
+
+// customExtensionsSupported reports whether this build's libcrypto lets
+// s2n accept custom critical extensions (AWS-LC 1.51.0 or later, and
+// AWS-LC-FIPS 4.2.0 of the FIPS build).
+func customExtensionsSupported(t testing.TB) bool {
+	return modeExpect(t, map[string]bool{"awslc": true, "awslc-fips": true, "openssl": false})
+}
+
+// issueWith makes a P-256 certificate for localhost signed by ca, as
+// mutate changes it from an ordinary server-and-client leaf.
+func issueWith(t testing.TB, ca *testKey, name string, mutate func(*x509.Certificate)) *testKey {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: "localhost"},
+		DNSNames:     []string{"localhost"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	mutate(tmpl)
+	return createTestKey(t, name, tmpl, ca, priv)
+}
+
+// relaxedCheck connects a client trusting ca to a server with leaf, under
+// serverName, once with a plain client Config and once with relax applied
+// to it, and returns the two handshake errors.
+func relaxedCheck(t *testing.T, ca, leaf *testKey, serverName string, relax func(*Config) error) (plain, relaxed error) {
+	t.Helper()
+	run := func(relax func(*Config) error) error {
+		cfg := quickBlinding(t, clientConfig(t, "default_tls13", ca))
+		if relax != nil {
+			require.NoError(t, relax(cfg))
+		}
+		addr, served := validationServer(t, leaf)
+		raw, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		c := Client(raw, cfg, serverName)
+		defer c.Close()
+		err = c.HandshakeContext(context.Background())
+		if err == nil {
+			require.NoError(t, echoCheck(c))
+		}
+		c.Close()
+		await(t, served, "server handshake")
+		return err
+	}
+	return run(nil), run(relax)
+}
+
+// echoCheck proves the connection carries data after a handshake: the
+// client's close_notify arrives at the server as EOF, so it just sends.
+func echoCheck(c *Conn) error {
+	_, err := c.Write([]byte("ping"))
+	return err
+}
+
+// TestX509TimeVerification: an expired server certificate, and one not
+// valid yet, fail verification, and pass with time verification off.
+func TestX509TimeVerification(t *testing.T) {
+	ca := newTestCA(t, "time CA")
+	for _, tc := range []struct {
+		name     string
+		from, to time.Duration
+		want     string
+	}{
+		{"expired", -48 * time.Hour, -24 * time.Hour, "S2N_ERR_CERT_EXPIRED"},
+		{"not yet valid", 24 * time.Hour, 48 * time.Hour, "S2N_ERR_CERT_NOT_YET_VALID"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			leaf := issueWith(t, ca, tc.name, func(c *x509.Certificate) {
+				c.NotBefore, c.NotAfter = time.Now().Add(tc.from), time.Now().Add(tc.to)
+			})
+			plain, relaxed := relaxedCheck(t, ca, leaf, "localhost", (*Config).DisableX509TimeVerification)
+			requireS2nError(t, plain, tc.want)
+			require.NoError(t, relaxed)
+		})
+	}
+	// Only the dates are relaxed: an untrusted issuer still fails.
+	other := newTestCA(t, "other CA")
+	expired := issueWith(t, other, "expired, untrusted", func(c *x509.Certificate) {
+		c.NotBefore, c.NotAfter = time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour)
+	})
+	_, relaxed := relaxedCheck(t, ca, expired, "localhost", (*Config).DisableX509TimeVerification)
+	requireS2nError(t, relaxed, "S2N_ERR_CERT_UNTRUSTED")
+}
+
+// TestX509IntentVerification: a server certificate whose Extended Key
+// Usage is clientAuth only fails a client's verification, and passes with
+// intent verification off.
+func TestX509IntentVerification(t *testing.T) {
+	ca := newTestCA(t, "intent CA")
+	leaf := issueWith(t, ca, "client-only", func(c *x509.Certificate) {
+		c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+	})
+	plain, relaxed := relaxedCheck(t, ca, leaf, "localhost", (*Config).DisableX509IntentVerification)
+	requireS2nError(t, plain, "S2N_ERR_CERT_INTENT_INVALID")
+	require.NoError(t, relaxed)
+}
+
+// TestAllowIPInCN: a certificate without SANs whose Common Name is the
+// server's IP address fails verification, and passes with AllowIPInCN.
+func TestAllowIPInCN(t *testing.T) {
+	ca := newTestCA(t, "ip CA")
+	leaf := issueWith(t, ca, "ip in CN", func(c *x509.Certificate) {
+		c.Subject.CommonName, c.DNSNames = "127.0.0.1", nil
+	})
+	plain, relaxed := relaxedCheck(t, ca, leaf, "127.0.0.1", (*Config).AllowIPInCN)
+	requireS2nError(t, plain, "S2N_ERR_CERT_UNTRUSTED")
+	require.NoError(t, relaxed)
+	// The CN still has to be the address asked for.
+	_, relaxed = relaxedCheck(t, ca, leaf, "127.0.0.2", (*Config).AllowIPInCN)
+	requireS2nError(t, relaxed, "S2N_ERR_CERT_INVALID_HOSTNAME")
+}
+
+// TestCustomX509Extension: a server certificate with a critical extension
+// s2n does not know fails verification; registered with
+// AddCustomX509Extension it passes, and the application's own check of it
+// (here a VerifyPeerCertificate hook) sees it. A libcrypto without the
+// support refuses the registration.
+func TestCustomX509Extension(t *testing.T) {
+	ca := newTestCA(t, "extension CA")
+	leaf := issueWith(t, ca, "critical extension", func(c *x509.Certificate) {
+		c.ExtraExtensions = []pkix.Extension{{Id: testCriticalOID, Critical: true, Value: []byte{0x05, 0x00}}}
+	})
+	var seen atomic.Bool
+	register := func(cfg *Config) error {
+		if err := cfg.AddCustomX509Extension(testCriticalOID); err != nil {
+			return err
+		}
+		return cfg.SetVerifyPeerCertificate(func(_ [][]byte, chains [][]*x509.Certificate) error {
+			for _, ext := range chains[0][0].Extensions {
+				if ext.Id.Equal(testCriticalOID) && ext.Critical {
+					seen.Store(true)
+					return nil
+				}
+			}
+			return errors.New("custom extension missing")
+		})
+	}
+	if !customExtensionsSupported(t) {
+		cfg, err := NewConfig()
+		require.NoError(t, err)
+		defer cfg.Close()
+		requireS2nError(t, cfg.AddCustomX509Extension(testCriticalOID), "S2N_ERR_API_UNSUPPORTED_BY_LIBCRYPTO")
+		t.Logf("%s: custom critical extensions unsupported, as expected", Libcrypto())
+		return
+	}
+	plain, relaxed := relaxedCheck(t, ca, leaf, "localhost", register)
+	requireS2nError(t, plain, "S2N_ERR_CERT_UNHANDLED_CRITICAL_EXTENSION")
+	require.NoError(t, relaxed)
+	require.True(t, seen.Load(), "the hook saw the extension")
+
+	cfg, err := NewConfig()
+	require.NoError(t, err)
+	defer cfg.Close()
+	requireUsage(t, cfg.AddCustomX509Extension(nil), nameInvalidArg)
+}
+
+// TestNewMinimalConfig: a minimal Config has no system certificates (it
+// loads them, which s2n refuses twice), trusts no server until told to,
+// and its Clone is minimal too.
+func TestNewMinimalConfig(t *testing.T) {
+	ec, _, _ := testKeys(t)
+	cfg, err := NewMinimalConfig()
+	require.NoError(t, err)
+	defer cfg.Close()
+	require.NoError(t, cfg.SetCipherPreferences("default_tls13"))
+	quickBlinding(t, cfg)
+	clone, err := cfg.Clone()
+	require.NoError(t, err)
+	defer clone.Close()
+	system, err := cfg.Clone()
+	require.NoError(t, err)
+	defer system.Close()
+	require.NoError(t, system.LoadSystemCerts())
+	requireS2nError(t, system.LoadSystemCerts(), "S2N_ERR_X509_TRUST_STORE")
+
+	addr, served := validationServer(t, ec)
+	c, err := clientHandshake(t, context.Background(), addr, cfg)
+	requireS2nError(t, err, "S2N_ERR_CERT_UNTRUSTED")
+	c.Close()
+	await(t, served, "server handshake")
+
+	require.NoError(t, clone.AddPEMToTrustStore(ec.certPEM))
+	require.NoError(t, clone.SetCertAuthoritiesFromTrustStore(), "no system certificates to refuse")
+	addr, served = validationServer(t, ec)
+	c, err = clientHandshake(t, context.Background(), addr, clone)
+	require.NoError(t, err)
+	c.Close()
+	await(t, served, "server handshake")
 }

@@ -24,6 +24,8 @@
 #include <s2n/unstable/cert_authorities.h>
 #include <s2n/unstable/events.h>
 #include <s2n/unstable/ktls.h>
+#include <s2n/unstable/allow_ip_in_cn.h>
+#include <s2n/unstable/custom_x509_extensions.h>
 
 /* ---- errors (calls.c) ----
  * What an s2n call that failed left in the thread-local s2n_errno, read by the

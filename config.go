@@ -202,7 +202,7 @@ type setting struct {
 }
 
 // set is modify for a public setter: when f succeeds, the call is recorded
-// for Clone. Every exported Set*, Add*, Disable*, Wipe* and Enable* method
+// for Clone. Every exported Set*, Add*, Allow*, Disable*, Wipe* and Enable* method
 // goes through it, or is listed in config_test.go's notCloned with why.
 func (c *Config) set(rec setting, f func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int) error {
 	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
@@ -216,7 +216,7 @@ func (c *Config) set(rec setting, f func(p *C.struct_s2n_config, e *C.go_s2n_err
 
 // Clone returns a new Config with the same settings as c, like crypto/tls's
 // Config.Clone: every successful call made on c through its setters (the
-// Set*, Add*, Disable* and Wipe* methods) is made again on the new Config,
+// Set*, Add*, Allow*, Disable* and Wipe* methods) is made again on the new Config,
 // in the same order and with the same arguments. Certificate chains added
 // with AddCertChainAndKey or SetDefaultCertChains are shared (s2n counts
 // their references), a chain added with AddCertChainWithSigner is loaded

@@ -64,10 +64,10 @@ func TestConfigGetters(t *testing.T) {
 	require.NoError(t, cfg.SetAlertBehavior(AlertIgnoreWarnings))
 }
 
-// TestNewMinimalConfig: a minimal Config has no system trust store, so a
+// TestNewMinimalConfigHandshake: a minimal Config has no system trust store, so a
 // server only its own trust store names is verified; its clone is minimal
 // too.
-func TestNewMinimalConfig(t *testing.T) {
+func TestNewMinimalConfigHandshake(t *testing.T) {
 	ec, _, _ := testKeys(t)
 	cfg, err := NewMinimalConfig()
 	require.NoError(t, err)

@@ -47,6 +47,10 @@ TLS:
   -a, --alpn LIST           ALPN protocols, comma-separated, most preferred first
   -r, --reconnect           connect a second time, resuming the session
   -T, --no-session-ticket   disable session tickets
+      --ticket-out FILE     save the session (a TLS 1.3 ticket, or a TLS 1.2
+                            ticket or session ID) to FILE, to resume later
+                            (with --reconnect: the last connection's)
+      --ticket-in FILE      resume the session saved in FILE by --ticket-out
       --max-blinding DUR    cap s2n's delay after a failed handshake
                             (default: s2n's, up to 30s)
       --prefer-throughput   send 16 KiB records (s2n's default: about 8 KiB)
@@ -104,6 +108,8 @@ type options struct {
 	sendFile        string
 	get             string
 	reconnect       bool
+	ticketIn        string
+	ticketOut       string
 	status          bool
 	dynamic         uint
 	timeout         time.Duration
@@ -148,6 +154,8 @@ func (o *options) register(fs *flag.FlagSet) {
 	cli.Alias(fs, "status", "s")
 	fs.BoolVar(&o.reconnect, "reconnect", false, "reconnect, resuming the session")
 	cli.Alias(fs, "reconnect", "r")
+	fs.StringVar(&o.ticketIn, "ticket-in", "", "resume the session saved in FILE")
+	fs.StringVar(&o.ticketOut, "ticket-out", "", "save the session to FILE")
 	fs.UintVar(&o.dynamic, "dynamic", 0, "dynamic record sizing threshold in bytes")
 	cli.Alias(fs, "dynamic", "D")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "timeout")
@@ -300,9 +308,25 @@ func connect(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io
 		rounds = 2
 	}
 	var ticket []byte
+	if o.ticketIn != "" {
+		if ticket, err = cli.ReadFile("--ticket-in", o.ticketIn); err != nil {
+			return err
+		}
+		if len(ticket) == 0 {
+			return fmt.Errorf("--ticket-in %s: empty file", o.ticketIn)
+		}
+	}
 	for i := 0; i < rounds; i++ {
 		if ticket, err = c.round(ctx, ticket); err != nil {
 			return err
+		}
+	}
+	if o.ticketOut != "" {
+		if len(ticket) == 0 {
+			return fmt.Errorf("--ticket-out %s: the server gave no session to resume", o.ticketOut)
+		}
+		if err := os.WriteFile(o.ticketOut, ticket, 0o600); err != nil {
+			return fmt.Errorf("--ticket-out: %w", err)
 		}
 	}
 	if key != nil && key.Signer() != nil && !o.quiet {

@@ -112,6 +112,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"h", "--get", "index.html"}, `s2nc: --get "index.html": the path must start with / (see s2nc -h)` + "\n"},
 		{[]string{"h", "--get", "/", "-a", "h2"}, "s2nc: --get speaks HTTP/1.1 only: --alpn must be http/1.1 or absent (see s2nc -h)\n"},
 		{[]string{"h", "-k", "key.pem"}, "s2nc: --key needs --cert (see s2nc -h)\n"},
+		{[]string{"h", "-l", "a.pem", "-k", "a.key", "-l", "b.pem", "-k", "b.key"}, "s2nc: --cert and --key may be given once (see s2nc -h)\n"},
 		{[]string{"h", "--timeout", "-1s"}, "s2nc: --timeout must be positive (see s2nc -h)\n"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -322,6 +323,68 @@ func TestReconnectResumes(t *testing.T) {
 			require.Equal(t, []bool{false, true}, resumed)
 		})
 	}
+}
+
+// --ticket-out saves the session of one run to a file and --ticket-in
+// resumes it in another run, by TLS 1.3 ticket and by TLS 1.2 ticket; with
+// tickets off on TLS 1.3 there is nothing to save, and a missing or empty
+// file fails before connecting.
+func TestTicketOutIn(t *testing.T) {
+	srv := clitest.NewECDSACert(t, t.TempDir(), "server")
+	for _, version := range []uint16{tls.VersionTLS13, tls.VersionTLS12} {
+		t.Run(tls.VersionName(version), func(t *testing.T) {
+			cfg := serverConfig(srv)
+			cfg.MaxVersion = version
+			var mu sync.Mutex
+			var resumed []bool
+			host, port := goServer(t, cfg, func(c *tls.Conn) {
+				if c.Handshake() == nil {
+					mu.Lock()
+					resumed = append(resumed, c.ConnectionState().DidResume)
+					mu.Unlock()
+				}
+				if version == tls.VersionTLS13 {
+					echo(c)
+				} else {
+					echoUntil(1)(c)
+				}
+			})
+			file := filepath.Join(t.TempDir(), "ticket")
+			code, _, stderr := runS2nc("", "-f", srv.CertFile, "--linger", "200ms", "--ticket-out", file, host, port, "--send", "a")
+			require.Equal(t, cli.ExitOK, code, stderr)
+			require.Regexp(t, `resumed +no\n`, stderr)
+			saved, err := os.ReadFile(file)
+			require.NoError(t, err)
+			require.NotEmpty(t, saved)
+
+			code, stdout, stderr := runS2nc("", "-f", srv.CertFile, "--linger", "200ms", "--ticket-in", file, host, port, "--send", "b")
+			require.Equal(t, cli.ExitOK, code, stderr)
+			require.Equal(t, "b", stdout)
+			require.Regexp(t, `resumed +yes\n`, stderr)
+			mu.Lock()
+			defer mu.Unlock()
+			require.Equal(t, []bool{false, true}, resumed)
+		})
+	}
+	t.Run("errors", func(t *testing.T) {
+		cfg := serverConfig(srv)
+		host, port := goServer(t, cfg, echo)
+		dir := t.TempDir()
+		out := filepath.Join(dir, "out")
+		code, _, stderr := runS2nc("", "-f", srv.CertFile, "-T", "--ticket-out", out, host, port, "--send", "a")
+		require.Equal(t, cli.ExitFailure, code, stderr)
+		require.Contains(t, stderr, "s2nc: --ticket-out "+out+": the server gave no session to resume\n")
+		require.NoFileExists(t, out)
+
+		code, _, stderr = runS2nc("", "--ticket-in", filepath.Join(dir, "missing"), host, port)
+		require.Equal(t, cli.ExitFailure, code, stderr)
+		require.Contains(t, stderr, "s2nc: --ticket-in: open ")
+		empty := filepath.Join(dir, "empty")
+		require.NoError(t, os.WriteFile(empty, nil, 0o600))
+		code, _, stderr = runS2nc("", "--ticket-in", empty, host, port)
+		require.Equal(t, cli.ExitFailure, code, stderr)
+		require.Contains(t, stderr, "s2nc: --ticket-in "+empty+": empty file\n")
+	})
 }
 
 // The client's key, for mutual authentication, is offloaded: a file key

@@ -39,6 +39,9 @@ P-256 certificate made at start, its key offloaded asynchronously.
 Certificate and key (default: throwaway, offloaded):
       --cert FILE           PEM certificate chain, leaf first
       --key FILE            PEM private key (held by s2n unless --async)
+                            --cert and --key may be repeated, in pairs: s2n
+                            picks a chain per handshake by the client's SNI and
+                            the key types it accepts (the first: the default)
       --pkcs11-key-label L  key pair L in a PKCS#11 token, always offloaded; its
                             certificate comes from --cert or from the token (label L)
       --pkcs11-module PATH  PKCS#11 module (default $S2N_PKCS11_MODULE)
@@ -61,6 +64,9 @@ TLS:
   -T, --no-session-ticket   disable session resumption by ticket (TLS 1.2
                             clients still resume by session ID, from a cache
                             of 256 sessions)
+      --stk-file FILE       session ticket key: FILE's bytes (16 to 64),
+                            instead of a random key per run, so that sessions
+                            resume across restarts and servers sharing FILE
       --max-blinding DUR    cap s2n's delay after a failed handshake
                             (default: s2n's, up to 30s)
       --prefer-throughput   send 16 KiB records (s2n's default: about 8 KiB)
@@ -92,6 +98,7 @@ type options struct {
 	host, port string
 	tls        cli.TLSFlags
 	key        cli.KeyFlags
+	stkFile    string
 	mutual     bool
 	echo       bool
 	https      bool
@@ -124,7 +131,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func (o *options) register(fs *flag.FlagSet) {
 	o.tls.Register(fs, []string{"A", "a"}, "t")
+	o.key.Multiple = true
 	o.key.Register(fs, []string{"cert"}, []string{"key"})
+	fs.StringVar(&o.stkFile, "stk-file", "", "session ticket key file")
 	fs.BoolVar(&o.mutual, "mutualAuth", false, "require a client certificate")
 	cli.Alias(fs, "mutualAuth", "m")
 	fs.BoolVar(&o.echo, "echo", false, "send back what each client sends")
@@ -181,8 +190,36 @@ func (o *options) validate() error {
 	return o.key.Validate("--cert", "--key")
 }
 
-// loadKey loads the key the flags name, or makes a throwaway one, and the
-// OCSP response to staple with its chain.
+// keys are the server's chains and keys: the first --cert/--key pair (or
+// the throwaway or PKCS#11 key) and the further pairs.
+type keys struct {
+	main *cli.Key
+	more []*cli.Key
+}
+
+func (k *keys) Close() {
+	k.main.Close()
+	for _, key := range k.more {
+		key.Close()
+	}
+}
+
+// loadKeys loads every key the flags name, or makes a throwaway one.
+func (o *options) loadKeys() (*keys, error) {
+	main, err := o.loadKey()
+	if err != nil {
+		return nil, err
+	}
+	more, err := o.key.LoadMore("--cert", "--key")
+	if err != nil {
+		main.Close()
+		return nil, err
+	}
+	return &keys{main: main, more: more}, nil
+}
+
+// loadKey loads the first key the flags name, or makes a throwaway one,
+// and the OCSP response to staple with its chain.
 func (o *options) loadKey() (*cli.Key, error) {
 	var key *cli.Key
 	var err error
@@ -201,19 +238,31 @@ func (o *options) loadKey() (*cli.Key, error) {
 	return key, nil
 }
 
-func (o *options) configure(cfg *s2n.Config, key *cli.Key) error {
+func (o *options) configure(cfg *s2n.Config, ks *keys) error {
 	if err := o.tls.Apply(cfg); err != nil {
 		return err
 	}
-	if err := key.AddTo(cfg, o.key.MaxInflight); err != nil {
+	if err := ks.main.AddTo(cfg, o.key.MaxInflight); err != nil {
 		return err
+	}
+	for _, key := range ks.more {
+		if err := key.AddTo(cfg, 0); err != nil {
+			return err
+		}
 	}
 	if o.mutual {
 		if err := cfg.SetClientAuthType(s2n.ClientAuthRequired); err != nil {
 			return err
 		}
 	}
-	if err := enableResumption(cfg, !o.tls.NoTickets); err != nil {
+	var stk []byte
+	if o.stkFile != "" {
+		var err error
+		if stk, err = cli.ReadFile("--stk-file", o.stkFile); err != nil {
+			return err
+		}
+	}
+	if err := enableResumption(cfg, !o.tls.NoTickets, stk); err != nil {
 		return fmt.Errorf("session resumption: %w", err)
 	}
 	return nil
@@ -224,10 +273,10 @@ func (o *options) configure(cfg *s2n.Config, key *cli.Key) error {
 const sessionCacheSize = 256
 
 // enableResumption turns on, as s2n-tls's s2nd does, a TLS 1.2 session-ID
-// cache in memory and, unless tickets is false, session tickets, with a
-// random key that lives as long as the process (it also encrypts the
-// cached sessions).
-func enableResumption(cfg *s2n.Config, tickets bool) error {
+// cache in memory and, unless tickets is false, session tickets, with key
+// stk (--stk-file) or, when it is nil, a random key that lives as long as
+// the process. The key also encrypts the cached sessions.
+func enableResumption(cfg *s2n.Config, tickets bool, stk []byte) error {
 	if err := cfg.SetSessionCache(s2n.NewMemorySessionCache(sessionCacheSize)); err != nil {
 		return err
 	}
@@ -235,6 +284,12 @@ func enableResumption(cfg *s2n.Config, tickets bool) error {
 		if err := cfg.SetSessionTickets(true); err != nil {
 			return err
 		}
+	}
+	if stk != nil {
+		if err := cfg.AddTicketKey([]byte("s2nd"), stk, time.Time{}); err != nil {
+			return fmt.Errorf("--stk-file: %w", err)
+		}
+		return nil
 	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
@@ -246,13 +301,14 @@ func enableResumption(cfg *s2n.Config, tickets bool) error {
 // serve loads the key, listens and serves until ctx ends or --max-conns
 // connections are done.
 func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
-	key, err := o.loadKey()
+	ks, err := o.loadKeys()
 	if err != nil {
 		return err
 	}
-	defer key.Close()
+	defer ks.Close()
+	key := ks.main
 	defer o.tls.Close() // after the Config's Close: the key log outlives it
-	cfg, err := cli.NewConfig(func(cfg *s2n.Config) error { return o.configure(cfg, key) })
+	cfg, err := cli.NewConfig(func(cfg *s2n.Config) error { return o.configure(cfg, ks) })
 	if err != nil {
 		return err
 	}
@@ -271,6 +327,9 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	stapling := ""
 	if n := len(key.OCSPResponse); n > 0 {
 		stapling = fmt.Sprintf("; stapling an OCSP response of %d bytes", n)
+	}
+	for _, more := range ks.more {
+		stapling += fmt.Sprintf("; also certificate %s; key: %s", cli.CertSummary(more.Leaf), more.Describe())
 	}
 	s.log.Printf("s2nd: listening on %s (policy %s, %s mode); certificate %s; key: %s%s",
 		l.Addr(), o.tls.Ciphers, o.mode(), cli.CertSummary(key.Leaf), key.Describe(), stapling)

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
@@ -169,6 +171,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"-t", "ca.pem"}, "s2nd: --ca-file and --insecure are for client certificates: add --mutualAuth (see s2nd -h)\n"},
 		{[]string{"-w", "-A", "h2"}, "s2nd: --https speaks HTTP/1.1 only: --alpn must be http/1.1 or absent (see s2nd -h)\n"},
 		{[]string{"--timeout", "0s"}, "s2nd: --timeout must be positive (see s2nd -h)\n"},
+		{[]string{"--cert", "a.pem", "--key", "a.key", "--cert", "b.pem"}, "s2nd: mismatched --cert (2) and --key (1) count: give them in pairs (see s2nd -h)\n"},
+		{[]string{"--cert", "a.pem", "--key", "a.key", "--cert", "b.pem", "--key", "b.key", "--pkcs11-key-label", "k"}, "s2nd: several --cert/--key pairs and --pkcs11-key-label are exclusive (see s2nd -h)\n"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, stdout, stderr := runS2nd(tc.args...)
@@ -219,6 +223,9 @@ func TestRuntimeErrors(t *testing.T) {
 		{[]string{"--ocsp", missing}, "s2nd: --ocsp: open " + missing + ": no such file or directory\n"},
 		{[]string{"--ocsp", empty}, "s2nd: OCSP response: s2n: OCSP response of 0 bytes: it must hold 1 to 32768 bytes"},
 		{[]string{"--async", "--ocsp", big}, "s2nd: OCSP response: s2n: OCSP response of 32769 bytes: it must hold 1 to 32768 bytes"},
+		{[]string{"--cert", c.CertFile, "--key", c.KeyFile, "--cert", missing, "--key", c.KeyFile}, "s2nd: --cert: open " + missing + ": no such file or directory\n"},
+		{[]string{"--stk-file", missing}, "s2nd: --stk-file: open " + missing + ": no such file or directory\n"},
+		{[]string{"--stk-file", empty}, "s2nd: session resumption: --stk-file: s2n: "},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, _, stderr := runS2nd(tc.args...)
@@ -470,6 +477,174 @@ func TestSessionResumption(t *testing.T) {
 			require.Equal(t, cli.ExitOK, d.wait(t))
 		})
 	}
+}
+
+// TestSeveralCertificates: with an ECDSA and an RSA pair for localhost and
+// a pair for another name, s2n serves each client the chain of the key type
+// it accepts and of the name it asks for; the first pair is the default
+// for names no chain has. The keys held by s2n, then offloaded.
+func TestSeveralCertificates(t *testing.T) {
+	ec := clitest.NewECDSACert(t, t.TempDir(), "localhost")
+	rs := clitest.NewCert(t, t.TempDir(), "localhost", rsaKey(t))
+	otherKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	other := clitest.NewCertFor(t, t.TempDir(), "other.example", []string{"other.example"}, otherKey)
+	pool := x509.NewCertPool()
+	for _, c := range []*clitest.Cert{ec, rs, other} {
+		pool.AddCert(c.Leaf)
+	}
+	for _, extra := range [][]string{nil, {"--async"}} {
+		t.Run(strings.Join(append([]string{"keys"}, extra...), " "), func(t *testing.T) {
+			args := append([]string{"--cert", ec.CertFile, "--key", ec.KeyFile, "--cert", rs.CertFile, "--key", rs.KeyFile,
+				"--cert", other.CertFile, "--key", other.KeyFile, "-X", "4"}, extra...)
+			d := startS2nd(t, args...)
+			require.Contains(t, d.stderr.String(), "; also certificate CN=other.example")
+			for _, tc := range []struct {
+				sni    string
+				suites []uint16
+				want   *clitest.Cert
+			}{
+				{"localhost", []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}, ec},
+				{"localhost", []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}, rs},
+				{"other.example", []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}, other},
+				{"unknown.example", []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}, ec},
+			} {
+				conn, err := tls.Dial("tcp", d.addr, &tls.Config{
+					ServerName: tc.sni, RootCAs: pool, MaxVersion: tls.VersionTLS12, CipherSuites: tc.suites,
+					InsecureSkipVerify: tc.sni == "unknown.example", // the default chain does not name it
+				})
+				require.NoError(t, err, "%s %v", tc.sni, tc.suites)
+				require.Equal(t, tc.want.Leaf.Raw, conn.ConnectionState().PeerCertificates[0].Raw, "%s %v", tc.sni, tc.suites)
+				conn.Close()
+			}
+			require.Equal(t, cli.ExitOK, d.wait(t))
+			require.Contains(t, d.summary(t, 2), fmt.Sprintf(" offloaded-ops=%d ", len(extra)))
+		})
+	}
+}
+
+// TestSTKFile: sessions of one s2nd run resume on a later run that reads
+// the same --stk-file, by TLS 1.3 ticket and TLS 1.2 ticket; a later run
+// with its own random key makes a full handshake.
+func TestSTKFile(t *testing.T) {
+	dir := t.TempDir()
+	c := clitest.NewECDSACert(t, dir, "localhost")
+	stk := filepath.Join(dir, "stk")
+	key := make([]byte, 32)
+	_, err := rand.Read(key)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(stk, key, 0o600))
+	for _, policy := range []string{"default_tls13", "test_all_tls12"} {
+		for _, shared := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s shared=%v", policy, shared), func(t *testing.T) {
+				var session []byte
+				for i := range 2 {
+					args := []string{"--cert", c.CertFile, "--key", c.KeyFile, "-c", policy, "-e", "-X", "1"}
+					if i == 0 || shared {
+						args = append(args, "--stk-file", stk)
+					}
+					d := startS2nd(t, args...)
+					cfg := d.s2nClient(t, policy)
+					raw, err := net.Dial("tcp", d.addr)
+					require.NoError(t, err)
+					conn := s2n.Client(raw, cfg, "localhost")
+					if session != nil {
+						require.NoError(t, conn.Connection().SetSession(session))
+					}
+					require.NoError(t, conn.Handshake())
+					_, err = io.WriteString(conn, "x")
+					require.NoError(t, err)
+					_, err = io.ReadFull(conn, make([]byte, 1))
+					require.NoError(t, err)
+					require.Equal(t, i == 1 && shared, conn.ConnectionState().DidResume)
+					session, err = conn.Connection().Session()
+					require.NoError(t, err)
+					require.NoError(t, conn.Close())
+					require.Equal(t, cli.ExitOK, d.wait(t))
+				}
+			})
+		}
+	}
+}
+
+// cS2nc runs s2n-tls's own s2nc (scripts/build-s2n-utils builds it) with
+// args and returns its output. It gets one line on stdin, which stays open
+// while it runs: with --ticket-out s2nc echoes until a session ticket has
+// arrived, and fails if its input ends first. Without --ticket-out or
+// --echo it does not read stdin.
+func cS2nc(t *testing.T, args ...string) string {
+	t.Helper()
+	path, err := filepath.Abs(filepath.Join("..", "..", "third_party", "dist", "s2n-utils", "bin", "s2nc"))
+	require.NoError(t, err)
+	_, err = os.Stat(path)
+	require.NoError(t, err, "s2n-tls's s2nc is a peer of these tests: run scripts/build-s2n-utils (scripts/test does)")
+	cmd := exec.Command(path, args...)
+	out := clitest.NewOutput()
+	cmd.Stdout, cmd.Stderr = out, out
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	defer stdin.Close()
+	require.NoError(t, cmd.Start())
+	_, err = io.WriteString(stdin, "ticket\n")
+	require.NoError(t, err)
+	exited := make(chan struct{})
+	var waitErr error
+	go func() {
+		waitErr = cmd.Wait()
+		close(exited)
+	}()
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-exited
+		t.Fatalf("s2nc did not exit; output:\n%s", out)
+	}
+	require.NoError(t, waitErr, "s2nc: %s", out)
+	return out.String()
+}
+
+// TestTicketFilesInterop: a session saved by s2n-tls's s2nc --ticket-out
+// from one s2nd run resumes in this s2nc --ticket-in on a second run
+// sharing the --stk-file, which saves it again for s2n-tls's s2nc to
+// resume on a third run; on a run with its own key the same file leads to a
+// full handshake.
+func TestTicketFilesInterop(t *testing.T) {
+	bin := clitest.Build(t, "github.com/s2n-go/s2n/cmd/s2nc")
+	dir := t.TempDir()
+	stk, t1, t2 := filepath.Join(dir, "stk"), filepath.Join(dir, "t1"), filepath.Join(dir, "t2")
+	key := make([]byte, 32)
+	_, err := rand.Read(key)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(stk, key, 0o600))
+	portOfAddr := func(d *daemon) string { return strings.TrimPrefix(d.addr, "localhost:") }
+
+	d := startS2nd(t, "--stk-file", stk, "-e", "-X", "1")
+	cert := d.certFile
+	out := cS2nc(t, "-f", cert, "-c", "default_tls13", "--ticket-out", t1, "localhost", portOfAddr(d))
+	require.NotContains(t, out, "Resumed session")
+	require.Equal(t, cli.ExitOK, d.wait(t))
+	require.Contains(t, d.summary(t, 1), " resumed=no ")
+
+	d = startS2nd(t, "--stk-file", stk, "-e", "-X", "1")
+	ours := exec.Command(filepath.Join(bin, "s2nc"), "-f", cert, "--ticket-in", t1, "--ticket-out", t2, "localhost", portOfAddr(d), "--send", "x")
+	stderr, err := ours.CombinedOutput()
+	require.NoError(t, err, "%s", stderr)
+	require.Regexp(t, `resumed +yes\n`, string(stderr))
+	require.Equal(t, cli.ExitOK, d.wait(t))
+	require.Contains(t, d.summary(t, 1), " resumed=yes ")
+
+	d = startS2nd(t, "--stk-file", stk, "-e", "-X", "1")
+	out = cS2nc(t, "-f", cert, "-c", "default_tls13", "--ticket-in", t2, "localhost", portOfAddr(d))
+	require.Contains(t, out, "Resumed session\n")
+	require.Equal(t, cli.ExitOK, d.wait(t))
+	require.Contains(t, d.summary(t, 1), " resumed=yes ")
+
+	d = startS2nd(t, "-e", "-X", "1")
+	out = cS2nc(t, "-f", d.certFile, "-c", "default_tls13", "--ticket-in", t2, "localhost", portOfAddr(d))
+	require.NotContains(t, out, "Resumed session")
+	require.Equal(t, cli.ExitOK, d.wait(t))
+	require.Contains(t, d.summary(t, 1), " resumed=no ")
 }
 
 // Interrupting s2nd ends its open connections and prints the totals.

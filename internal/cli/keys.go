@@ -22,23 +22,44 @@ import (
 // offloaded: the key never leaves the token).
 type KeyFlags struct {
 	CertFile, KeyFile string
-	PKCS11            PKCS11Flags
-	Async             bool
-	Latency           time.Duration
-	MaxInflight       int
+	// MoreCerts and MoreKeys are the second and later --cert and --key
+	// files, in order, when Multiple allows repeating the flags (a
+	// server's several chains).
+	MoreCerts, MoreKeys []string
+	Multiple            bool
+	PKCS11              PKCS11Flags
+	Async               bool
+	Latency             time.Duration
+	MaxInflight         int
 }
 
 // Register adds the key flags to fs; certNames and keyNames are the names of
 // the certificate and key file flags (the first one is canonical).
 func (k *KeyFlags) Register(fs *flag.FlagSet, certNames, keyNames []string) {
-	fs.StringVar(&k.CertFile, certNames[0], "", "PEM certificate chain, leaf first")
+	fs.Func(certNames[0], "PEM certificate chain, leaf first", repeated(&k.CertFile, &k.MoreCerts))
 	Alias(fs, certNames[0], certNames[1:]...)
-	fs.StringVar(&k.KeyFile, keyNames[0], "", "PEM private key")
+	fs.Func(keyNames[0], "PEM private key", repeated(&k.KeyFile, &k.MoreKeys))
 	Alias(fs, keyNames[0], keyNames[1:]...)
 	fs.BoolVar(&k.Async, "async", false, "offload private-key operations to goroutines")
 	fs.DurationVar(&k.Latency, "key-latency", 0, "simulated remote-key delay per operation (implies --async)")
 	fs.IntVar(&k.MaxInflight, "max-inflight", 0, "bound on concurrent key operations (0: none)")
 	k.PKCS11.register(fs)
+}
+
+// repeated sets first on a flag's first use and appends to more on the
+// next ones.
+func repeated(first *string, more *[]string) func(string) error {
+	return func(v string) error {
+		if v == "" {
+			return errors.New("empty file name")
+		}
+		if *first == "" {
+			*first = v
+		} else {
+			*more = append(*more, v)
+		}
+		return nil
+	}
 }
 
 // Configured reports whether any key source was given.
@@ -58,6 +79,12 @@ func (k *KeyFlags) Validate(certFlag, keyFlag string) error {
 		return Usagef("--key-latency must not be negative")
 	case k.MaxInflight < 0:
 		return Usagef("--max-inflight must not be negative")
+	case !k.Multiple && (len(k.MoreCerts) > 0 || len(k.MoreKeys) > 0):
+		return Usagef("%s and %s may be given once", certFlag, keyFlag)
+	case len(k.MoreCerts) != len(k.MoreKeys):
+		return Usagef("mismatched %s (%d) and %s (%d) count: give them in pairs", certFlag, len(k.MoreCerts)+1, keyFlag, len(k.MoreKeys)+1)
+	case len(k.MoreCerts) > 0 && k.PKCS11.KeyLabel != "":
+		return Usagef("several %s/%s pairs and --pkcs11-key-label are exclusive", certFlag, keyFlag)
 	case k.PKCS11.KeyLabel != "" && k.KeyFile != "":
 		return Usagef("%s and --pkcs11-key-label are exclusive: the key is in a file or in the token", keyFlag)
 	case k.PKCS11.KeyLabel != "":
@@ -118,6 +145,25 @@ func (k *KeyFlags) Load(certFlag, keyFlag string) (*Key, error) {
 	}
 	key.signer = NewOffload(signer, k.Latency)
 	return key, nil
+}
+
+// LoadMore loads the second and later --cert/--key pairs, each as Load
+// would (offloaded under the same flags, with a signer of its own).
+func (k *KeyFlags) LoadMore(certFlag, keyFlag string) ([]*Key, error) {
+	var keys []*Key
+	for i := range k.MoreCerts {
+		one := *k
+		one.CertFile, one.KeyFile, one.MoreCerts, one.MoreKeys = k.MoreCerts[i], k.MoreKeys[i], nil, nil
+		key, err := one.Load(certFlag, keyFlag)
+		if err != nil {
+			for _, loaded := range keys {
+				loaded.Close()
+			}
+			return nil, err
+		}
+		keys = append(keys, key)
+	}
+	return keys, nil
 }
 
 // readChain reads a PEM chain and parses its leaf.

@@ -152,10 +152,17 @@ func (c *Cert) PEM() []byte {
 // dir.
 func NewCert(t testing.TB, dir, cn string, key crypto.Signer) *Cert {
 	t.Helper()
+	return NewCertFor(t, dir, cn, []string{"localhost"}, key)
+}
+
+// NewCertFor is NewCert with the DNS names dnsNames instead of localhost
+// (127.0.0.1 stays).
+func NewCertFor(t testing.TB, dir, cn string, dnsNames []string, key crypto.Signer) *Cert {
+	t.Helper()
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(time.Now().UnixNano()),
 		Subject:               pkix.Name{CommonName: cn},
-		DNSNames:              []string{"localhost"},
+		DNSNames:              dnsNames,
 		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(time.Hour),
