@@ -42,6 +42,16 @@ GO_S2N_CALL(s2n_connection_set_protocol_preferences,
 GO_S2N_CALL(s2n_conn_get_signature_public_key_type,
         (struct s2n_connection *c, s2n_mode mode, char *out, uint32_t *n, go_s2n_error *e), (c, mode, out, n))
 
+GO_S2N_CALL(s2n_config_set_verify_after_sign, (struct s2n_config *c, s2n_verify_after_sign mode, go_s2n_error *e), (c, mode))
+GO_S2N_CALL(s2n_connection_use_corked_io, (struct s2n_connection *c, go_s2n_error *e), (c))
+GO_S2N_CALL(s2n_connection_set_dynamic_buffers, (struct s2n_connection *c, bool enabled, go_s2n_error *e), (c, enabled))
+GO_S2N_CALL(s2n_connection_get_client_cert_chain,
+        (struct s2n_connection *c, uint8_t **chain, uint32_t *n, go_s2n_error *e), (c, chain, n))
+GO_S2N_CALL_SIZE(s2n_sendv_with_offset,
+        (struct s2n_connection *c, const struct iovec *bufs, ssize_t count, ssize_t offs, s2n_blocked_status *blocked,
+                go_s2n_error *e),
+        (c, bufs, count, offs, blocked))
+
 /* ---- certificate chains and keys ---- */
 GO_S2N_CALL(s2n_config_set_cert_chain_and_key_defaults,
         (struct s2n_config *c, struct s2n_cert_chain_and_key **cks, uint32_t n, go_s2n_error *e), (c, cks, n))

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <stdbool.h>
 #include <s2n.h>
 #include <s2n/unstable/crl.h>

@@ -611,3 +611,19 @@ func (c *Config) read(f func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int) e
 	}
 	return nil
 }
+
+// SetVerifyAfterSign makes s2n verify each signature made with a local
+// private key before sending it (s2n_config_set_verify_after_sign): a
+// hardware or libcrypto fault then fails the handshake instead of leaking
+// the key through a bad signature, at a cost in latency. Keys offloaded
+// through AddCertChainWithSigner are checked by ValidationStrict instead.
+func (c *Config) SetVerifyAfterSign(enabled bool) error {
+	mode := C.S2N_VERIFY_AFTER_SIGN_DISABLED
+	if enabled {
+		mode = C.S2N_VERIFY_AFTER_SIGN_ENABLED
+	}
+	rec := setting{name: "SetVerifyAfterSign", replay: func(d *Config) error { return d.SetVerifyAfterSign(enabled) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		return C.go_s2n_config_set_verify_after_sign(p, C.s2n_verify_after_sign(mode), e)
+	})
+}

@@ -123,6 +123,7 @@ func cloneCalls(t *testing.T) map[string]func(*Config) error {
 		"SetAlertBehavior":            func(c *Config) error { return c.SetAlertBehavior(AlertIgnoreWarnings) },
 		"SendMaxFragmentLength":       func(c *Config) error { return c.SendMaxFragmentLength(MaxFragmentLength1024) },
 		"AcceptMaxFragmentLength":     (*Config).AcceptMaxFragmentLength,
+		"SetVerifyAfterSign":          func(c *Config) error { return c.SetVerifyAfterSign(true) },
 		"SetHandshakeEventCallback": func(c *Config) error {
 			return c.SetHandshakeEventCallback(func(*Connection, HandshakeEvent) {})
 		},

@@ -356,3 +356,30 @@ func (c *Connection) SignatureKeyType(mode Mode) (string, error) {
 	}
 	return C.GoString(&buf[0]), nil
 }
+
+// ClientCertChain returns the certificates, DER-encoded, leaf first, that
+// the client sent, as received, verified or not; nil if it sent none
+// (s2n_connection_get_client_cert_chain).
+func (c *Connection) ClientCertChain() ([][]byte, error) {
+	var chain [][]byte
+	err := c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		var ptr *C.uint8_t
+		var n C.uint32_t
+		if C.go_s2n_connection_get_client_cert_chain(p, &ptr, &n, e) < 0 {
+			return -1
+		}
+		// Each certificate is prefixed with its 3-byte length (RFC 5246
+		// 7.4.2), in every protocol version.
+		b := C.GoBytes(unsafe.Pointer(ptr), C.int(n))
+		for len(b) >= 3 {
+			l := int(b[0])<<16 | int(b[1])<<8 | int(b[2])
+			if l > len(b)-3 {
+				break
+			}
+			chain = append(chain, b[3:3+l])
+			b = b[3+l:]
+		}
+		return 0
+	})
+	return chain, err
+}

@@ -4,7 +4,9 @@ package s2n
 import "C"
 
 import (
+	"runtime"
 	"time"
+	"unsafe"
 )
 
 // Record layer and I/O controls: how s2n sizes the records it sends, and
@@ -117,4 +119,70 @@ func (c *Config) AcceptMaxFragmentLength() error {
 	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_accept_max_fragment_length(p, e)
 	})
+}
+
+// UseCorkedIO makes s2n cork its TCP socket while it writes a flight of
+// records, so that they leave in as few segments as possible
+// (s2n_connection_use_corked_io). Only for a connection whose socket s2n
+// writes itself (SetFd); a Conn's transport is the binding's and s2n
+// refuses.
+func (c *Connection) UseCorkedIO() error {
+	return c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		return C.go_s2n_connection_use_corked_io(p, e)
+	})
+}
+
+// SetDynamicBuffers makes s2n free the connection's I/O buffers whenever
+// they are empty, and allocate them again when needed
+// (s2n_connection_set_dynamic_buffers): less memory per idle connection,
+// more allocations. For a Conn, Config.SetReleaseBuffersWhenIdle does the
+// same and also frees the binding's own buffers.
+func (c *Connection) SetDynamicBuffers(enabled bool) error {
+	return c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		return C.go_s2n_connection_set_dynamic_buffers(p, C.bool(enabled), e)
+	})
+}
+
+// Sendv encrypts and writes the buffers bufs as one stream, starting at
+// byte offset off of their concatenation (s2n_sendv_with_offset; off == 0
+// is what s2n's plain sendv does): records are cut across buffer
+// boundaries, without a copy into one buffer first. It returns how many
+// bytes, from off, were consumed; on a partial write or ErrBlocked call it
+// again with off advanced by that count.
+func (c *Connection) Sendv(bufs [][]byte, off int) (int, Blocked, error) {
+	if off < 0 {
+		return 0, NotBlocked, usageError(nameInvalidArg, "negative offset %d", off)
+	}
+	total := 0
+	for _, b := range bufs {
+		total += len(b)
+	}
+	if off > total {
+		return 0, NotBlocked, usageError(nameInvalidArg, "offset %d beyond the %d bytes of bufs", off, total)
+	}
+	s := c.state()
+	if err := s.drive(c, "Sendv"); err != nil {
+		return 0, NotBlocked, err
+	}
+	// The iovec array is C memory holding Go pointers: cgo allows that for
+	// pinned memory only.
+	var pin runtime.Pinner
+	defer pin.Unpin()
+	n := max(len(bufs), 1)
+	iov := (*C.struct_iovec)(C.calloc(C.size_t(n), C.size_t(unsafe.Sizeof(C.struct_iovec{}))))
+	defer C.free(unsafe.Pointer(iov))
+	vec := unsafe.Slice(iov, n)
+	for i, b := range bufs {
+		if len(b) == 0 {
+			continue
+		}
+		pin.Pin(&b[0])
+		vec[i].iov_base = unsafe.Pointer(&b[0])
+		vec[i].iov_len = C.size_t(len(b))
+	}
+	var blocked C.s2n_blocked_status
+	var e C.go_s2n_error
+	w := C.go_s2n_sendv_with_offset(s.ptr, iov, C.ssize_t(len(bufs)), C.ssize_t(off), &blocked, &e)
+	err := s.finish(w < 0, &e)
+	return max(int(w), 0), Blocked(blocked), err
 }
