@@ -52,6 +52,8 @@ GO_S2N_CALL_SIZE(s2n_sendv_with_offset,
                 go_s2n_error *e),
         (c, bufs, count, offs, blocked))
 
+GO_S2N_CALL(s2n_config_set_npn, (struct s2n_config *c, bool enable, go_s2n_error *e), (c, enable))
+
 /* ---- certificate chains and keys ---- */
 GO_S2N_CALL(s2n_config_set_cert_chain_and_key_defaults,
         (struct s2n_config *c, struct s2n_cert_chain_and_key **cks, uint32_t n, go_s2n_error *e), (c, cks, n))

@@ -24,6 +24,7 @@
 #include <s2n/unstable/fingerprint.h>
 #include <s2n/unstable/cert_authorities.h>
 #include <s2n/unstable/events.h>
+#include <s2n/unstable/npn.h>
 #include <s2n/unstable/ktls.h>
 #include <s2n/unstable/allow_ip_in_cn.h>
 #include <s2n/unstable/custom_x509_extensions.h>

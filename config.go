@@ -627,3 +627,15 @@ func (c *Config) SetVerifyAfterSign(enabled bool) error {
 		return C.go_s2n_config_set_verify_after_sign(p, C.s2n_verify_after_sign(mode), e)
 	})
 }
+
+// SetNPN turns on Next Protocol Negotiation, the pre-standard predecessor of
+// ALPN that some OpenSSL peers still require (unstable s2n_config_set_npn):
+// a client offers it and a server answers it, with the protocols of
+// SetProtocolPreferences; a peer that also offers ALPN gets ALPN. The
+// protocol chosen is read as ALPN's is. s2n advises against NPN otherwise.
+func (c *Config) SetNPN(enabled bool) error {
+	rec := setting{name: "SetNPN", replay: func(d *Config) error { return d.SetNPN(enabled) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		return C.go_s2n_config_set_npn(p, C.bool(enabled), e)
+	})
+}

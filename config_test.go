@@ -124,6 +124,7 @@ func cloneCalls(t *testing.T) map[string]func(*Config) error {
 		"SendMaxFragmentLength":       func(c *Config) error { return c.SendMaxFragmentLength(MaxFragmentLength1024) },
 		"AcceptMaxFragmentLength":     (*Config).AcceptMaxFragmentLength,
 		"SetVerifyAfterSign":          func(c *Config) error { return c.SetVerifyAfterSign(true) },
+		"SetNPN":                      func(c *Config) error { return c.SetNPN(true) },
 		"SetHandshakeEventCallback": func(c *Config) error {
 			return c.SetHandshakeEventCallback(func(*Connection, HandshakeEvent) {})
 		},

@@ -151,3 +151,30 @@ func TestDHParams(t *testing.T) {
 	requireS2nError(t, cfg.AddDHParams(nil), nameInvalidArg, ErrUsage)
 	require.Error(t, cfg.AddDHParams([]byte("-----BEGIN DH PARAMETERS-----\nAAAA\n-----END DH PARAMETERS-----\n")))
 }
+
+// TestNPN: openssl's client offering only NPN gets the protocol from a
+// server with NPN on, and none from one without.
+func TestNPN(t *testing.T) {
+	ec, _, _ := testKeys(t)
+	for _, npn := range []bool{false, true} {
+		server := signerConfig(t, "default", ec, &faultySigner{key: ec.signer}, "h2", "http/1.1")
+		require.NoError(t, server.SetNPN(npn))
+		proto := make(chan string, 1)
+		addr, done := serveResults(t, server, 1, func(c *Conn) error {
+			err := c.Handshake()
+			proto <- c.ConnectionState().NegotiatedProtocol
+			return err
+		})
+		out, err := exec.Command("openssl", "s_client", "-connect", addr, "-tls1_2", "-nextprotoneg", "http/1.1",
+			"-servername", "localhost").CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		require.NoError(t, <-done)
+		if npn {
+			require.Equal(t, "http/1.1", <-proto)
+			require.Contains(t, string(out), "Next protocol: (1) http/1.1")
+		} else {
+			require.Equal(t, "", <-proto)
+			require.NotContains(t, string(out), "Next protocol: (1)")
+		}
+	}
+}
