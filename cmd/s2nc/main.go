@@ -61,6 +61,8 @@ TLS:
       --buffered-send N     send buffer of N bytes: larger gathers several
                             records per write, smaller makes smaller records
                             (at least 1034; default: s2n's, one record)
+      --npn                 also negotiate the --alpn protocols by NPN, the
+                            pre-ALPN extension some OpenSSL peers need
   -L, --key-log PATH        append the session secrets to PATH in NSS key log
                             format (for Wireshark; debugging only)
   -D, --dynamic BYTES       send records that fit one Ethernet frame for the

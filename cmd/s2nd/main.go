@@ -77,6 +77,8 @@ TLS:
       --buffered-send N     send buffer of N bytes: larger gathers several
                             records per write, smaller makes smaller records
                             (at least 1034; default: s2n's, one record)
+  -N, --npn                 also negotiate the --alpn protocols by NPN, the
+                            pre-ALPN extension some OpenSSL peers need
   -L, --key-log PATH        append the session secrets to PATH in NSS key log
                             format (for Wireshark; debugging only)
       --timeout DUR         handshake timeout (default 10s)
@@ -131,6 +133,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func (o *options) register(fs *flag.FlagSet) {
 	o.tls.Register(fs, []string{"A", "a"}, "t")
+	cli.Alias(fs, "npn", "N")
 	o.key.Multiple = true
 	o.key.Register(fs, []string{"cert"}, []string{"key"})
 	fs.StringVar(&o.stkFile, "stk-file", "", "session ticket key file")

@@ -855,3 +855,13 @@ func TestKeyLogAndBufferedSend(t *testing.T) {
 	require.Contains(t, stderr, "--buffered-send 100: ")
 	require.Contains(t, stderr, "S2N_ERR_INVALID_ARGUMENT")
 }
+
+// TestNPN: with --npn, s2nd answers openssl's NPN-only client with a
+// protocol of --alpn, as s2n-tls's s2nd -N does.
+func TestNPN(t *testing.T) {
+	d := startS2nd(t, "-N", "-a", "http/1.1", "-c", "default")
+	out, err := exec.Command("openssl", "s_client", "-connect", d.addr, "-tls1_2", "-nextprotoneg", "http/1.1").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Contains(t, string(out), "Next protocol: (1) http/1.1")
+	require.Contains(t, d.summary(t, 1), " alpn=http/1.1 ")
+}

@@ -41,6 +41,8 @@ type TLSFlags struct {
 	// BufferedSend is the send buffer size (--buffered-send), 0 for s2n's.
 	KeyLog       string
 	BufferedSend uint
+	// NPN turns on Next Protocol Negotiation with the ALPN list (--npn).
+	NPN bool
 
 	keyLogFile *os.File // opened by Apply, closed by Close
 }
@@ -70,6 +72,7 @@ func (f *TLSFlags) Register(fs *flag.FlagSet, alpnShort []string, caShort string
 	fs.StringVar(&f.KeyLog, "key-log", "", "append the NSS key log to PATH")
 	Alias(fs, "key-log", "L")
 	fs.UintVar(&f.BufferedSend, "buffered-send", 0, "send buffer size in bytes (0: s2n's)")
+	fs.BoolVar(&f.NPN, "npn", false, "also negotiate the --alpn protocols by NPN, for peers that need it")
 }
 
 // NewConfig makes an s2n Config and has configure set it up; the Config is
@@ -102,6 +105,11 @@ func (f *TLSFlags) Apply(cfg *s2n.Config) error {
 	if alpn := SplitList(f.ALPN); len(alpn) > 0 {
 		if err := cfg.SetProtocolPreferences(alpn); err != nil {
 			return fmt.Errorf("--alpn %q: %w", f.ALPN, err)
+		}
+	}
+	if f.NPN {
+		if err := cfg.SetNPN(true); err != nil {
+			return fmt.Errorf("--npn: %w", err)
 		}
 	}
 	if err := f.applyTrust(cfg); err != nil {
