@@ -25,6 +25,7 @@ func cloneCalls(t *testing.T) map[string]func(*Config) error {
 	}
 	return map[string]func(*Config) error{
 		"SetCipherPreferences":    func(c *Config) error { return c.SetCipherPreferences("default_tls13") },
+		"EnableKTLSUnsafeTLS13":   (*Config).EnableKTLSUnsafeTLS13,
 		"AddCertChainAndKey":      func(c *Config) error { return c.AddCertChainAndKey(chain()) },
 		"AddPEMToTrustStore":      func(c *Config) error { return c.AddPEMToTrustStore(ec.certPEM) },
 		"WipeTrustStore":          (*Config).WipeTrustStore,
