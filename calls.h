@@ -215,3 +215,9 @@ GO_S2N_CALL(s2n_connection_ktls_enable_recv, (struct s2n_connection *c, go_s2n_e
 GO_S2N_CALL(s2n_config_ktls_enable_unsafe_tls13, (struct s2n_config *c, go_s2n_error *e), (c))
 GO_S2N_CALL(s2n_sendfile, (struct s2n_connection *c, int fd, off_t offset, size_t count, size_t *written,
         s2n_blocked_status *blocked, go_s2n_error *e), (c, fd, offset, count, written, blocked))
+
+/* ---- serialization (serialize.go) ---- */
+GO_S2N_CALL(s2n_config_set_serialization_version, (struct s2n_config *c, s2n_serialization_version v, go_s2n_error *e), (c, v))
+GO_S2N_CALL(s2n_connection_serialization_length, (struct s2n_connection *c, uint32_t *length, go_s2n_error *e), (c, length))
+GO_S2N_CALL(s2n_connection_serialize, (struct s2n_connection *c, uint8_t *buf, uint32_t len, go_s2n_error *e), (c, buf, len))
+GO_S2N_CALL(s2n_connection_deserialize, (struct s2n_connection *c, uint8_t *buf, uint32_t len, go_s2n_error *e), (c, buf, len))

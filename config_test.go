@@ -26,6 +26,7 @@ func cloneCalls(t *testing.T) map[string]func(*Config) error {
 	return map[string]func(*Config) error{
 		"SetCipherPreferences":    func(c *Config) error { return c.SetCipherPreferences("default_tls13") },
 		"EnableKTLSUnsafeTLS13":   (*Config).EnableKTLSUnsafeTLS13,
+		"SetSerializationVersion": func(c *Config) error { return c.SetSerializationVersion(SerializationV1) },
 		"AddCertChainAndKey":      func(c *Config) error { return c.AddCertChainAndKey(chain()) },
 		"AddPEMToTrustStore":      func(c *Config) error { return c.AddPEMToTrustStore(ec.certPEM) },
 		"WipeTrustStore":          (*Config).WipeTrustStore,
