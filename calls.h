@@ -221,3 +221,7 @@ GO_S2N_CALL(s2n_config_set_serialization_version, (struct s2n_config *c, s2n_ser
 GO_S2N_CALL(s2n_connection_serialization_length, (struct s2n_connection *c, uint32_t *length, go_s2n_error *e), (c, length))
 GO_S2N_CALL(s2n_connection_serialize, (struct s2n_connection *c, uint8_t *buf, uint32_t len, go_s2n_error *e), (c, buf, len))
 GO_S2N_CALL(s2n_connection_deserialize, (struct s2n_connection *c, uint8_t *buf, uint32_t len, go_s2n_error *e), (c, buf, len))
+
+/* ---- renegotiation (renegotiate.go; unstable/renegotiate.h) ---- */
+GO_S2N_DRIVE(s2n_renegotiate, (struct s2n_connection *c, uint8_t *buf, ssize_t size, ssize_t *n, s2n_blocked_status *blocked,
+        go_s2n_error *e), (c, buf, size, n, blocked))
