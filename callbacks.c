@@ -328,3 +328,17 @@ int go_s2n_config_set_timing_checkpoint_callback(struct s2n_config *c, int enabl
     }
     return (int) go_s2n_check(s2n_config_set_timing_checkpoint_cb(c, enabled ? go_s2n_timing_checkpoint_cb : NULL), e);
 }
+
+/* ---- renegotiation ----
+ * s2n calls this inside s2n_recv when a TLS 1.2 client reads a HelloRequest;
+ * the connection's handle (its ctx) goes to Go, which writes the answer. */
+static int go_s2n_renegotiate_request_cb(struct s2n_connection *conn, void *ctx, s2n_renegotiate_response *response)
+{
+    (void) ctx;
+    return goS2nRenegotiateRequest((uintptr_t) s2n_connection_get_ctx(conn), response, (uintptr_t) pthread_self());
+}
+
+int go_s2n_config_set_renegotiate_request_callback(struct s2n_config *c, int enabled, go_s2n_error *e)
+{
+    return (int) go_s2n_check(s2n_config_set_renegotiate_request_cb(c, enabled ? go_s2n_renegotiate_request_cb : NULL, NULL), e);
+}

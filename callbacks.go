@@ -391,3 +391,38 @@ func goS2nTimingCheckpoint(h, conn C.uintptr_t, name *C.char, role C.uint8_t, ns
 		return nil
 	})
 }
+
+// goS2nRenegotiateRequest is s2n's renegotiation request callback (TLS 1.2
+// clients, inside s2n_recv): it runs the Config's RenegotiateRequestFunc for
+// the connection behind handle h, as a callback of that connection, and
+// writes its answer to response.
+//
+//export goS2nRenegotiateRequest
+func goS2nRenegotiateRequest(h C.uintptr_t, response *C.s2n_renegotiate_response, tid C.uintptr_t) C.int {
+	if h == 0 {
+		return -1
+	}
+	s := cgo.Handle(h).Value().(*connState)
+	var answer RenegotiateResponse
+	err := s.runCallback(uintptr(tid), func() error {
+		conn := s.driver
+		var fn RenegotiateRequestFunc
+		if s.config != nil {
+			fn = s.config.renegotiateFn
+		}
+		if fn == nil || conn == nil {
+			return errNoCallback
+		}
+		answer = fn(conn)
+		switch answer {
+		case RenegotiateIgnore, RenegotiateReject, RenegotiateAccept:
+			return nil
+		}
+		return usageError(nameInvalidArg, "renegotiation request callback returned %d", int(answer))
+	})
+	if err != nil {
+		return -1
+	}
+	*response = C.s2n_renegotiate_response(answer)
+	return 0
+}

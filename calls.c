@@ -326,3 +326,13 @@ int go_s2n_shutdown_cb(struct s2n_connection *c, s2n_blocked_status *blocked, go
 {
     return go_s2n_shutdown(c, blocked, e);
 }
+
+/* ---- renegotiation ---- */
+int go_s2n_renegotiate_wipe(struct s2n_connection *c, uintptr_t handle, go_s2n_error *e)
+{
+    if (go_s2n_check(s2n_renegotiate_wipe(c), e) < 0) {
+        return -1;
+    }
+    /* The wipe resets the context, as s2n_connection_wipe does. */
+    return (int) go_s2n_check(s2n_connection_set_ctx(c, (void *) handle), e);
+}

@@ -238,3 +238,20 @@ GO_S2N_CALL(s2n_connection_is_valid_for_cipher_preferences, (struct s2n_connecti
         (c, version))
 GO_S2N_CALL(s2n_connection_get_signature_scheme, (struct s2n_connection *c, const char **name, go_s2n_error *e), (c, name))
 GO_S2N_CALL(s2n_connection_get_certificate_match, (struct s2n_connection *c, s2n_cert_sni_match *m, go_s2n_error *e), (c, m))
+
+/* ---- kTLS (ktls.go; unstable/ktls.h) ---- */
+GO_S2N_CALL(s2n_connection_ktls_enable_send, (struct s2n_connection *c, go_s2n_error *e), (c))
+GO_S2N_CALL(s2n_connection_ktls_enable_recv, (struct s2n_connection *c, go_s2n_error *e), (c))
+GO_S2N_CALL(s2n_config_ktls_enable_unsafe_tls13, (struct s2n_config *c, go_s2n_error *e), (c))
+GO_S2N_CALL(s2n_sendfile, (struct s2n_connection *c, int fd, off_t offset, size_t count, size_t *written,
+        s2n_blocked_status *blocked, go_s2n_error *e), (c, fd, offset, count, written, blocked))
+
+/* ---- serialization (serialize.go) ---- */
+GO_S2N_CALL(s2n_config_set_serialization_version, (struct s2n_config *c, s2n_serialization_version v, go_s2n_error *e), (c, v))
+GO_S2N_CALL(s2n_connection_serialization_length, (struct s2n_connection *c, uint32_t *length, go_s2n_error *e), (c, length))
+GO_S2N_CALL(s2n_connection_serialize, (struct s2n_connection *c, uint8_t *buf, uint32_t len, go_s2n_error *e), (c, buf, len))
+GO_S2N_CALL(s2n_connection_deserialize, (struct s2n_connection *c, uint8_t *buf, uint32_t len, go_s2n_error *e), (c, buf, len))
+
+/* ---- renegotiation (renegotiate.go; unstable/renegotiate.h) ---- */
+GO_S2N_DRIVE(s2n_renegotiate, (struct s2n_connection *c, uint8_t *buf, ssize_t size, ssize_t *n, s2n_blocked_status *blocked,
+        go_s2n_error *e), (c, buf, size, n, blocked))

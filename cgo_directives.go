@@ -13,9 +13,11 @@ package s2n
 // certificate tiebreak); and go_s2n_recv_cb and go_s2n_shutdown_cb, the same
 // calls as go_s2n_recv and go_s2n_shutdown, which Recv and Shutdown use
 // instead when the connection's Config has a session ticket callback, a
-// client session cache or a session cache (s2n raises the ticket callback
-// and the cache's delete inside s2n_recv, the delete inside s2n_shutdown;
-// Config.callbacksInRecv). Those pass only heap memory.
+// client session cache, a session cache or a renegotiation request
+// callback (s2n raises the ticket and renegotiation request callbacks and
+// the cache's delete inside s2n_recv, the delete inside s2n_shutdown;
+// Config.callbacksInRecv); and go_s2n_renegotiate (the handshake's
+// callbacks). Those pass only heap memory.
 
 // #cgo noescape go_s2n_async_pkey_op_apply
 // #cgo nocallback go_s2n_async_pkey_op_apply

@@ -28,6 +28,7 @@
 #include <s2n/unstable/ktls.h>
 #include <s2n/unstable/allow_ip_in_cn.h>
 #include <s2n/unstable/custom_x509_extensions.h>
+#include <s2n/unstable/renegotiate.h>
 
 /* ---- errors (calls.c) ----
  * What an s2n call that failed left in the thread-local s2n_errno, read by the
@@ -176,5 +177,9 @@ void go_s2n_io_free(go_s2n_io *io);
 int go_s2n_connection_set_io(struct s2n_connection *c, go_s2n_io *io, go_s2n_error *e);
 int go_s2n_io_alloc_in(go_s2n_io *io, uint32_t in_cap);
 int go_s2n_io_release(struct s2n_connection *c, go_s2n_io *io, int spare, go_s2n_error *e);
+
+/* ---- renegotiation (renegotiate.go; callbacks.c, calls.c) ---- */
+int go_s2n_config_set_renegotiate_request_callback(struct s2n_config *c, int enabled, go_s2n_error *e);
+int go_s2n_renegotiate_wipe(struct s2n_connection *c, uintptr_t handle, go_s2n_error *e);
 
 #endif

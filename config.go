@@ -60,11 +60,13 @@ type configState struct {
 	clientCache  ClientSessionCache // SetClientSessionCache
 	sessionCache SessionCache       // SetSessionCache
 
-	keyLog      io.Writer // SetKeyLogWriter
-	minimal     bool      // NewMinimalConfig
-	releaseIdle bool      // SetReleaseBuffersWhenIdle
-	policy      string    // SetCipherPreferences
-	noVerify    bool      // DisableX509Verification
+	keyLog io.Writer // SetKeyLogWriter
+
+	renegotiateFn RenegotiateRequestFunc // SetRenegotiateRequestCallback
+	minimal       bool                   // NewMinimalConfig
+	releaseIdle   bool                   // SetReleaseBuffersWhenIdle
+	policy        string                 // SetCipherPreferences
+	noVerify      bool                   // DisableX509Verification
 
 	// settings are the successful calls of the public setters, in order:
 	// Clone makes them again on a new Config.

@@ -26,6 +26,11 @@ func cloneCalls(t *testing.T) map[string]func(*Config) error {
 	}
 	return map[string]func(*Config) error{
 		"SetCipherPreferences":    func(c *Config) error { return c.SetCipherPreferences("default_tls13") },
+		"EnableKTLSUnsafeTLS13":   (*Config).EnableKTLSUnsafeTLS13,
+		"SetSerializationVersion": func(c *Config) error { return c.SetSerializationVersion(SerializationV1) },
+		"SetRenegotiateRequestCallback": func(c *Config) error {
+			return c.SetRenegotiateRequestCallback(func(*Connection) RenegotiateResponse { return RenegotiateReject })
+		},
 		"AddCertChainAndKey":      func(c *Config) error { return c.AddCertChainAndKey(chain()) },
 		"AddPEMToTrustStore":      func(c *Config) error { return c.AddPEMToTrustStore(ec.certPEM) },
 		"WipeTrustStore":          (*Config).WipeTrustStore,

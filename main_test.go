@@ -12,6 +12,11 @@ import (
 // TestMain runs the suite, then fails it if anything the binding owns is
 // still alive: cgo handles, async ops, goroutines.
 func TestMain(m *testing.M) {
+	if os.Getenv(serializeHelperEnv) != "" {
+		// The test binary re-executed as the process a serialized
+		// connection is handed to (serialize_test.go).
+		os.Exit(serializeHelper())
+	}
 	code := m.Run()
 	if code == 0 {
 		if err := leakCheck(); err != nil {

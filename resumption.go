@@ -426,9 +426,10 @@ func (c *Config) SetSessionCache(cache SessionCache) error {
 
 // callbacksInRecv reports whether s2n may call into Go inside s2n_recv or
 // s2n_shutdown for connections using this Config: they must then take the
-// calls' callback-capable path (see cgo_directives.go).
+// calls' callback-capable path (see cgo_directives.go). The renegotiation
+// request callback runs inside s2n_recv (renegotiate.go).
 func (st *configState) callbacksInRecv() bool {
-	return st != nil && (st.ticketFn != nil || st.clientCache != nil || st.sessionCache != nil)
+	return st != nil && (st.ticketFn != nil || st.clientCache != nil || st.sessionCache != nil || st.renegotiateFn != nil)
 }
 
 // nameSessionCache: the session cache's Retrieve panicked.
