@@ -208,3 +208,22 @@ GO_S2N_CALL(s2n_connection_is_valid_for_cipher_preferences, (struct s2n_connecti
         (c, version))
 GO_S2N_CALL(s2n_connection_get_signature_scheme, (struct s2n_connection *c, const char **name, go_s2n_error *e), (c, name))
 GO_S2N_CALL(s2n_connection_get_certificate_match, (struct s2n_connection *c, s2n_cert_sni_match *m, go_s2n_error *e), (c, m))
+
+/* ---- external PSKs (psk.go) ---- */
+GO_S2N_CALL_PTR(struct s2n_psk, s2n_external_psk_new, (go_s2n_error *e), ())
+GO_S2N_CALL(s2n_psk_free, (struct s2n_psk **p, go_s2n_error *e), (p))
+GO_S2N_CALL(s2n_psk_set_identity, (struct s2n_psk *p, const uint8_t *id, uint16_t n, go_s2n_error *e), (p, id, n))
+GO_S2N_CALL(s2n_psk_set_secret, (struct s2n_psk *p, const uint8_t *secret, uint16_t n, go_s2n_error *e), (p, secret, n))
+GO_S2N_CALL(s2n_psk_set_hmac, (struct s2n_psk *p, s2n_psk_hmac h, go_s2n_error *e), (p, h))
+GO_S2N_CALL(s2n_connection_append_psk, (struct s2n_connection *c, struct s2n_psk *p, go_s2n_error *e), (c, p))
+GO_S2N_CALL(s2n_config_set_psk_mode, (struct s2n_config *c, s2n_psk_mode m, go_s2n_error *e), (c, m))
+GO_S2N_CALL(s2n_connection_set_psk_mode, (struct s2n_connection *c, s2n_psk_mode m, go_s2n_error *e), (c, m))
+GO_S2N_CALL(s2n_connection_get_negotiated_psk_identity_length, (struct s2n_connection *c, uint16_t *n, go_s2n_error *e), (c, n))
+GO_S2N_CALL(s2n_connection_get_negotiated_psk_identity, (struct s2n_connection *c, uint8_t *id, uint16_t max, go_s2n_error *e),
+        (c, id, max))
+GO_S2N_CALL_PTR(struct s2n_offered_psk, s2n_offered_psk_new, (go_s2n_error *e), ())
+GO_S2N_CALL(s2n_offered_psk_free, (struct s2n_offered_psk **p, go_s2n_error *e), (p))
+GO_S2N_CALL(s2n_offered_psk_get_identity, (struct s2n_offered_psk *p, uint8_t **id, uint16_t *n, go_s2n_error *e), (p, id, n))
+GO_S2N_CALL(s2n_offered_psk_list_next, (struct s2n_offered_psk_list *l, struct s2n_offered_psk *p, go_s2n_error *e), (l, p))
+GO_S2N_CALL(s2n_offered_psk_list_reread, (struct s2n_offered_psk_list *l, go_s2n_error *e), (l))
+GO_S2N_CALL(s2n_offered_psk_list_choose_psk, (struct s2n_offered_psk_list *l, struct s2n_offered_psk *p, go_s2n_error *e), (l, p))

@@ -56,10 +56,12 @@ type configState struct {
 	clientCache  ClientSessionCache // SetClientSessionCache
 	sessionCache SessionCache       // SetSessionCache
 
-	keyLog      io.Writer // SetKeyLogWriter
-	releaseIdle bool      // SetReleaseBuffersWhenIdle
-	policy      string    // SetCipherPreferences
-	noVerify    bool      // DisableX509Verification
+	keyLog      io.Writer        // SetKeyLogWriter
+	psks        []pskSpec        // AddPSK
+	pskSelect   PSKSelectionFunc // SetPSKSelectionCallback
+	releaseIdle bool             // SetReleaseBuffersWhenIdle
+	policy      string           // SetCipherPreferences
+	noVerify    bool             // DisableX509Verification
 
 	// settings are the successful calls of the public setters, in order:
 	// Clone makes them again on a new Config.

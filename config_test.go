@@ -24,7 +24,12 @@ func cloneCalls(t *testing.T) map[string]func(*Config) error {
 		return ck
 	}
 	return map[string]func(*Config) error{
-		"SetCipherPreferences":    func(c *Config) error { return c.SetCipherPreferences("default_tls13") },
+		"SetCipherPreferences": func(c *Config) error { return c.SetCipherPreferences("default_tls13") },
+		"AddPSK":               func(c *Config) error { return c.AddPSK([]byte("id"), []byte("secret"), PSKHMACSHA256) },
+		"SetPSKMode":           func(c *Config) error { return c.SetPSKMode(PSKModeExternal) },
+		"SetPSKSelectionCallback": func(c *Config) error {
+			return c.SetPSKSelectionCallback(func(*Connection, *OfferedPSKList) error { return nil })
+		},
 		"AddCertChainAndKey":      func(c *Config) error { return c.AddCertChainAndKey(chain()) },
 		"AddPEMToTrustStore":      func(c *Config) error { return c.AddPEMToTrustStore(ec.certPEM) },
 		"WipeTrustStore":          (*Config).WipeTrustStore,
