@@ -180,6 +180,34 @@ func goS2nPSKSelection(h C.uintptr_t, l *C.struct_s2n_offered_psk_list, tid C.ui
 	return 0
 }
 
+// goS2nEarlyData is s2n's early data callback (servers): it runs the
+// Config's EarlyDataFunc for the connection behind handle h, as a callback
+// of that connection. The function may answer later, from any goroutine.
+//
+//export goS2nEarlyData
+func goS2nEarlyData(h C.uintptr_t, d *C.struct_s2n_offered_early_data, tid C.uintptr_t) C.int {
+	if h == 0 {
+		return -1
+	}
+	s := cgo.Handle(h).Value().(*connState)
+	offered := &OfferedEarlyData{s: s, p: d, gen: s.gen.Load()}
+	err := s.runCallback(uintptr(tid), func() error {
+		conn := s.driver
+		var fn EarlyDataFunc
+		if s.config != nil {
+			fn = s.config.earlyDataFn
+		}
+		if fn == nil || conn == nil {
+			return errNoCallback
+		}
+		return fn(conn, offered)
+	})
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
 // goS2nCertTiebreak is s2n's certificate tiebreak callback, run while a
 // chain is added to the Config behind handle h (under the Config's lock, on
 // the goroutine adding it); the C side reads h from the Config's context

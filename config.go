@@ -59,6 +59,7 @@ type configState struct {
 	keyLog      io.Writer        // SetKeyLogWriter
 	psks        []pskSpec        // AddPSK
 	pskSelect   PSKSelectionFunc // SetPSKSelectionCallback
+	earlyDataFn EarlyDataFunc    // SetEarlyDataCallback
 	releaseIdle bool             // SetReleaseBuffersWhenIdle
 	policy      string           // SetCipherPreferences
 	noVerify    bool             // DisableX509Verification

@@ -24,9 +24,13 @@ func cloneCalls(t *testing.T) map[string]func(*Config) error {
 		return ck
 	}
 	return map[string]func(*Config) error{
-		"SetCipherPreferences": func(c *Config) error { return c.SetCipherPreferences("default_tls13") },
-		"AddPSK":               func(c *Config) error { return c.AddPSK([]byte("id"), []byte("secret"), PSKHMACSHA256) },
-		"SetPSKMode":           func(c *Config) error { return c.SetPSKMode(PSKModeExternal) },
+		"SetCipherPreferences":      func(c *Config) error { return c.SetCipherPreferences("default_tls13") },
+		"AddPSK":                    func(c *Config) error { return c.AddPSK([]byte("id"), []byte("secret"), PSKHMACSHA256) },
+		"SetPSKMode":                func(c *Config) error { return c.SetPSKMode(PSKModeExternal) },
+		"SetServerMaxEarlyDataSize": func(c *Config) error { return c.SetServerMaxEarlyDataSize(1024) },
+		"SetEarlyDataCallback": func(c *Config) error {
+			return c.SetEarlyDataCallback(func(*Connection, *OfferedEarlyData) error { return nil })
+		},
 		"SetPSKSelectionCallback": func(c *Config) error {
 			return c.SetPSKSelectionCallback(func(*Connection, *OfferedPSKList) error { return nil })
 		},
