@@ -158,6 +158,31 @@ int go_s2n_config_set_client_hello_callback(struct s2n_config *c, int enabled, s
     return (int) go_s2n_check(s2n_config_set_client_hello_cb_mode(c, mode), e);
 }
 
+/* s2n calls this on a server to choose among the PSKs a client offered;
+ * the connection's handle (its ctx) goes to Go. */
+static int go_s2n_psk_selection_cb(struct s2n_connection *conn, void *ctx, struct s2n_offered_psk_list *list)
+{
+    (void) ctx;
+    return goS2nPSKSelection((uintptr_t) s2n_connection_get_ctx(conn), list, (uintptr_t) pthread_self());
+}
+
+int go_s2n_config_set_psk_selection_callback(struct s2n_config *c, int enabled, go_s2n_error *e)
+{
+    return (int) go_s2n_check(s2n_config_set_psk_selection_callback(c, enabled ? go_s2n_psk_selection_cb : NULL, NULL), e);
+}
+
+/* s2n calls this on a server offered early data it would accept; the
+ * connection's handle (its ctx) goes to Go. */
+static int go_s2n_early_data_cb(struct s2n_connection *conn, struct s2n_offered_early_data *d)
+{
+    return goS2nEarlyData((uintptr_t) s2n_connection_get_ctx(conn), d, (uintptr_t) pthread_self());
+}
+
+int go_s2n_config_set_early_data_callback(struct s2n_config *c, int enabled, go_s2n_error *e)
+{
+    return (int) go_s2n_check(s2n_config_set_early_data_cb(c, enabled ? go_s2n_early_data_cb : NULL), e);
+}
+
 /* s2n calls this on a client once it has parsed the server's
  * CertificateRequest; the connection's handle (its ctx) goes to Go. */
 static int go_s2n_cert_request_cb(struct s2n_connection *conn, void *ctx, struct s2n_certificate_request *request)

@@ -17,6 +17,9 @@ import (
 
 var errNoCallback = errors.New("s2n raised a callback on a connection with no Go function for it")
 
+// errNoPSKChosen: a PSKSelectionFunc returned without choosing a PSK.
+var errNoPSKChosen = errors.New("s2n: the PSK selection callback chose no PSK")
+
 // goS2nAsyncPkey is s2n's async private-key callback. It runs the Config's
 // AsyncPkeyFunc for the connection behind handle h, on the goroutine that is
 // inside Negotiate (locked to thread tid for the call). A returned error or a
@@ -135,6 +138,70 @@ func goS2nCertRequest(h C.uintptr_t, r *C.struct_s2n_certificate_request, tid C.
 		return fn(conn, req)
 	})
 	req.p = nil // s2n's request ends with the call
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+// goS2nPSKSelection is s2n's PSK selection callback (servers): it runs the
+// Config's PSKSelectionFunc for the connection behind handle h, as a
+// callback of that connection. The list is valid only during the call; a
+// return without a chosen PSK fails the handshake.
+//
+//export goS2nPSKSelection
+func goS2nPSKSelection(h C.uintptr_t, l *C.struct_s2n_offered_psk_list, tid C.uintptr_t) C.int {
+	if h == 0 {
+		return -1
+	}
+	s := cgo.Handle(h).Value().(*connState)
+	list := &OfferedPSKList{s: s, p: l}
+	err := s.runCallback(uintptr(tid), func() error {
+		conn := s.driver
+		var fn PSKSelectionFunc
+		if s.config != nil {
+			fn = s.config.pskSelect
+		}
+		if fn == nil || conn == nil {
+			return errNoCallback
+		}
+		if err := fn(conn, list); err != nil {
+			return err
+		}
+		if !list.chosen {
+			return errNoPSKChosen
+		}
+		return nil
+	})
+	list.end()
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+// goS2nEarlyData is s2n's early data callback (servers): it runs the
+// Config's EarlyDataFunc for the connection behind handle h, as a callback
+// of that connection. The function may answer later, from any goroutine.
+//
+//export goS2nEarlyData
+func goS2nEarlyData(h C.uintptr_t, d *C.struct_s2n_offered_early_data, tid C.uintptr_t) C.int {
+	if h == 0 {
+		return -1
+	}
+	s := cgo.Handle(h).Value().(*connState)
+	offered := &OfferedEarlyData{s: s, p: d, gen: s.gen.Load()}
+	err := s.runCallback(uintptr(tid), func() error {
+		conn := s.driver
+		var fn EarlyDataFunc
+		if s.config != nil {
+			fn = s.config.earlyDataFn
+		}
+		if fn == nil || conn == nil {
+			return errNoCallback
+		}
+		return fn(conn, offered)
+	})
 	if err != nil {
 		return -1
 	}

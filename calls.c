@@ -304,6 +304,11 @@ int go_s2n_certificate_authority_list_has_next(struct s2n_certificate_authority_
     return s2n_certificate_authority_list_has_next(l) ? 1 : 0;
 }
 
+int go_s2n_offered_psk_list_has_next(struct s2n_offered_psk_list *l)
+{
+    return s2n_offered_psk_list_has_next(l) ? 1 : 0;
+}
+
 /* ---- session resumption ---- */
 long go_s2n_session_ticket_read(struct s2n_session_ticket *t, uint8_t *buf, size_t cap, uint32_t *lifetime, go_s2n_error *e)
 {

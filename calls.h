@@ -255,3 +255,45 @@ GO_S2N_CALL(s2n_connection_deserialize, (struct s2n_connection *c, uint8_t *buf,
 /* ---- renegotiation (renegotiate.go; unstable/renegotiate.h) ---- */
 GO_S2N_DRIVE(s2n_renegotiate, (struct s2n_connection *c, uint8_t *buf, ssize_t size, ssize_t *n, s2n_blocked_status *blocked,
         go_s2n_error *e), (c, buf, size, n, blocked))
+/* ---- external PSKs (psk.go) ---- */
+GO_S2N_CALL_PTR(struct s2n_psk, s2n_external_psk_new, (go_s2n_error *e), ())
+GO_S2N_CALL(s2n_psk_free, (struct s2n_psk **p, go_s2n_error *e), (p))
+GO_S2N_CALL(s2n_psk_set_identity, (struct s2n_psk *p, const uint8_t *id, uint16_t n, go_s2n_error *e), (p, id, n))
+GO_S2N_CALL(s2n_psk_set_secret, (struct s2n_psk *p, const uint8_t *secret, uint16_t n, go_s2n_error *e), (p, secret, n))
+GO_S2N_CALL(s2n_psk_set_hmac, (struct s2n_psk *p, s2n_psk_hmac h, go_s2n_error *e), (p, h))
+GO_S2N_CALL(s2n_connection_append_psk, (struct s2n_connection *c, struct s2n_psk *p, go_s2n_error *e), (c, p))
+GO_S2N_CALL(s2n_config_set_psk_mode, (struct s2n_config *c, s2n_psk_mode m, go_s2n_error *e), (c, m))
+GO_S2N_CALL(s2n_connection_set_psk_mode, (struct s2n_connection *c, s2n_psk_mode m, go_s2n_error *e), (c, m))
+GO_S2N_CALL(s2n_connection_get_negotiated_psk_identity_length, (struct s2n_connection *c, uint16_t *n, go_s2n_error *e), (c, n))
+GO_S2N_CALL(s2n_connection_get_negotiated_psk_identity, (struct s2n_connection *c, uint8_t *id, uint16_t max, go_s2n_error *e),
+        (c, id, max))
+GO_S2N_CALL_PTR(struct s2n_offered_psk, s2n_offered_psk_new, (go_s2n_error *e), ())
+GO_S2N_CALL(s2n_offered_psk_free, (struct s2n_offered_psk **p, go_s2n_error *e), (p))
+GO_S2N_CALL(s2n_offered_psk_get_identity, (struct s2n_offered_psk *p, uint8_t **id, uint16_t *n, go_s2n_error *e), (p, id, n))
+GO_S2N_CALL(s2n_offered_psk_list_next, (struct s2n_offered_psk_list *l, struct s2n_offered_psk *p, go_s2n_error *e), (l, p))
+GO_S2N_CALL(s2n_offered_psk_list_reread, (struct s2n_offered_psk_list *l, go_s2n_error *e), (l))
+GO_S2N_CALL(s2n_offered_psk_list_choose_psk, (struct s2n_offered_psk_list *l, struct s2n_offered_psk *p, go_s2n_error *e), (l, p))
+
+/* ---- early data (early_data.go) ---- */
+GO_S2N_CALL(s2n_config_set_server_max_early_data_size, (struct s2n_config *c, uint32_t n, go_s2n_error *e), (c, n))
+GO_S2N_CALL(s2n_connection_set_server_max_early_data_size, (struct s2n_connection *c, uint32_t n, go_s2n_error *e), (c, n))
+GO_S2N_CALL(s2n_connection_set_server_early_data_context, (struct s2n_connection *c, const uint8_t *ctx, uint16_t n, go_s2n_error *e),
+        (c, ctx, n))
+GO_S2N_CALL(s2n_psk_configure_early_data, (struct s2n_psk *p, uint32_t max, uint8_t first, uint8_t second, go_s2n_error *e),
+        (p, max, first, second))
+GO_S2N_CALL(s2n_psk_set_application_protocol, (struct s2n_psk *p, const uint8_t *proto, uint8_t n, go_s2n_error *e), (p, proto, n))
+GO_S2N_CALL(s2n_psk_set_early_data_context, (struct s2n_psk *p, const uint8_t *ctx, uint16_t n, go_s2n_error *e), (p, ctx, n))
+GO_S2N_CALL(s2n_connection_get_early_data_status, (struct s2n_connection *c, s2n_early_data_status_t *s, go_s2n_error *e), (c, s))
+GO_S2N_CALL(s2n_connection_get_remaining_early_data_size, (struct s2n_connection *c, uint32_t *n, go_s2n_error *e), (c, n))
+GO_S2N_CALL(s2n_connection_get_max_early_data_size, (struct s2n_connection *c, uint32_t *n, go_s2n_error *e), (c, n))
+GO_S2N_DRIVE(s2n_send_early_data,
+        (struct s2n_connection *c, const uint8_t *buf, ssize_t size, ssize_t *sent, s2n_blocked_status *blocked, go_s2n_error *e),
+        (c, buf, size, sent, blocked))
+GO_S2N_DRIVE(s2n_recv_early_data,
+        (struct s2n_connection *c, uint8_t *buf, ssize_t size, ssize_t *received, s2n_blocked_status *blocked, go_s2n_error *e),
+        (c, buf, size, received, blocked))
+GO_S2N_CALL(s2n_offered_early_data_get_context_length, (struct s2n_offered_early_data *d, uint16_t *n, go_s2n_error *e), (d, n))
+GO_S2N_CALL(s2n_offered_early_data_get_context, (struct s2n_offered_early_data *d, uint8_t *ctx, uint16_t max, go_s2n_error *e),
+        (d, ctx, max))
+GO_S2N_CALL(s2n_offered_early_data_reject, (struct s2n_offered_early_data *d, go_s2n_error *e), (d))
+GO_S2N_CALL(s2n_offered_early_data_accept, (struct s2n_offered_early_data *d, go_s2n_error *e), (d))

@@ -138,6 +138,12 @@ int go_s2n_config_set_key_log_callback(struct s2n_config *c, int enabled, uintpt
 int go_s2n_certificate_authority_list_has_next(struct s2n_certificate_authority_list *l);
 /* s2n_client_hello_cb_done against the config whose callback ran (calls.c). */
 int go_s2n_client_hello_done(struct s2n_connection *c, struct s2n_config *cb, struct s2n_config *cur, go_s2n_error *e);
+/* s2n_offered_psk_list_has_next, which returns a bool. */
+int go_s2n_offered_psk_list_has_next(struct s2n_offered_psk_list *l);
+/* s2n_config_set_psk_selection_callback with the trampoline into Go. */
+int go_s2n_config_set_psk_selection_callback(struct s2n_config *c, int enabled, go_s2n_error *e);
+/* s2n_config_set_early_data_cb with the trampoline into Go. */
+int go_s2n_config_set_early_data_callback(struct s2n_config *c, int enabled, go_s2n_error *e);
 /* s2n_config_set_client_hello_cb and s2n_config_set_client_hello_cb_mode. */
 int go_s2n_config_set_client_hello_callback(struct s2n_config *c, int enabled, s2n_client_hello_cb_mode mode, go_s2n_error *e);
 /* s2n_config_set_cert_validation_cb and s2n_config_set_crl_lookup_cb with

@@ -60,7 +60,10 @@ type configState struct {
 	clientCache  ClientSessionCache // SetClientSessionCache
 	sessionCache SessionCache       // SetSessionCache
 
-	keyLog io.Writer // SetKeyLogWriter
+	keyLog      io.Writer        // SetKeyLogWriter
+	psks        []pskSpec        // AddPSK
+	pskSelect   PSKSelectionFunc // SetPSKSelectionCallback
+	earlyDataFn EarlyDataFunc    // SetEarlyDataCallback
 
 	renegotiateFn RenegotiateRequestFunc // SetRenegotiateRequestCallback
 	minimal       bool                   // NewMinimalConfig

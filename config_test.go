@@ -31,6 +31,15 @@ func cloneCalls(t *testing.T) map[string]func(*Config) error {
 		"SetRenegotiateRequestCallback": func(c *Config) error {
 			return c.SetRenegotiateRequestCallback(func(*Connection) RenegotiateResponse { return RenegotiateReject })
 		},
+		"AddPSK":                    func(c *Config) error { return c.AddPSK([]byte("id"), []byte("secret"), PSKHMACSHA256) },
+		"SetPSKMode":                func(c *Config) error { return c.SetPSKMode(PSKModeExternal) },
+		"SetServerMaxEarlyDataSize": func(c *Config) error { return c.SetServerMaxEarlyDataSize(1024) },
+		"SetEarlyDataCallback": func(c *Config) error {
+			return c.SetEarlyDataCallback(func(*Connection, *OfferedEarlyData) error { return nil })
+		},
+		"SetPSKSelectionCallback": func(c *Config) error {
+			return c.SetPSKSelectionCallback(func(*Connection, *OfferedPSKList) error { return nil })
+		},
 		"AddCertChainAndKey":      func(c *Config) error { return c.AddCertChainAndKey(chain()) },
 		"AddPEMToTrustStore":      func(c *Config) error { return c.AddPEMToTrustStore(ec.certPEM) },
 		"WipeTrustStore":          (*Config).WipeTrustStore,

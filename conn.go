@@ -110,6 +110,7 @@ func (c *Conn) setup() error {
 	}
 	steps := []func() error{
 		func() error { return conn.SetConfig(c.config) },
+		conn.appendConfigPSKs,
 		// Blinding is done here with a timer, never by sleeping in C.
 		func() error { return conn.SetBlinding(SelfServiceBlinding) },
 		func() error { return c.setServerName(conn) },

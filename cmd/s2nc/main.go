@@ -65,6 +65,9 @@ TLS:
                             pre-ALPN extension some OpenSSL peers need
   -L, --key-log PATH        append the session secrets to PATH in NSS key log
                             format (for Wireshark; debugging only)
+  -P, --psk ID,SECRET,HMAC  external TLS 1.3 PSK: identity, hex secret, SHA256
+                            or SHA384; repeatable (at most 10), offered or
+                            accepted in order
   -D, --dynamic BYTES       send records that fit one Ethernet frame for the
                             first BYTES of the connection, larger ones after
                             (s2n's dynamic record sizing; at most 8 MiB)

@@ -81,6 +81,9 @@ TLS:
                             pre-ALPN extension some OpenSSL peers need
   -L, --key-log PATH        append the session secrets to PATH in NSS key log
                             format (for Wireshark; debugging only)
+  -P, --psk ID,SECRET,HMAC  external TLS 1.3 PSK: identity, hex secret, SHA256
+                            or SHA384; repeatable (at most 10), offered or
+                            accepted in order
       --timeout DUR         handshake timeout (default 10s)
 
 Mode (default: print what clients send on stdout):

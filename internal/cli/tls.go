@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -43,6 +44,8 @@ type TLSFlags struct {
 	BufferedSend uint
 	// NPN turns on Next Protocol Negotiation with the ALPN list (--npn).
 	NPN bool
+	// PSKs are the external PSKs of --psk (-P), in the order given.
+	PSKs PSKList
 
 	keyLogFile *os.File // opened by Apply, closed by Close
 }
@@ -73,6 +76,58 @@ func (f *TLSFlags) Register(fs *flag.FlagSet, alpnShort []string, caShort string
 	Alias(fs, "key-log", "L")
 	fs.UintVar(&f.BufferedSend, "buffered-send", 0, "send buffer size in bytes (0: s2n's)")
 	fs.BoolVar(&f.NPN, "npn", false, "also negotiate the --alpn protocols by NPN, for peers that need it")
+	fs.Var(&f.PSKs, "psk", "external PSK identity,hex-secret,SHA256|SHA384 (repeatable)")
+	Alias(fs, "psk", "P")
+}
+
+// PSK is one --psk value.
+type PSK struct {
+	Identity, Secret []byte
+	HMAC             s2n.PSKHMAC
+}
+
+// PSKList is the value of the repeatable --psk flag: each value is
+// "identity,secret,hmac" as in s2n-tls's utilities, the secret in hex and
+// hmac SHA256 or SHA384. As there, at most 10.
+type PSKList []PSK
+
+// maxPSKs is s2n-tls's utilities' S2N_MAX_PSK_LIST_LENGTH.
+const maxPSKs = 10
+
+func (l *PSKList) String() string {
+	if l == nil {
+		return ""
+	}
+	ids := make([]string, len(*l))
+	for i, p := range *l {
+		ids[i] = string(p.Identity)
+	}
+	return strings.Join(ids, " ")
+}
+
+func (l *PSKList) Set(v string) error {
+	if len(*l) >= maxPSKs {
+		return fmt.Errorf("at most %d PSKs", maxPSKs)
+	}
+	parts := strings.Split(v, ",")
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" {
+		return errors.New("want identity,hex-secret,SHA256|SHA384")
+	}
+	secret, err := hex.DecodeString(parts[1])
+	if err != nil {
+		return fmt.Errorf("the secret is not hex: %w", err)
+	}
+	var h s2n.PSKHMAC
+	switch strings.ToUpper(parts[2]) {
+	case "SHA256":
+		h = s2n.PSKHMACSHA256
+	case "SHA384":
+		h = s2n.PSKHMACSHA384
+	default:
+		return fmt.Errorf("unknown PSK hmac %q: SHA256 or SHA384", parts[2])
+	}
+	*l = append(*l, PSK{Identity: []byte(parts[0]), Secret: secret, HMAC: h})
+	return nil
 }
 
 // NewConfig makes an s2n Config and has configure set it up; the Config is
@@ -114,6 +169,11 @@ func (f *TLSFlags) Apply(cfg *s2n.Config) error {
 	}
 	if err := f.applyTrust(cfg); err != nil {
 		return err
+	}
+	for _, p := range f.PSKs {
+		if err := cfg.AddPSK(p.Identity, p.Secret, p.HMAC); err != nil {
+			return fmt.Errorf("--psk %s: %w", p.Identity, err)
+		}
 	}
 	return f.applyKeyLog(cfg)
 }
