@@ -87,6 +87,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-i", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
     ap.add_argument("-o", default="INTEROP.md")
+    ap.add_argument("--check", action="store_true",
+                    help="exit 1 unless every collected case has a result in every pairing present "
+                         "and every case passes with C/C (scripts/test's smoke run)")
     a = ap.parse_args()
 
     data = {}
@@ -269,6 +272,24 @@ def main():
     with open(a.o, "w") as fh:
         fh.write("\n".join(L))
     print("report.py: wrote %s" % a.o, file=sys.stderr)
+
+    if a.check:
+        problems = []
+        for key in data:
+            collected, outs, ran, _ = data[key]
+            ids = [i for f in files for i in base_collected.get(f, [])]
+            missing = [i for i in ids if i not in outs]
+            passed = sum(1 for i in ids if outs.get(i) == "passed")
+            print("report.py: %s: %d collected, %d passed, %d without a result" % (
+                key, len(ids), passed, len(missing)), file=sys.stderr)
+            if not ids:
+                problems.append("%s: no case collected" % key)
+            if missing:
+                problems.append("%s: %d collected cases have no result, e.g. %s" % (key, len(missing), missing[0]))
+            if key == "c-c" and passed != len(ids):
+                problems.append("c-c: %d of %d cases fail with the C tools" % (len(ids) - passed, len(ids)))
+        if problems:
+            sys.exit("report.py: check failed:\n  " + "\n  ".join(problems))
 
 
 if __name__ == "__main__":
