@@ -131,6 +131,23 @@ def main():
             commit.group(1) if commit else "?"))
     L.append("")
 
+    skipped = sorted(set(re.findall(r"^not run: (.*)$", data["c-c"][3], re.M)))
+    if skipped:
+        L.append("Test files not run in any pairing (scripts/integv2):")
+        L.append("")
+        for line in skipped:
+            f, why = line.split(": ", 1)
+            L.append("- %s: %s" % (f, why))
+        L.append("")
+    L.append("The environment: the C reference links Debian's OpenSSL 3.0 (s2n-tls v1.3.33")
+    L.append("does not start against AWS-LC 5.12); the suite's OpenSSL peer is Debian's")
+    L.append("`openssl` 3.0 at security level 0 (integv2/openssl.cnf), and the suite runs with")
+    L.append("`--provider-version=openssl-1.1.1`, as the suite was written for OpenSSL 1.1.1.")
+    L.append("Cases that fail with C/C fail there for reasons of the reference or of this")
+    L.append("environment, not of this project's tools; their log is")
+    L.append("`integv2/out/c-c/log/FILE.log` of the run.")
+    L.append("")
+
     # Totals.
     L.append("## Totals")
     L.append("")
