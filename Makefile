@@ -1,6 +1,6 @@
 # The README's two set-up commands are scripts/demo and scripts/test; these
 # targets are shorthands, plus the benchmark suite.
-.PHONY: demo test bench bench-smoke blinding-load
+.PHONY: demo test bench bench-smoke blinding-load integv2 integv2-report
 
 demo:
 	scripts/demo
@@ -21,3 +21,15 @@ bench-smoke:
 # (blinding held by timers, SetMaxBlindedConns): bench/blinding-load.md.
 blinding-load:
 	go run ./bench/blindload -rate $(or $(RATE),2000) -for $(or $(FOR),60s) -o bench/blinding-load.md
+
+# s2n-tls's own integration suite (about 52,000 cases; many hours on 2 cores)
+# in every pairing of the C reference s2nc/s2nd and ours, then INTEROP.md is
+# rewritten from the results in integv2/out/. PAIRINGS="c-c go-go" for a subset;
+# scripts/integv2 -h for one pairing or file.
+integv2:
+	for p in $(or $(PAIRINGS),c-c go-go go-c c-go); do scripts/integv2 -p $$p || exit 1; done
+	python3 integv2/report.py -o INTEROP.md
+
+# INTEROP.md from whatever integv2/out/ holds (finished or interrupted runs).
+integv2-report:
+	python3 integv2/report.py -o INTEROP.md
