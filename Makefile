@@ -27,7 +27,7 @@ blinding-load:
 # rewritten from the results in integv2/out/. PAIRINGS="c-c go-go" for a subset;
 # scripts/integv2 -h for one pairing or file.
 integv2:
-	for p in $(or $(PAIRINGS),c-c go-go go-c c-go); do scripts/integv2 -p $$p || exit 1; done
+	for p in $(or $(PAIRINGS),c-c go-go go-c c-go); do scripts/integv2 -p $$p || echo "integv2: pairing $$p had failing cases (see INTEROP.md)"; done
 	python3 integv2/report.py -o INTEROP.md
 
 # INTEROP.md from whatever integv2/out/ holds (finished or interrupted runs).
