@@ -86,14 +86,7 @@ func (c *Connection) ProtocolVersion() ProtocolVersion {
 // CipherSuite is the negotiated cipher suite, in s2n's (OpenSSL-style) naming
 // (s2n_connection_get_cipher); "" before the handshake or once closed.
 func (c *Connection) CipherSuite() string {
-	var name string
-	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
-		if cs := C.s2n_connection_get_cipher(p); cs != nil {
-			name = C.GoString(cs)
-		}
-		return 0
-	})
-	return name
+	return c.cString(func(p *C.struct_s2n_connection) *C.char { return C.s2n_connection_get_cipher(p) })
 }
 
 // KeyExchangeGroup is the negotiated (EC)DHE or hybrid post-quantum group,
@@ -101,40 +94,19 @@ func (c *Connection) CipherSuite() string {
 // (s2n_connection_get_key_exchange_group); "" when none was used (TLS 1.2
 // RSA key exchange) or before the handshake.
 func (c *Connection) KeyExchangeGroup() string {
-	var name string
-	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
-		if cs := C.go_s2n_connection_get_key_exchange_group(p); cs != nil {
-			name = C.GoString(cs)
-		}
-		return 0
-	})
-	return name
+	return c.cString(func(p *C.struct_s2n_connection) *C.char { return C.go_s2n_connection_get_key_exchange_group(p) })
 }
 
 // ApplicationProtocol is the protocol chosen by ALPN
 // (s2n_get_application_protocol); "" if none.
 func (c *Connection) ApplicationProtocol() string {
-	var name string
-	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
-		if cs := C.s2n_get_application_protocol(p); cs != nil {
-			name = C.GoString(cs)
-		}
-		return 0
-	})
-	return name
+	return c.cString(func(p *C.struct_s2n_connection) *C.char { return C.s2n_get_application_protocol(p) })
 }
 
 // ServerName is the SNI name: the one a client set, or the one a server
 // received (s2n_get_server_name); "" if none.
 func (c *Connection) ServerName() string {
-	var name string
-	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
-		if cs := C.s2n_get_server_name(p); cs != nil {
-			name = C.GoString(cs)
-		}
-		return 0
-	})
-	return name
+	return c.cString(func(p *C.struct_s2n_connection) *C.char { return C.s2n_get_server_name(p) })
 }
 
 // IsSessionResumed reports whether the handshake resumed an earlier session
@@ -254,24 +226,14 @@ func (c *Connection) Alert() (int, error) {
 // "|", e.g. "NEGOTIATED|FULL_HANDSHAKE|MIDDLEBOX_COMPAT"
 // (s2n_connection_get_handshake_type_name); "" once closed.
 func (c *Connection) HandshakeTypeName() string {
-	var name string
-	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
-		name = goStringOrEmpty(C.s2n_connection_get_handshake_type_name(p))
-		return 0
-	})
-	return name
+	return c.cString(func(p *C.struct_s2n_connection) *C.char { return C.s2n_connection_get_handshake_type_name(p) })
 }
 
 // LastMessageName names the last handshake message s2n processed, e.g.
 // "SERVER_HELLO", or "APPLICATION_DATA" once the handshake is complete
 // (s2n_connection_get_last_message_name); "" once closed.
 func (c *Connection) LastMessageName() string {
-	var name string
-	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
-		name = goStringOrEmpty(C.s2n_connection_get_last_message_name(p))
-		return 0
-	})
-	return name
+	return c.cString(func(p *C.struct_s2n_connection) *C.char { return C.s2n_connection_get_last_message_name(p) })
 }
 
 // HandshakeComplete reports whether every handshake message has been sent
@@ -382,4 +344,15 @@ func (c *Connection) ClientCertChain() ([][]byte, error) {
 		return 0
 	})
 	return chain, err
+}
+
+// cString reads one of s2n's static strings about the connection under its
+// lock; "" if s2n has none or the connection is closed.
+func (c *Connection) cString(get func(p *C.struct_s2n_connection) *C.char) string {
+	var name string
+	c.simple(func(p *C.struct_s2n_connection, _ *C.go_s2n_error) C.int {
+		name = goStringOrEmpty(get(p))
+		return 0
+	})
+	return name
 }
