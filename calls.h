@@ -7,10 +7,10 @@
  * GO_S2N_CALL_SIZE is the same for calls returning ssize_t, GO_S2N_CALL_PTR
  * for calls returning a pointer (NULL is the failure; s2n_errno is cleared
  * first, as some getters return NULL without setting it). GO_S2N_DRIVE and
- * GO_S2N_DRIVE_SIZE are for the calls during which s2n runs callbacks
- * (params start with the connection c): they also record which connection
- * this thread drives, for callbacks that s2n does not hand it
- * (go_s2n_driving).
+ * GO_S2N_DRIVE_SIZE are for the calls during which s2n may run a handshake,
+ * and with it the verify-host and CRL callbacks, which s2n does not hand
+ * the connection (params start with the connection c): they also record
+ * which connection this thread drives (go_s2n_driving).
  *
  * This file has no include guard on purpose: cgo_helpers.h includes it to
  * declare the wrappers and calls.c to define them. Wrappers that do more
@@ -79,12 +79,14 @@ GO_S2N_CALL(s2n_connection_tls_exporter,
 
 /* ---- I/O: the calls that move the connection on ---- */
 GO_S2N_DRIVE(s2n_negotiate, (struct s2n_connection *c, s2n_blocked_status *blocked, go_s2n_error *e), (c, blocked))
-GO_S2N_DRIVE_SIZE(s2n_send, (struct s2n_connection *c, const uint8_t *buf, ssize_t size, s2n_blocked_status *blocked, go_s2n_error *e),
+/* The verify-host and CRL callbacks, which need go_s2n_driving, run only in
+ * a handshake: send, recv and shutdown take the plain wrappers. */
+GO_S2N_CALL_SIZE(s2n_send, (struct s2n_connection *c, const uint8_t *buf, ssize_t size, s2n_blocked_status *blocked, go_s2n_error *e),
         (c, buf, size, blocked))
-GO_S2N_DRIVE_SIZE(s2n_recv, (struct s2n_connection *c, uint8_t *buf, ssize_t size, s2n_blocked_status *blocked, go_s2n_error *e),
+GO_S2N_CALL_SIZE(s2n_recv, (struct s2n_connection *c, uint8_t *buf, ssize_t size, s2n_blocked_status *blocked, go_s2n_error *e),
         (c, buf, size, blocked))
-GO_S2N_DRIVE(s2n_shutdown, (struct s2n_connection *c, s2n_blocked_status *blocked, go_s2n_error *e), (c, blocked))
-GO_S2N_DRIVE(s2n_shutdown_send, (struct s2n_connection *c, s2n_blocked_status *blocked, go_s2n_error *e), (c, blocked))
+GO_S2N_CALL(s2n_shutdown, (struct s2n_connection *c, s2n_blocked_status *blocked, go_s2n_error *e), (c, blocked))
+GO_S2N_CALL(s2n_shutdown_send, (struct s2n_connection *c, s2n_blocked_status *blocked, go_s2n_error *e), (c, blocked))
 
 /* ---- session resumption ---- */
 GO_S2N_CALL(s2n_connection_set_session, (struct s2n_connection *c, const uint8_t *session, size_t len, go_s2n_error *e),

@@ -383,7 +383,8 @@ func (c *Connection) SetServerName(name string) error {
 // SetVerifyHostCallback replaces, for this connection, the check of the
 // names in the peer's certificate (s2n_connection_set_verify_host_callback):
 // fn is called with each DNS name, URI and IP address (in text form) of the
-// peer's leaf certificate, and with its common name, until one is accepted.
+// peer's leaf certificate until one is accepted; only if it has none of
+// those, with its common name, and with "" if it has no name at all.
 // It runs as a callback of this connection: it may call the connection's
 // getters, but not Negotiate, Send or Recv. A nil fn turns the name check
 // off for this connection, as in C: the chain is still verified against the
@@ -457,7 +458,7 @@ func (c *Connection) Recv(b []byte) (int, Blocked, error) {
 	if err := s.drive(c, "Recv"); err != nil {
 		return 0, NotBlocked, err
 	}
-	if s.config.callbacksInRecv() {
+	if s.config.callbacksInRecv(s.mode) {
 		return s.recvWithCallbacks(b)
 	}
 	var blocked C.s2n_blocked_status
@@ -495,7 +496,7 @@ func (c *Connection) Shutdown() (Blocked, error) {
 	if err := s.drive(c, "Shutdown"); err != nil {
 		return NotBlocked, err
 	}
-	if s.config.callbacksInRecv() { // see recvWithCallbacks
+	if s.config.callbacksInRecv(s.mode) { // see recvWithCallbacks
 		rc := C.go_s2n_shutdown_cb(s.ptr, &s.blocked, &s.e)
 		blocked := s.blocked
 		return Blocked(blocked), s.finish(rc < 0, &s.e)

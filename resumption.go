@@ -425,11 +425,17 @@ func (c *Config) SetSessionCache(cache SessionCache) error {
 }
 
 // callbacksInRecv reports whether s2n may call into Go inside s2n_recv or
-// s2n_shutdown for connections using this Config: they must then take the
+// s2n_shutdown for connections of this mode using this Config: they must then take the
 // calls' callback-capable path (see cgo_directives.go). The renegotiation
 // request callback runs inside s2n_recv (renegotiate.go).
-func (st *configState) callbacksInRecv() bool {
-	return st != nil && (st.ticketFn != nil || st.clientCache != nil || st.sessionCache != nil || st.renegotiateFn != nil)
+func (st *configState) callbacksInRecv(mode Mode) bool {
+	if st == nil {
+		return false
+	}
+	if mode == ModeClient { // tickets arrive, renegotiation is requested
+		return st.ticketFn != nil || st.clientCache != nil || st.renegotiateFn != nil
+	}
+	return st.sessionCache != nil // its Delete, on an error or fatal alert
 }
 
 // nameSessionCache: the session cache's Retrieve panicked.
