@@ -221,7 +221,8 @@ func (c *Config) set(rec setting, f func(p *C.struct_s2n_config, e *C.go_s2n_err
 
 // Clone returns a new Config with the same settings as c, like crypto/tls's
 // Config.Clone: every successful call made on c through its setters (the
-// Set*, Add*, Allow*, Disable* and Wipe* methods) is made again on the new Config,
+// Set*, Add*, Allow*, Disable*, Enable*, Wipe*, Load*, Require*, Send*
+// and Accept* methods) is made again on the new Config,
 // in the same order and with the same arguments. Certificate chains added
 // with AddCertChainAndKey or SetDefaultCertChains are shared (s2n counts
 // their references), a chain added with AddCertChainWithSigner is loaded
@@ -452,8 +453,9 @@ func (c *Config) SetProtocolPreferences(protocols []string) error {
 // certificate (s2n_config_set_verify_host_callback). By default s2n requires
 // a name matching the server name set on the connection, which a server
 // doing client authentication rarely wants. fn is called with each DNS name,
-// URI and IP address (in text form) of the peer's leaf certificate, and with
-// its common name, until one is accepted; the chain is still verified
+// URI and IP address (in text form) of the peer's leaf certificate until
+// one is accepted; only if it has none of those, with its common name, and
+// with "" if it has no name at all. The chain is still verified
 // against the trust store. It runs as a callback of the connection being
 // verified, on its handshake's thread: it must not block for long (see
 // [Connection.SetVerifyHostCallback] for a per-connection check). A nil fn

@@ -1,12 +1,16 @@
 // Package s2n binds s2n-tls, AWS's C implementation of TLS, for Go.
 //
 // It has two levels. The low level mirrors the C API ([Config],
-// [CertChainAndKey], [Connection], [AsyncPkeyOp]): each method wraps one s2n
-// call, named in its documentation, with the same semantics and errors. It
-// covers part of s2n-tls's public API, not all of it: configuration and
-// security policies, certificates and trust, the handshake and I/O,
-// resumption (tickets, a ticket callback, a client session cache for [Conn],
-// a server's TLS 1.2 session-ID cache), ALPN and SNI, client authentication, blinding,
+// [CertChainAndKey], [Connection], [AsyncPkeyOp]): most methods wrap one s2n
+// call, named in their documentation, with the same semantics and errors
+// (PARITY.md lists, for every function of s2n-tls's public headers, the Go
+// API that wraps it or why none does). It covers most of that API:
+// configuration and security policies, certificates, validation, CRLs and
+// OCSP, the ClientHello callback and fingerprints, the handshake and I/O,
+// record-layer controls, resumption (tickets, a ticket callback, a client
+// session cache for [Conn], a server's TLS 1.2 session-ID cache), PSKs and
+// early data, key logging, key update, renegotiation, serialization, kTLS,
+// handshake events, ALPN, NPN and SNI, client authentication, blinding,
 // connection facts, and the async private-key operations. The high level feels like crypto/tls: [Client], [Server],
 // [Dial] and [Listen] return a [Conn] that implements net.Conn and works
 // under net/http, [Config.AddCertChainWithSigner] takes a private key
