@@ -71,6 +71,13 @@ type Conn struct {
 	releaseIdle bool
 	idleBuf     [64]byte
 
+	// Early data (conn_early.go). earlyDone: a server's early data phase
+	// is over (guarded by handshakeMu). earlyIn: early data a server's
+	// Handshake read, for Read (written under handshakeMu before
+	// handshakeDone, read under readMu after it).
+	earlyDone bool
+	earlyIn   []byte
+
 	state      atomic.Pointer[stateSnapshot] // taken when the handshake completes
 	deadline   atomic.Int64                  // unix nanos of the key-wait deadline; 0: none
 	blindUntil atomic.Int64                  // unix nanos: close the transport no earlier
@@ -275,17 +282,25 @@ func (c *Conn) Handshake() error { return c.HandshakeContext(context.Background(
 // crypto/tls does) and any pending private-key operation is freed. A failed
 // handshake is final: later calls return the same error.
 func (c *Conn) HandshakeContext(ctx context.Context) error {
+	_, err := c.handshakeContext(ctx, nil)
+	return err
+}
+
+// handshakeContext runs the handshake. A server's early data goes into
+// early if it is not nil: with n > 0 the handshake is still going on (see
+// readEarly); otherwise into the Conn's earlyIn, for Read.
+func (c *Conn) handshakeContext(ctx context.Context, early []byte) (n int, err error) {
 	if c.handshakeDone.Load() {
-		return nil
+		return 0, nil
 	}
 	c.handshakeMu.Lock()
 	defer c.handshakeMu.Unlock()
 	if c.handshakeDone.Load() || c.handshakeErr != nil {
-		return c.handshakeErr
+		return 0, c.handshakeErr
 	}
 	if c.err != nil {
 		c.handshakeErr = c.err
-		return c.err
+		return 0, c.err
 	}
 	var stop func() bool
 	if ctx.Done() != nil {
@@ -295,8 +310,14 @@ func (c *Conn) HandshakeContext(ctx context.Context) error {
 		})
 	}
 	c.c.s.hsCtx = ctx // read by callbacks of this goroutine's Negotiate
-	err := c.handshake(ctx)
+	n, err = c.handshake(ctx, early)
 	c.c.s.hsCtx = nil
+	if n > 0 && err == nil { // early data for Read: the handshake goes on later
+		if stop != nil {
+			stop()
+		}
+		return n, nil
+	}
 	if testHookHandshakeReturned != nil {
 		testHookHandshakeReturned()
 	}
@@ -315,7 +336,7 @@ func (c *Conn) HandshakeContext(ctx context.Context) error {
 		c.handshakeErr = err
 		c.abortKeyOps()
 		c.cacheSession(true)
-		return err
+		return 0, err
 	}
 	c.state.Store(&stateSnapshot{facts: c.c.readFacts(), conn: c.c})
 	c.cacheSession(false)
@@ -326,47 +347,65 @@ func (c *Conn) HandshakeContext(ctx context.Context) error {
 		_ = c.c.FreeHandshake()
 	}
 	c.handshakeDone.Store(true)
-	return nil
+	return 0, nil
 }
 
-func (c *Conn) handshake(ctx context.Context) error {
+// handshake runs the handshake to its end, or on a server until early
+// data arrives for early (see handshakeContext).
+func (c *Conn) handshake(ctx context.Context, early []byte) (int, error) {
+	if !c.isClient && !c.earlyDone {
+		n, err := c.recvEarly(ctx, early)
+		if n > 0 || err != nil {
+			return n, err
+		}
+	}
+	return c.drive(ctx, func() (int, Blocked, error) {
+		blocked, err := c.c.Negotiate()
+		return 0, blocked, err
+	})
+}
+
+// drive calls step, which advances the handshake (Negotiate, or a call
+// that also moves early data), until it returns nil or n > 0, moving bytes
+// and waiting for the transport and for async callbacks in between.
+func (c *Conn) drive(ctx context.Context, step func() (int, Blocked, error)) (int, error) {
 	for {
 		if c.closed.Load() {
-			return net.ErrClosed
+			return 0, net.ErrClosed
 		}
 		if err := handshakeGate.acquire(ctx); err != nil {
-			return err
+			return 0, err
 		}
 		c.c.s.gated = true
-		blocked, err := c.c.Negotiate()
+		n, blocked, err := step()
 		if c.c.s.gated { // not given back by a key callback
 			c.c.s.gated = false
 			handshakeGate.release()
 		}
-		if err == nil {
-			return c.flush()
-		}
-		if !errors.Is(err, ErrBlocked) {
+		if err != nil && !errors.Is(err, ErrBlocked) {
 			c.failed()
-			return c.wrapErr(err)
+			return 0, c.wrapErr(err)
+		}
+		if err == nil || n > 0 {
+			return n, c.flush()
 		}
 		if err := c.flush(); err != nil {
-			return err
+			return 0, err
 		}
 		switch blocked {
 		case BlockedOnRead:
 			if err := c.fill(); err != nil {
-				return err
+				return 0, err
 			}
 		case BlockedOnApplicationInput:
 			if err := c.waitForKey(ctx); err != nil {
 				c.failed()
-				return err
+				return 0, err
 			}
 		case BlockedOnWrite:
 			// flushed above
 		default:
-			return fmt.Errorf("s2n: handshake blocked on %v", blocked)
+			return 0, fmt.Errorf("s2n: handshake blocked on %v", blocked)
 		}
 	}
 }
@@ -549,6 +588,11 @@ func (c *Conn) flush() error {
 // Read reads application data, running the handshake first if needed. It
 // returns io.EOF after the peer's close_notify.
 func (c *Conn) Read(b []byte) (int, error) {
+	if !c.handshakeDone.Load() && !c.isClient && len(b) > 0 {
+		if n, err := c.readEarly(b); n > 0 || err != nil {
+			return n, err
+		}
+	}
 	if err := c.Handshake(); err != nil {
 		return 0, err
 	}
@@ -557,6 +601,9 @@ func (c *Conn) Read(b []byte) (int, error) {
 	}
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
+	if n := c.takeEarly(b); n > 0 {
+		return n, nil
+	}
 	for {
 		n, blocked, err := c.c.Recv(b)
 		if n > 0 {
