@@ -482,7 +482,13 @@ func goS2nRenegotiateRequest(h C.uintptr_t, response *C.s2n_renegotiate_response
 		}
 		answer = fn(conn)
 		switch answer {
-		case RenegotiateIgnore, RenegotiateReject, RenegotiateAccept:
+		case RenegotiateAccept:
+			s.renegAccepted = true // a Conn renegotiates when Recv returns
+			return nil
+		case RenegotiateReject:
+			s.renegRejected = true // a Conn sends the alert when Recv returns
+			return nil
+		case RenegotiateIgnore:
 			return nil
 		}
 		return usageError(nameInvalidArg, "renegotiation request callback returned %d", int(answer))

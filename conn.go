@@ -71,12 +71,14 @@ type Conn struct {
 	releaseIdle bool
 	idleBuf     [64]byte
 
-	// Early data (conn_early.go). earlyDone: a server's early data phase
-	// is over (guarded by handshakeMu). earlyIn: early data a server's
-	// Handshake read, for Read (written under handshakeMu before
-	// handshakeDone, read under readMu after it).
+	// earlyDone: a server's early data phase is over (conn_early.go;
+	// guarded by handshakeMu).
 	earlyDone bool
-	earlyIn   []byte
+	// pendingIn: plaintext read ahead for Read: a server's early data read
+	// by Handshake (written under handshakeMu before handshakeDone), or
+	// what the server sent during a renegotiation (conn_renegotiate.go,
+	// under readMu). Read takes it under readMu.
+	pendingIn []byte
 
 	state      atomic.Pointer[stateSnapshot] // taken when the handshake completes
 	deadline   atomic.Int64                  // unix nanos of the key-wait deadline; 0: none
@@ -288,7 +290,7 @@ func (c *Conn) HandshakeContext(ctx context.Context) error {
 
 // handshakeContext runs the handshake. A server's early data goes into
 // early if it is not nil: with n > 0 the handshake is still going on (see
-// readEarly); otherwise into the Conn's earlyIn, for Read.
+// readEarly); otherwise into the Conn's pendingIn, for Read.
 func (c *Conn) handshakeContext(ctx context.Context, early []byte) (n int, err error) {
 	if c.handshakeDone.Load() {
 		return 0, nil
@@ -601,11 +603,20 @@ func (c *Conn) Read(b []byte) (int, error) {
 	}
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
-	if n := c.takeEarly(b); n > 0 {
-		return n, nil
-	}
 	for {
+		if n := c.takePending(b); n > 0 {
+			return n, nil
+		}
 		n, blocked, err := c.c.Recv(b)
+		if s := c.c.s; (s.renegAccepted || s.renegRejected) && (err == nil || errors.Is(err, ErrBlocked)) {
+			if err := c.answerRenegotiation(); err != nil {
+				return n, err
+			}
+			if n > 0 {
+				return n, nil
+			}
+			continue
+		}
 		if n > 0 {
 			return n, nil
 		}

@@ -38,7 +38,7 @@ import (
 // early data was received).
 
 // earlyBufSize is the buffer a server's Handshake reads early data into
-// (then kept in earlyIn, which s2n's maximum early data size bounds).
+// (then kept in pendingIn, which s2n's maximum early data size bounds).
 const earlyBufSize = 16384
 
 // WriteEarlyData starts a client's handshake and sends b as early data
@@ -127,7 +127,7 @@ func (c *Conn) readEarly(b []byte) (int, error) {
 
 // recvEarly runs a server's handshake through its early data phase
 // (s2n_recv_early_data): with early, until early data arrives there;
-// without, keeping all of it in earlyIn. handshakeMu is held.
+// without, keeping all of it in pendingIn. handshakeMu is held.
 func (c *Conn) recvEarly(ctx context.Context, early []byte) (int, error) {
 	buf := early
 	if buf == nil {
@@ -147,19 +147,20 @@ func (c *Conn) recvEarly(ctx context.Context, early []byte) (int, error) {
 		if early != nil {
 			return n, nil
 		}
-		c.earlyIn = append(c.earlyIn, buf[:n]...)
+		c.pendingIn = append(c.pendingIn, buf[:n]...)
 	}
 }
 
-// takeEarly moves early data kept by the handshake into b; readMu is held.
-func (c *Conn) takeEarly(b []byte) int {
-	if len(c.earlyIn) == 0 {
+// takePending moves plaintext read ahead (early data kept by the
+// handshake, data received during a renegotiation) into b; readMu is held.
+func (c *Conn) takePending(b []byte) int {
+	if len(c.pendingIn) == 0 {
 		return 0
 	}
-	n := copy(b, c.earlyIn)
-	c.earlyIn = c.earlyIn[n:]
-	if len(c.earlyIn) == 0 {
-		c.earlyIn = nil
+	n := copy(b, c.pendingIn)
+	c.pendingIn = c.pendingIn[n:]
+	if len(c.pendingIn) == 0 {
+		c.pendingIn = nil
 	}
 	return n
 }

@@ -86,6 +86,11 @@ type connState struct {
 	// there.
 	sessionKey   string
 	ticketCached atomic.Bool
+	// renegAccepted, renegRejected: the renegotiation request callback
+	// answered RenegotiateAccept or RenegotiateReject during a Recv (a
+	// Conn then renegotiates, or sends the no_renegotiation alert). Only
+	// the goroutine that drives Recv touches them.
+	renegAccepted, renegRejected bool
 	// lookup is the session cache Retrieve running for this connection's
 	// handshake, if any (guarded by opsMu).
 	lookup *cacheLookup

@@ -41,7 +41,17 @@ type RenegotiateRequestFunc func(conn *Connection) RenegotiateResponse
 // RenegotiateWipe or Renegotiate. To renegotiate, fn returns
 // RenegotiateAccept and the application, once Recv has returned, calls
 // RenegotiateWipe then Renegotiate until it succeeds. A panic in fn fails
-// the Recv. A nil fn removes the callback. With a callback set, Recv and
+// the Recv. A nil fn removes the callback.
+//
+// A client [Conn] answers by itself, inside the Read that read the
+// request: after RenegotiateAccept it runs the new handshake
+// (RenegotiateWipe, its server name and blinding set again, Renegotiate),
+// keeps application data that arrives meanwhile for the next Reads, and
+// takes a new ConnectionState; after RenegotiateReject it sends the
+// no_renegotiation alert at once. Writes wait meanwhile; the read deadline
+// bounds the new handshake, and its failure ends the Conn.
+//
+// With a callback set, Recv and
 // Shutdown of these connections copy through a buffer of the binding's (at
 // most 16 KiB a call), and the connections cannot use kTLS.
 func (c *Config) SetRenegotiateRequestCallback(fn RenegotiateRequestFunc) error {
