@@ -135,7 +135,12 @@ func sendAll(t *testing.T, c *Connection, b []byte) {
 // connection to: it receives the serialized connection and the socket on
 // fd 3, deserializes, answers one message and closes.
 func serializeHelper() int {
-	if err := runSerializeHelper(os.Getenv(serializeHelperEnv)); err != nil {
+	run := runSerializeHelper
+	policy := os.Getenv(serializeHelperEnv)
+	if p, ok := strings.CutPrefix(policy, connHelperPrefix); ok {
+		run, policy = runConnSerializeHelper, p
+	}
+	if err := run(policy); err != nil {
 		fmt.Fprintln(os.Stderr, "helper:", err)
 		return 1
 	}
