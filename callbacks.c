@@ -73,30 +73,90 @@ int go_s2n_init(go_s2n_error *e)
     return (int) go_s2n_check(s2n_init(), e);
 }
 
-/* ---- the monotonic clock of every Config ----
- * s2n's own reading of CLOCK_MONOTONIC, except while this thread produces
- * the alert of a connection held for blinding: Conn keeps the delay with a
+/* ---- the clocks of every Config ----
+ * s2n's own readings of CLOCK_MONOTONIC and CLOCK_REALTIME, plus the offset
+ * of the go_s2n_clock that Config.SetMonotonicClock or SetWallClock gave
+ * (the clock's ctx; NULL: none). The offset lives in C memory and is read
+ * with an atomic load, so the clocks never call into Go: s2n reads them
+ * inside calls the binding marks nocallback (cgo_directives.go), such as
+ * s2n_send, s2n_recv and s2n_config_add_ticket_crypto_key.
+ *
+ * The monotonic clock also jumps far ahead while this thread produces the
+ * alert of a connection held for blinding: Conn keeps the delay with a
  * timer of its own and frees the connection at once, so s2n's check that
  * the delay has passed (in s2n_shutdown_send) must pass now. */
 static __thread int go_s2n_blinding_kept;
 
-static int go_s2n_monotonic_clock(void *ctx, uint64_t *nanoseconds)
+struct go_s2n_clock {
+    _Atomic int64_t offset_ns;
+};
+
+go_s2n_clock *go_s2n_clock_new(void)
 {
-    (void) ctx;
+    go_s2n_clock *clk = calloc(1, sizeof(*clk));
+    if (clk != NULL) {
+        atomic_init(&clk->offset_ns, 0);
+    }
+    return clk;
+}
+
+void go_s2n_clock_free(go_s2n_clock *clk)
+{
+    free(clk);
+}
+
+int64_t go_s2n_clock_advance(go_s2n_clock *clk, int64_t ns)
+{
+    return atomic_fetch_add_explicit(&clk->offset_ns, ns, memory_order_relaxed) + ns;
+}
+
+int64_t go_s2n_clock_offset(go_s2n_clock *clk)
+{
+    return atomic_load_explicit(&clk->offset_ns, memory_order_relaxed);
+}
+
+static int go_s2n_read_clock(clockid_t id, go_s2n_clock *clk, uint64_t *nanoseconds)
+{
     struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) {
+    if (clock_gettime(id, &ts) != 0) {
         return S2N_FAILURE;
     }
     *nanoseconds = (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+    if (clk != NULL) {
+        *nanoseconds += (uint64_t) go_s2n_clock_offset(clk); /* offsets are never negative */
+    }
+    return S2N_SUCCESS;
+}
+
+static int go_s2n_monotonic_clock(void *ctx, uint64_t *nanoseconds)
+{
+    if (go_s2n_read_clock(CLOCK_MONOTONIC, ctx, nanoseconds) != S2N_SUCCESS) {
+        return S2N_FAILURE;
+    }
     if (go_s2n_blinding_kept) {
         *nanoseconds += (uint64_t) 1 << 62; /* far beyond any delay */
     }
     return S2N_SUCCESS;
 }
 
+static int go_s2n_wall_clock(void *ctx, uint64_t *nanoseconds)
+{
+    return go_s2n_read_clock(CLOCK_REALTIME, ctx, nanoseconds);
+}
+
 int go_s2n_config_set_clocks(struct s2n_config *c, go_s2n_error *e)
 {
     return (int) go_s2n_check(s2n_config_set_monotonic_clock(c, go_s2n_monotonic_clock, NULL), e);
+}
+
+int go_s2n_config_set_monotonic_clock(struct s2n_config *c, go_s2n_clock *clk, go_s2n_error *e)
+{
+    return (int) go_s2n_check(s2n_config_set_monotonic_clock(c, go_s2n_monotonic_clock, clk), e);
+}
+
+int go_s2n_config_set_wall_clock(struct s2n_config *c, go_s2n_clock *clk, go_s2n_error *e)
+{
+    return (int) go_s2n_check(s2n_config_set_wall_clock(c, go_s2n_wall_clock, clk), e);
 }
 
 int go_s2n_shutdown_send_blinded(struct s2n_connection *c, s2n_blocked_status *blocked, go_s2n_error *e)

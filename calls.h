@@ -16,6 +16,9 @@
  * declare the wrappers and calls.c to define them. Wrappers that do more
  * than one call live in calls.c, declared in cgo_helpers.h. */
 
+/* ---- the library (s2n.go) ---- */
+GO_S2N_CALL(s2n_cleanup_final, (go_s2n_error *e), ())
+
 /* ---- config ---- */
 GO_S2N_CALL(s2n_config_free, (struct s2n_config *c, go_s2n_error *e), (c))
 GO_S2N_CALL(s2n_config_set_cipher_preferences, (struct s2n_config *c, const char *version, go_s2n_error *e), (c, version))

@@ -111,6 +111,16 @@ int64_t go_s2n_live_bytes(void);
 
 /* Installs the binding's monotonic clock on a new config. */
 int go_s2n_config_set_clocks(struct s2n_config *c, go_s2n_error *e);
+/* A clock offset that Go moves forward and the binding's clocks add
+ * (Clock in clock.go); the setters install the binding's clock with clk's
+ * offset (clk NULL: none). */
+typedef struct go_s2n_clock go_s2n_clock;
+go_s2n_clock *go_s2n_clock_new(void);
+void go_s2n_clock_free(go_s2n_clock *clk);
+int64_t go_s2n_clock_advance(go_s2n_clock *clk, int64_t ns);
+int64_t go_s2n_clock_offset(go_s2n_clock *clk);
+int go_s2n_config_set_monotonic_clock(struct s2n_config *c, go_s2n_clock *clk, go_s2n_error *e);
+int go_s2n_config_set_wall_clock(struct s2n_config *c, go_s2n_clock *clk, go_s2n_error *e);
 /* s2n_shutdown_send for a connection whose blinding delay Conn keeps
  * itself: the alert s2n held back is written now. */
 int go_s2n_shutdown_send_blinded(struct s2n_connection *c, s2n_blocked_status *blocked, go_s2n_error *e);

@@ -70,6 +70,9 @@ type configState struct {
 	releaseIdle   bool                   // SetReleaseBuffersWhenIdle
 	policy        string                 // SetCipherPreferences
 	noVerify      bool                   // DisableX509Verification
+	// SetWallClock's and SetMonotonicClock's Clocks, kept alive while s2n
+	// reads them.
+	wallClock, monoClock *Clock
 
 	// settings are the successful calls of the public setters, in order:
 	// Clone makes them again on a new Config.

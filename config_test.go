@@ -54,6 +54,8 @@ func cloneCalls(t *testing.T) map[string]func(*Config) error {
 		"SetMaxFragmentLength":       func(c *Config) error { return c.SetMaxFragmentLength(16384) },
 		"SetReleaseBuffersWhenIdle":  func(c *Config) error { return c.SetReleaseBuffersWhenIdle(true) },
 		"SetMaxBlindingDelay":        func(c *Config) error { return c.SetMaxBlindingDelay(time.Second) },
+		"SetWallClock":               func(c *Config) error { return c.SetWallClock(NewClock()) },
+		"SetMonotonicClock":          func(c *Config) error { return c.SetMonotonicClock(NewClock()) },
 		"SetCertRequestCallback": func(c *Config) error {
 			return c.SetCertRequestCallback(func(*Connection, *CertificateRequest) error { return nil })
 		},

@@ -17,6 +17,9 @@ func TestMain(m *testing.M) {
 		// connection is handed to (serialize_test.go).
 		os.Exit(serializeHelper())
 	}
+	if os.Getenv(cleanupFinalHelperEnv) != "" {
+		os.Exit(cleanupFinalHelper()) // s2n_test.go
+	}
 	code := m.Run()
 	if code == 0 {
 		if err := leakCheck(); err != nil {

@@ -12,7 +12,18 @@ import (
 var (
 	initOnce sync.Once
 	initErr  error
+	// finalMu serialises CleanupFinal; finalized is set once it tore s2n
+	// down (and, for the length of its check, while it runs).
+	finalMu   sync.Mutex
+	finalized atomic.Bool
 )
+
+// nameFinalized: s2n-tls was torn down by CleanupFinal.
+const nameFinalized = "S2N_GO_ERR_FINALIZED"
+
+func finalizedError() *Error {
+	return usageError(nameFinalized, "s2n-tls was torn down by CleanupFinal: nothing more can be created in this process")
+}
 
 // Init initialises s2n-tls once per process (s2n_init), after installing the
 // binding's memory callbacks (s2n_mem_set_callbacks), which count live
@@ -20,6 +31,9 @@ var (
 // yourself is only useful to see an initialisation error early. It is safe to call from several goroutines and
 // returns the same result every time.
 func Init() error {
+	if finalized.Load() {
+		return finalizedError()
+	}
 	initOnce.Do(func() {
 		var e C.go_s2n_error
 		if C.go_s2n_init(&e) < 0 {
@@ -29,6 +43,44 @@ func Init() error {
 		initErr = checkFIPSBuild()
 	})
 	return initErr
+}
+
+// CleanupFinal tears s2n-tls down for the whole process
+// (s2n_cleanup_final): it frees s2n's global state and its default
+// configs, for tools that check for leaks at exit or a program that
+// unloads the library's users before going on without TLS. Without it, s2n
+// cleans up when the process exits.
+//
+// It refuses, with a usage error named S2N_GO_ERR_IN_USE, while anything
+// of s2n's is alive: an open Config, Connection (Conn) or
+// CertChainAndKey, a parsed ClientHello, CRL or PSK, or an async key
+// operation ([Stats]' Handles and PendingOps); close them first (one
+// dropped without Close counts until the garbage collector has run its
+// cleanup). It must not run while another goroutine creates one. Once it
+// has succeeded, Init, every constructor and CleanupFinal itself fail with
+// a usage error named S2N_GO_ERR_FINALIZED: s2n is not initialised again
+// in this process. If s2n was never initialised, s2n's
+// S2N_ERR_NOT_INITIALIZED is returned and nothing changes.
+func CleanupFinal() error {
+	finalMu.Lock()
+	defer finalMu.Unlock()
+	if finalized.Load() {
+		return finalizedError()
+	}
+	// Constructors that start from here on fail; one that passed Init
+	// just before shows up in the counts below, or finds s2n gone and
+	// fails with S2N_ERR_NOT_INITIALIZED.
+	finalized.Store(true)
+	if h, ops := liveHandles.Load(), pendingOps.Load(); h != 0 || ops != 0 {
+		finalized.Store(false)
+		return usageError(nameInUse, "CleanupFinal with %d handle(s) (Configs, Connections, CertChainAndKeys, ClientHellos, CRLs, PSKs) and %d async key operation(s) alive: close them first", h, ops)
+	}
+	var e C.go_s2n_error
+	if C.go_s2n_cleanup_final(&e) < 0 {
+		finalized.Store(false)
+		return newError(&e, nil)
+	}
+	return nil
 }
 
 // Version reports the s2n-tls source this binary was built from: the pinned

@@ -92,6 +92,8 @@ Mode (default: print what clients send on stdout):
                             answer GET / with an HTML page of the connection's
                             parameters and the key offload statistics
   -X, --max-conns N         exit after N connections (default 0: until interrupted)
+      --metrics ADDR        serve Prometheus metrics (handshakes, failures,
+                            durations) at http://ADDR/metrics
       --version             print the s2n-tls and libcrypto versions
   -h, --help                print this help
 
@@ -112,6 +114,7 @@ type options struct {
 	ocspFile   string
 	timeout    time.Duration
 	version    bool
+	metrics    metricsFlags
 }
 
 func main() {
@@ -152,6 +155,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.ocspFile, "ocsp", "", "DER OCSP response to staple")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "handshake timeout")
 	fs.BoolVar(&o.version, "version", false, "print versions")
+	o.metrics.register(fs)
 }
 
 func parseArgs(args []string, stdout io.Writer) (*options, error) {
@@ -319,6 +323,11 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer cfg.Close()
+	stopMetrics, err := o.metrics.start(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	if o.writeCert != "" {
 		if err := key.WriteCert(o.writeCert, stdout); err != nil {
 			return err
