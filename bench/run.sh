@@ -5,16 +5,20 @@
 #
 #   bench/run.sh [-r REPS] [-t BENCHTIME] [-m MEMREPS] [-F FAMILIES] [-f FILTER] [-e] [-s] [-o DIR]
 #
-#   -r REPS      repetitions of the rate benchmarks (default 3)
+#   -r REPS      repetitions of the rate benchmarks (default 3); the native
+#                family runs at least 5 pairs (native process, binding process)
 #   -t TIME      -test.benchtime of the side-by-side benchmarks, Ns or Nx
 #                (default 1s); the native family runs its driver for as long
 #   -m MEMREPS   repetitions of the idle-memory runs (default 1)
-#   -F FAMILIES  comma-separated families to run (default: all but native):
-#                inproc vs loopback latency idlemem counts, and native: the
-#                native driver (bench/native/s2nbench.c, scripts/build-bench)
-#                and BenchmarkHandshake/Bulk/Call in processes of their own,
+#   -F FAMILIES  comma-separated families to run (default: all): inproc vs
+#                loopback latency idlemem counts native; native is the native
+#                driver (bench/native/s2nbench.c, scripts/build-bench) and
+#                BenchmarkHandshake/Bulk/Call in processes of their own,
 #                alternating benchmark by benchmark and which side goes first
 #   -f FILTER    native family: comma-separated substrings of benchmark names
+#                (default: TLS 1.3 handshakes, ECDSA and RSA, with no callback,
+#                sync, async and offthread key operations, and bulk 1 KiB to
+#                1 MiB; with -F native and no -f: every benchmark)
 #   -e           native family: also the native references each repetition,
 #                in-memory transport (-x mem) and s2n's own allocator (-a s2n)
 #   -s           smoke mode (CI): every family once, tiny sizes (1 repetition,
@@ -33,7 +37,7 @@ set -euo pipefail
 
 main() {
 	local root mode reps=3 benchtime=1s memreps=1 smoke=0 out="" opt tags
-	local families="inproc,vs,loopback,latency,idlemem,counts" chosen="" filter="" extra=0
+	local families="inproc,vs,loopback,latency,idlemem,counts,native" chosen="" filter="" extra=0
 	root=$(cd "$(dirname "$0")/.." && pwd)
 	mode=${S2N_LIBCRYPTO:-awslc}
 	while getopts "r:t:m:F:f:eso:" opt; do
@@ -46,15 +50,18 @@ main() {
 		e) extra=1 ;;
 		s) smoke=1 ;;
 		o) out=$OPTARG ;;
-		*) sed -n '2,31p' "$0" >&2; exit 2 ;;
+		*) sed -n '2,35p' "$0" >&2; exit 2 ;;
 		esac
 	done
 	tags=$("$root/scripts/mode-tags" "$mode")
 	local conc="1,2,4,8,16,32,64,128,256,512,1024" idle=10000 latTime="" allocTime=2000x
+	# The native family's pairs: at least 5 (issue 14), more with -r.
+	local nativeReps=$((reps > 5 ? reps : 5))
 	if ((smoke)); then
-		reps=1 memreps=1 benchtime=3x conc="1,4" idle=50 latTime=20x allocTime=3x
-		families+=",native"
+		reps=1 nativeReps=1 memreps=1 benchtime=3x conc="1,4" idle=50 latTime=20x allocTime=3x
 		filter=${filter:-BenchmarkHandshake/ecdsa/tls13/none,BenchmarkBulk/16KiB,BenchmarkCall/getter}
+	elif [[ -z $chosen ]]; then
+		filter=${filter:-tls13/none,tls13/sync,tls13/async,tls13/offthread,BenchmarkBulk/}
 	fi
 	families=${chosen:-$families}
 	local f
@@ -106,16 +113,12 @@ main() {
 		echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) at start"
 	} >"$out/info.txt"
 
-	local r m name
-	for ((r = 1; r <= reps; r++)); do
-		log "repetition $r/$reps (load $(cut -d' ' -f1-3 /proc/loadavg))"
-		has inproc && bench inproc "^BenchmarkInProcess\$" "$benchtime"
-		has vs && bench vs "^BenchmarkVsCryptoTLS\$" "$benchtime"
-		has loopback && bench loopback "^BenchmarkLoopback\$" "$benchtime"
-		if has latency; then
-			for m in cryptotls async blocking cpubound; do
-				S2N_BENCH_CONC=$conc bench latency "^BenchmarkLatency\$/^$m\$" "$latTime"
-			done
+	local r m name rounds=$reps
+	has native && ((nativeReps > rounds)) && rounds=$nativeReps
+	for ((r = 1; r <= rounds; r++)); do
+		log "repetition $r/$rounds (load $(cut -d' ' -f1-3 /proc/loadavg))"
+		if ((r <= reps)); then
+			run_families
 		fi
 		if has native; then
 			for name in "${names[@]}"; do
@@ -173,6 +176,20 @@ main() {
 	else
 		log "results in $out; BENCHMARKS.md and bench/plots updated"
 	fi
+}
+
+# run_families: one repetition of every family but native and idlemem.
+run_families() {
+	local m
+	has inproc && bench inproc "^BenchmarkInProcess\$" "$benchtime"
+	has vs && bench vs "^BenchmarkVsCryptoTLS\$" "$benchtime"
+	has loopback && bench loopback "^BenchmarkLoopback\$" "$benchtime"
+	if has latency; then
+		for m in cryptotls async blocking cpubound; do
+			S2N_BENCH_CONC=$conc bench latency "^BenchmarkLatency\$/^$m\$" "$latTime"
+		done
+	fi
+	return 0
 }
 
 log() { echo "== bench: $*" >&2; }

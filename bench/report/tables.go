@@ -619,10 +619,15 @@ const (
 var rateUnits = []string{"handshakes/s", "MB/s", "calls/s"}
 
 // separateTable: the native driver against the binding's low-level
-// benchmarks, each in processes of its own (Results.Impls), compared as
-// benchstat compares two sets of runs: medians with confidence intervals,
-// and a Mann-Whitney U test of the two samples. References of the native
-// driver (impl native-mem, native-s2nalloc) get a median column each.
+// benchmarks, each in processes of its own (Results.Impls). run.sh runs the
+// two sides of a benchmark back to back, alternating which goes first, so
+// the i-th native run and the i-th binding run of a benchmark are a pair:
+// the table shows the median of the per-pair ratios binding/native and their
+// range, next to the in-process ratio of the same benchmark
+// (BenchmarkInProcess), and compares the two sets of runs as benchstat does
+// (a Mann-Whitney U test). References of the native driver (impl
+// native-mem, native-s2nalloc) get a median column each. Targets (issue
+// 14): 0.95 for every handshake and for bulk of 16 KiB and more.
 func separateTable(r *Results) (table, bool) {
 	nat, bnd := r.Impls[implNative], r.Impls[implBinding]
 	if nat == nil || bnd == nil {
@@ -658,16 +663,23 @@ func separateTable(r *Results) (table, bool) {
 			return fmtValue(metric(row), s.Median) + " " + ciText(s)
 		}
 	}
-	ratio := func(metric func(string) string) func(string) string {
-		return func(row string) string {
-			n, ok1 := nat.Median(row, metric(row))
-			b, ok2 := bnd.Median(row, metric(row))
-			if !ok1 || !ok2 || n == 0 {
-				return ""
-			}
-			return sig3(b / n)
+	pairStat := func(row string, metric func(string) string) (Stat, bool) {
+		p := pairRatios(nat.Samples[row][metric(row)], bnd.Samples[row][metric(row)])
+		if len(p) == 0 {
+			return Stat{}, false
 		}
+		return newStat(p), true
 	}
+	pairCol := func(head string, metric func(string) string, text func(Stat) string) column {
+		return column{head: head, cell: func(row string) string {
+			if s, ok := pairStat(row, metric); ok {
+				return text(s)
+			}
+			return ""
+		}}
+	}
+	pmed := func(s Stat) string { return sig3(s.Median) }
+	prange := func(s Stat) string { return sig3(s.Min) + "–" + sig3(s.Max) }
 	// binding vs native: benchstat's delta of the medians, "~" where the U
 	// test finds no difference; its warnings go under the table.
 	delta := map[string]string{}
@@ -691,9 +703,11 @@ func separateTable(r *Results) (table, bool) {
 		labelCol("unit", unit),
 		{head: "native median", cell: withCI(nat, unit)},
 		{head: "binding median", cell: withCI(bnd, unit)},
-		{head: "binding / native", cell: ratio(unit)},
+		pairCol("binding / native, median of pairs", unit, pmed),
+		pairCol("min–max", unit, prange),
+		medCol(r, "in process", inProcessName, ratioNativeWall...),
 		{head: "binding vs native", cell: func(row string) string { return delta[row] }},
-		{head: "binding / native, per CPU second", cell: ratio(cpuUnit)},
+		pairCol("per CPU second, median of pairs", cpuUnit, pmed),
 	}
 	for _, impl := range r.ImplOrder {
 		if impl == implNative || impl == implBinding {
@@ -712,17 +726,114 @@ func separateTable(r *Results) (table, bool) {
 		b, _ := bnd.Stat(row, unit(row))
 		return fmt.Sprintf("%d+%d", n.N, b.N)
 	}})
+	cols = append(cols,
+		column{head: "target", keep: true, cell: func(row string) string {
+			if t, ok := standaloneTarget(row); ok {
+				return fmtTarget(t)
+			}
+			return "-"
+		}},
+		column{head: "met", keep: true, cell: func(row string) string {
+			t, ok := standaloneTarget(row)
+			s, have := pairStat(row, unit)
+			if !ok || !have {
+				return "-"
+			}
+			if s.Median >= t {
+				return "yes"
+			}
+			return "no"
+		}},
+	)
 	t := table{
 		title: "Binding vs native C, separate processes",
 		about: "The native driver (`bench/native/s2nbench.c`) and the binding's low-level benchmarks (`BenchmarkHandshake`, `BenchmarkBulk`, `BenchmarkCall`), " +
-			"each in processes of its own, alternating benchmark by benchmark (`bench/run.sh -F native`): rates per wall second, medians with their confidence intervals; " +
+			"each in processes of its own, one after the other benchmark by benchmark, which side goes first alternating from repetition to repetition (`bench/run.sh`, family native): " +
+			"rates per wall second, medians with their confidence intervals; binding / native is the median over the pairs (a native run and the binding run next to it) " +
+			"of each pair's ratio, with the lowest and highest pair; in process is `BenchmarkInProcess`'s ratio for the same work (median over its repetitions); " +
 			"binding vs native is the difference of the medians where a Mann-Whitney U test finds one at alpha 0.05 (~ where it does not), as benchstat reports it. " +
-			"Runs apart see different loads: the in-process ratios are the steadier ones.",
+			"The target (issue 14) is 0.95 of native for every handshake and for bulk of 16 KiB and more, met when the median of pairs reaches it.",
 		rows: rows,
 		cols: cols,
+	}
+	var targets, met []string
+	for _, row := range rows {
+		tg, ok := standaloneTarget(row)
+		s, have := pairStat(row, unit)
+		if !ok || !have {
+			continue
+		}
+		targets = append(targets, row)
+		if s.Median >= tg {
+			met = append(met, row)
+		}
+	}
+	if len(targets) > 0 {
+		t.notes = append(t.notes, fmt.Sprintf("Target, standalone: binding / native at least 0.95 for every handshake and for bulk of 16 KiB and more (median of pairs): **%s** for %d of %d.",
+			yesNo(len(met) == len(targets)), len(met), len(targets)))
 	}
 	for _, w := range warnings {
 		t.notes = append(t.notes, "benchmath: "+w+".")
 	}
 	return t, true
+}
+
+// pairRatios returns binding[i] / native[i] for the runs both sides have.
+func pairRatios(native, binding []float64) []float64 {
+	var out []float64
+	for i := range min(len(native), len(binding)) {
+		if native[i] > 0 {
+			out = append(out, binding[i]/native[i])
+		}
+	}
+	return out
+}
+
+// inProcessName maps a benchmark of the native family to the
+// BenchmarkInProcess case that does the same work ("" if none):
+// BenchmarkHandshake/ecdsa/tls13/none → BenchmarkInProcess/handshake/ecdsa/tls13/none.
+func inProcessName(name string) string {
+	for _, p := range []struct{ from, to string }{
+		{"BenchmarkHandshake/", prefInProc + "/handshake/"},
+		{"BenchmarkBulk/", prefInProc + "/bulk/"},
+	} {
+		if rest, ok := strings.CutPrefix(name, p.from); ok {
+			return p.to + rest
+		}
+	}
+	return ""
+}
+
+// standaloneTarget is issue 14's target for the native family: binding /
+// native at least 0.95 for every handshake and for bulk writes of 16 KiB
+// and more.
+func standaloneTarget(name string) (float64, bool) {
+	if strings.HasPrefix(name, "BenchmarkHandshake/") {
+		return 0.95, true
+	}
+	if size, ok := strings.CutPrefix(name, "BenchmarkBulk/"); ok {
+		if b, ok := parseSize(size); ok && b >= 16<<10 {
+			return 0.95, true
+		}
+	}
+	return 0, false
+}
+
+// parseSize reads a size as the benchmarks name them: 1KiB, 16KiB, 1MiB.
+func parseSize(s string) (int, bool) {
+	mult := 1
+	for _, u := range []struct {
+		suffix string
+		mult   int
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if v, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = v, u.mult
+			break
+		}
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return n * mult, true
 }
