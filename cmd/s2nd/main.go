@@ -14,6 +14,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -76,8 +77,11 @@ TLS:
                             clients still resume by session ID, from a cache
                             of 256 sessions)
       --stk-file FILE       session ticket key: FILE's bytes (16 to 64),
-                            instead of a random key per run, so that sessions
-                            resume across restarts and servers sharing FILE
+                            so that sessions resume across servers sharing
+                            FILE. Without it, as s2n-tls's s2nd, a key built
+                            into s2nd: sessions resume across restarts, and
+                            anyone with s2nd can read its tickets (tests only)
+      --random-stk          without --stk-file, a random key per run instead
   -s, --self-service-blinding
                             no delay after a failed handshake (s2n's blinding
                             delay of 10-30s off; for tests only)
@@ -135,6 +139,7 @@ type options struct {
 	tls        cli.TLSFlags
 	key        cli.KeyFlags
 	stkFile    string
+	randomSTK  bool
 	mutual     bool
 	echo       bool
 	https      bool
@@ -182,6 +187,7 @@ func (o *options) register(fs *cli.FlagSet) {
 	o.key.Multiple = true
 	o.key.Register(fs.FlagSet, []string{"cert"}, []string{"key"})
 	fs.StringVar(&o.stkFile, "stk-file", "", "session ticket key file")
+	fs.BoolVar(&o.randomSTK, "random-stk", false, "a random session ticket key per run")
 	fs.BoolVar(&o.mutual, "mutualAuth", false, "require a client certificate")
 	cli.Alias(fs.FlagSet, "mutualAuth", "m")
 	fs.BoolVar(&o.echo, "echo", false, "send back what each client sends")
@@ -337,7 +343,7 @@ func (o *options) configure(cfg *s2n.Config, ks *keys) error {
 			return err
 		}
 	}
-	if err := enableResumption(cfg, !o.tls.NoTickets, stk); err != nil {
+	if err := enableResumption(cfg, !o.tls.NoTickets, stk, o.randomSTK); err != nil {
 		return fmt.Errorf("session resumption: %w", err)
 	}
 	return nil
@@ -347,11 +353,17 @@ func (o *options) configure(cfg *s2n.Config, ks *keys) error {
 // as s2n-tls's own s2nd.
 const sessionCacheSize = 256
 
+// builtinTicketKey is s2nd's ticket key without --stk-file, fixed as
+// s2n-tls's s2nd's is, so that a session resumes on a later run (s2n-tls's
+// test suite restarts s2nd between the two connections): a test key, public.
+var builtinTicketKey = sha256.Sum256([]byte("s2nd built-in session ticket key (public: tests only)"))
+
 // enableResumption turns on, as s2n-tls's s2nd does, a TLS 1.2 session-ID
 // cache in memory and, unless tickets is false, session tickets, with key
-// stk (--stk-file) or, when it is nil, a random key that lives as long as
-// the process. The key also encrypts the cached sessions.
-func enableResumption(cfg *s2n.Config, tickets bool, stk []byte) error {
+// stk (--stk-file) or, when it is nil, builtinTicketKey or, if random, a
+// random key that lives as long as the process. The key also encrypts the
+// cached sessions.
+func enableResumption(cfg *s2n.Config, tickets bool, stk []byte, random bool) error {
 	if err := cfg.SetSessionCache(s2n.NewMemorySessionCache(sessionCacheSize)); err != nil {
 		return err
 	}
@@ -365,6 +377,9 @@ func enableResumption(cfg *s2n.Config, tickets bool, stk []byte) error {
 			return fmt.Errorf("--stk-file: %w", err)
 		}
 		return nil
+	}
+	if !random {
+		return cfg.AddTicketKey([]byte("s2nd"), builtinTicketKey[:], time.Time{})
 	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {

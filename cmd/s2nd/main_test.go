@@ -879,3 +879,41 @@ func TestNPN(t *testing.T) {
 	require.Contains(t, string(out), "Next protocol: (1) http/1.1")
 	require.Contains(t, d.summary(t, 1), " alpn=http/1.1 ")
 }
+
+// Without --stk-file a session resumes on a later run, as with s2n-tls's
+// s2nd (its test suite restarts s2nd between the two connections); with
+// --random-stk it does not.
+func TestBuiltinTicketKeyResumesAcrossRuns(t *testing.T) {
+	session := func(d *daemon, ticket []byte) ([]byte, bool) {
+		raw, err := net.Dial("tcp", d.addr)
+		require.NoError(t, err)
+		c := s2n.Client(raw, d.s2nClient(t, "default_tls13"), "localhost")
+		defer c.Close()
+		if ticket != nil {
+			require.NoError(t, c.Connection().SetSession(ticket))
+		}
+		require.NoError(t, c.Handshake())
+		exchange(t, c, "x") // the TLS 1.3 ticket arrives with the data
+		resumed := c.ConnectionState().DidResume
+		next, err := c.Connection().Session()
+		require.NoError(t, err)
+		return next, resumed
+	}
+	for _, tc := range []struct {
+		extra  []string
+		resume bool
+	}{{nil, true}, {[]string{"--random-stk"}, false}} {
+		t.Run(fmt.Sprint(tc.extra), func(t *testing.T) {
+			d := startS2nd(t, append([]string{"-e", "-X1"}, tc.extra...)...)
+			ticket, resumed := session(d, nil)
+			require.False(t, resumed)
+			require.NotEmpty(t, ticket)
+			require.Equal(t, cli.ExitOK, d.wait(t))
+
+			d2 := startS2nd(t, append([]string{"-e", "-X1"}, tc.extra...)...)
+			_, resumed = session(d2, ticket)
+			require.Equal(t, tc.resume, resumed)
+			require.Equal(t, cli.ExitOK, d2.wait(t))
+		})
+	}
+}
