@@ -3,9 +3,10 @@
 // files, from a PKCS#11 token, or made up at start) with the key optionally
 // offloaded, trust settings, and printing a connection's parameters.
 //
-// Both commands write status to stderr and application data to stdout, so
-// that the data can be piped. Exit status: 0 success, 1 runtime failure,
-// 2 command-line mistake.
+// Both commands write s2n-tls's tools' status lines (status.go) and the
+// application data to stdout, as those tools do, errors to stderr, and
+// their own summary lines to stderr with -v. Exit status: 0 success, 1
+// runtime failure (a failed handshake too), 2 command-line mistake.
 package cli
 
 import (
