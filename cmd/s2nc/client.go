@@ -25,6 +25,32 @@ type client struct {
 	log    *cli.SyncWriter
 
 	payload []byte // --send or --send-file, sent on every connection
+
+	ticketMu sync.Mutex
+	ticket   []byte        // the last session ticket received
+	tickets  chan struct{} // signalled by each ticket received
+}
+
+// gotTicket keeps a session ticket the server sent (a TLS 1.3 ticket can
+// come any time after the handshake) and signals it.
+func (c *client) gotTicket(_ *s2n.Connection, t *s2n.SessionTicket) error {
+	c.ticketMu.Lock()
+	c.ticket = t.Data()
+	c.ticketMu.Unlock()
+	select {
+	case c.tickets <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// lastTicket returns the last ticket received and forgets it.
+func (c *client) lastTicket() []byte {
+	c.ticketMu.Lock()
+	defer c.ticketMu.Unlock()
+	t := c.ticket
+	c.ticket = nil
+	return t
 }
 
 func (c *client) addr() string { return net.JoinHostPort(c.opts.host, c.opts.port) }
@@ -35,21 +61,67 @@ func (c *client) round(ctx context.Context, ticket []byte) ([]byte, error) {
 	if c.opts.get != "" {
 		return c.get(ctx, ticket)
 	}
+	c.lastTicket()
+	select { // a signal left by an earlier connection
+	case <-c.tickets:
+	default:
+	}
 	conn, err := c.dial(ctx, ticket)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	if c.opts.echo {
+	fmt.Fprintf(c.stdout, "Connected to %s:%s\n", c.opts.host, c.opts.port)
+	var session []byte
+	if !halfClose(conn) {
+		// Before TLS 1.3 the session is known once the handshake is done
+		// (a ticket or an ID); a TLS 1.3 ticket comes later, to gotTicket.
+		if session, err = conn.Connection().Session(); err != nil {
+			return nil, err
+		}
+	}
+	wantSession := c.opts.reconnect || c.opts.ticketOut != ""
+	switch {
+	case c.opts.echo:
 		err = c.interactive(conn)
-	} else {
+	case wantSession && !c.opts.sendSet && c.opts.sendFile == "":
+		// As s2n-tls's s2nc: close once a session to resume is held.
+		if halfClose(conn) && !c.opts.tls.NoTickets {
+			err = c.awaitTicket(conn)
+		}
+	default:
 		err = c.exchange(conn)
 	}
 	if err != nil {
 		return nil, err
 	}
 	// TLS 1.3 tickets arrive after the handshake: by now they have been read.
-	return conn.Connection().Session()
+	if t := c.lastTicket(); t != nil {
+		return t, nil
+	}
+	return session, nil
+}
+
+// awaitTicket reads until the server sends a session ticket (printing any
+// data), or closes, or --timeout passes.
+func (c *client) awaitTicket(conn *s2n.Conn) error {
+	if err := conn.SetReadDeadline(time.Now().Add(c.opts.timeout)); err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-c.tickets:
+			conn.SetReadDeadline(time.Now()) // wakes the read below
+		case <-done:
+		}
+	}()
+	_, err := io.Copy(c.stdout, conn)
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("receiving: %w", err)
+	}
+	return nil
 }
 
 // dial connects, runs the handshake within --timeout and prints the
@@ -78,15 +150,28 @@ func (c *client) dial(ctx context.Context, ticket []byte) (*s2n.Conn, error) {
 		}
 	}
 	if err := conn.HandshakeContext(ctx); err != nil {
+		var b strings.Builder
+		cli.HandshakeFailure(&b, conn, err)
+		c.log.Write([]byte(b.String()))
 		conn.Close()
-		return nil, fmt.Errorf("handshake with %s: %w", c.addr(), err)
+		err = fmt.Errorf("handshake with %s: %w", c.addr(), err)
+		if c.opts.tls.Verbose {
+			c.log.Printf("s2nc: %v", err)
+		}
+		return nil, &cli.Printed{Err: err}
+	}
+	if c.opts.get == "" { // --get prints the body only
+		var b strings.Builder
+		cli.ConnectionInfo(&b, conn)
+		fmt.Fprintf(c.stdout, "%s%s\n", b.String(), cli.Ready)
 	}
 	c.printParams(conn, time.Since(start))
 	return conn, nil
 }
 
+// printParams prints s2nc's own summary of the connection (--verbose).
 func (c *client) printParams(conn *s2n.Conn, elapsed time.Duration) {
-	if c.opts.quiet {
+	if c.opts.quiet || !c.opts.tls.Verbose {
 		return
 	}
 	state := cli.StateOf(conn)
@@ -155,34 +240,38 @@ func (c *client) linger(conn *s2n.Conn) error {
 }
 
 // interactive copies stdin to the server and the server to stdout, at the
-// same time, until the server closes. The end of stdin ends the sending
-// side: with a close_notify in TLS 1.3; before TLS 1.3, which cannot
-// half-close, by reading for --linger more and closing. If the server closes
-// first, the copy from stdin is abandoned (it may be blocked reading a
-// terminal); its next Write fails on the closed connection.
+// same time, until the server closes or stdin ends. As s2n-tls's s2nc, the
+// end of stdin closes the connection (close_notify) at once: what the
+// server sends after it is not read. If the server closes first, the copy
+// from stdin is abandoned (it may be blocked reading a terminal).
 func (c *client) interactive(conn *s2n.Conn) error {
 	sent := make(chan error, 1)
 	go func() {
 		_, err := io.Copy(conn, c.stdin)
-		if err == nil && halfClose(conn) {
-			err = conn.CloseWrite()
-		} else if err == nil {
-			err = conn.SetReadDeadline(time.Now().Add(c.opts.linger))
-		}
 		sent <- err
 	}()
-	_, err := io.Copy(c.stdout, conn)
-	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-		return fmt.Errorf("receiving: %w", err)
-	}
+	received := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(c.stdout, conn)
+		received <- err
+	}()
 	select {
+	case err := <-received:
+		if err != nil {
+			return fmt.Errorf("receiving: %w", err)
+		}
+		return nil
 	case err := <-sent:
+		cerr := conn.Close()
+		<-received // fails on the closed connection
 		if err != nil {
 			return fmt.Errorf("sending: %w", err)
 		}
-	default:
+		if cerr != nil {
+			return fmt.Errorf("closing: %w", cerr)
+		}
+		return nil
 	}
-	return nil
 }
 
 // get fetches --get PATH over HTTP/1.1 through net/http, with s2n as the
@@ -219,7 +308,9 @@ func (c *client) get(ctx context.Context, ticket []byte) ([]byte, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	c.log.Printf("s2nc: GET %s: %s %s (%s)", c.opts.get, resp.Proto, resp.Status, resp.Header.Get("Content-Type"))
+	if c.opts.tls.Verbose {
+		c.log.Printf("s2nc: GET %s: %s %s (%s)", c.opts.get, resp.Proto, resp.Status, resp.Header.Get("Content-Type"))
+	}
 	if _, err := io.Copy(c.stdout, resp.Body); err != nil {
 		return nil, fmt.Errorf("GET %s: reading the body: %w", c.opts.get, err)
 	}

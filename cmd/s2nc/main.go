@@ -1,7 +1,8 @@
-// Command s2nc is a TLS client on s2n-tls through the Go binding, modelled
-// on s2n-tls's own s2nc test utility. On connect it prints the negotiated
-// parameters (on stderr); then it sends what it is told to and prints what
-// the server answers (on stdout). Its own certificate's key, for mutual
+// Command s2nc is a TLS client on s2n-tls through the Go binding, a drop-in
+// replacement of s2n-tls's own s2nc test utility: it takes its flags and
+// prints its status lines on stdout (as s2n-tls's integration suite reads
+// them). Then it sends what it is told to and prints what the server
+// answers (on stdout). Its own certificate's key, for mutual
 // authentication, can be offloaded like the server's: --async,
 // --key-latency, or a PKCS#11 token.
 //
@@ -10,6 +11,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -25,19 +27,30 @@ import (
 
 const name = "s2nc"
 
+// reconnects is how many times --reconnect connects again, as s2n-tls's s2nc.
+const reconnects = 5
+
 const usage = `usage: s2nc [options] host [port]
 
-A TLS client on s2n-tls, modelled on s2n-tls's s2nc utility. It prints the
-negotiated parameters on stderr, then by default closes its side and prints
-whatever the server sends until it closes (on stdout).
+A TLS client on s2n-tls, a drop-in replacement of s2n-tls's s2nc utility.
+After the handshake it prints, as that one, the negotiated parameters, "s2n
+is ready" and "Connected to HOST:PORT" on stdout; a failed handshake is
+reported on stderr ("Failed to negotiate: ..."). Then, by default, it closes
+its side and prints whatever the server sends until it closes (on stdout);
+with --reconnect or --ticket-out and no mode, it closes as soon as it holds
+a session to resume, as s2n-tls's s2nc.
 
   host [port]               where to connect (default port 8443, s2nd's)
 
 Server verification (default: the system trust store):
   -f, --ca-file FILE        trust only these certificates (PEM)
   -i, --insecure            do not verify the server's certificate
-  -n, --name NAME           server name sent (SNI) and verified (default: host,
-                            even an address: s2n verifies against the SNI name)
+  -n, --name NAME           server name sent (SNI) (default: host, even an
+                            address). The certificate is verified against
+                            host, as s2n-tls's s2nc does: a name equal to host,
+                            a wildcard *.rest with host's part after its first
+                            dot .rest, and localhost and 127.0.0.1 match each
+                            other
   -s, --status              ask the server to staple the OCSP status of its
                             certificate; s2n checks a stapled response unless
                             --insecure, and the parameters say when one came
@@ -45,7 +58,8 @@ Server verification (default: the system trust store):
 TLS:
   -c, --ciphers POLICY      s2n security policy (default default_tls13)
   -a, --alpn LIST           ALPN protocols, comma-separated, most preferred first
-  -r, --reconnect           connect a second time, resuming the session
+  -r, --reconnect           connect 6 times in all (as s2n-tls's s2nc), each
+                            connection resuming the previous one's session
   -T, --no-session-ticket   disable session tickets
       --ticket-out FILE     save the session (a TLS 1.3 ticket, or a TLS 1.2
                             ticket or session ID) to FILE, to resume later
@@ -71,6 +85,19 @@ TLS:
   -D, --dynamic BYTES       send records that fit one Ethernet frame for the
                             first BYTES of the connection, larger ones after
                             (s2n's dynamic record sizing; at most 8 MiB)
+      --renegotiation MODE  answer a TLS 1.2 server's renegotiation request:
+                            reject (a no_renegotiation alert); accept and wait
+                            are not supported yet (the binding's Conn cannot
+                            renegotiate) and fail
+  -E, --early-data FILE     send FILE as TLS 1.3 early data when resuming (not
+                            yet: the binding's Conn cannot send early data;
+                            fails)
+      --serialize-out FILE, --deserialize-in FILE
+                            hand a connection over through FILE (not yet: the
+                            binding's Conn cannot; these fail)
+      --non-blocking        accepted (the binding's I/O is always non-blocking)
+      --enter-fips-mode     fail unless s2n-tls runs in FIPS mode (a FIPS
+                            build); prints "s2nc entered FIPS mode"
       --timeout DUR         bound on connect and handshake, and on the whole
                             exchange except --echo (default 30s)
       --linger DUR          TLS 1.2 has no half-close: after sending, read the
@@ -91,15 +118,20 @@ Client certificate, sent when the server asks for one:
       --max-inflight N      bound on concurrent key operations (default 0: none)
 
 Mode (at most one):
-  -e, --echo                send stdin to the server as it comes, print what it sends
+  -e, --echo                send stdin to the server as it comes, print what it
+                            sends; the end of stdin closes the connection (as
+                            s2n-tls's s2nc: what the server sends after is lost)
       --send TEXT           send TEXT, close, print the answer
       --send-file FILE      send FILE ("-": stdin), close, print the answer
       --get PATH            HTTPS GET PATH (HTTP/1.1), print the body
-  -q, --quiet               do not print the negotiated parameters
+  -v, --verbose             also print s2nc's own summary of each connection
+                            on stderr
+  -q, --quiet               with --verbose, leave the summary out
       --version             print the s2n-tls and libcrypto versions
   -h, --help                print this help
 
-Exit status: 0 done, 1 runtime error (or an HTTP status >= 400), 2 usage error.
+Exit status: 0 done, 1 runtime error, failed handshake (or an HTTP status
+>= 400), 2 usage error.
 `
 
 // options is the parsed command line.
@@ -113,6 +145,10 @@ type options struct {
 	sendFile        string
 	get             string
 	reconnect       bool
+	earlyData       string
+	renegotiation   string
+	serialOut       string
+	serialIn        string
 	ticketIn        string
 	ticketOut       string
 	status          bool
@@ -159,6 +195,11 @@ func (o *options) register(fs *flag.FlagSet) {
 	cli.Alias(fs, "status", "s")
 	fs.BoolVar(&o.reconnect, "reconnect", false, "reconnect, resuming the session")
 	cli.Alias(fs, "reconnect", "r")
+	fs.StringVar(&o.earlyData, "early-data", "", "send FILE as early data")
+	cli.Alias(fs, "early-data", "E")
+	fs.StringVar(&o.renegotiation, "renegotiation", "", "accept, reject or wait")
+	fs.StringVar(&o.serialOut, "serialize-out", "", "serialize the connection to FILE")
+	fs.StringVar(&o.serialIn, "deserialize-in", "", "deserialize the connection from FILE")
 	fs.StringVar(&o.ticketIn, "ticket-in", "", "resume the session saved in FILE")
 	fs.StringVar(&o.ticketOut, "ticket-out", "", "save the session to FILE")
 	fs.UintVar(&o.dynamic, "dynamic", 0, "dynamic record sizing threshold in bytes")
@@ -213,6 +254,8 @@ func (o *options) validate() error {
 		return cli.Usagef("--timeout must be positive")
 	case o.linger <= 0:
 		return cli.Usagef("--linger must be positive")
+	case o.renegotiation != "" && o.renegotiation != "accept" && o.renegotiation != "reject" && o.renegotiation != "wait":
+		return cli.Usagef("--renegotiation %q: accept, reject or wait", o.renegotiation)
 	case o.get != "" && !strings.HasPrefix(o.get, "/"):
 		return cli.Usagef("--get %q: the path must start with /", o.get)
 	case o.get != "" && o.tls.ALPN != "" && o.tls.ALPN != "http/1.1":
@@ -254,6 +297,35 @@ func (o *options) configure(cfg *s2n.Config, key *cli.Key) error {
 			return fmt.Errorf("--status: %w", err)
 		}
 	}
+	if !o.tls.Insecure {
+		// The certificate's names are checked against the host connected
+		// to, as s2n-tls's s2nc does (not against --name).
+		if err := cfg.SetVerifyHostCallback(cli.HostMatcher(o.host)); err != nil {
+			return err
+		}
+	}
+	if o.renegotiation == "reject" {
+		reject := func(*s2n.Connection) s2n.RenegotiateResponse { return s2n.RenegotiateReject }
+		if err := cfg.SetRenegotiateRequestCallback(reject); err != nil {
+			return fmt.Errorf("--renegotiation: %w", err)
+		}
+	}
+	return nil
+}
+
+// unsupported names the flags that need what the binding's Conn cannot do
+// yet.
+func (o *options) unsupported() error {
+	switch {
+	case o.earlyData != "":
+		return errors.New("--early-data: not supported yet: the binding's Conn cannot send TLS 1.3 early data (Connection.SendEarlyData exists, Conn has no early-data support)")
+	case o.renegotiation == "accept" || o.renegotiation == "wait":
+		return fmt.Errorf("--renegotiation %s: not supported yet: the binding's Conn cannot renegotiate (Connection.Renegotiate exists, Conn has no renegotiation support); reject works", o.renegotiation)
+	case o.serialOut != "":
+		return errors.New("--serialize-out: not supported yet: the binding's Conn cannot be serialized (Connection.Serialize exists, Conn has no serialization support)")
+	case o.serialIn != "":
+		return errors.New("--deserialize-in: not supported yet: the binding's Conn cannot be deserialized (Connection.Deserialize exists, Conn has no serialization support)")
+	}
 	return nil
 }
 
@@ -290,6 +362,12 @@ func (o *options) payload(stdin io.Reader) ([]byte, error) {
 // connect runs one connection, or two with --reconnect (the second resumes
 // the first's session).
 func connect(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io.Writer) error {
+	if err := o.unsupported(); err != nil {
+		return err
+	}
+	if err := o.tls.RequireFIPS(name, stdout); err != nil {
+		return err
+	}
 	var key *cli.Key
 	if o.key.Configured() {
 		var err error
@@ -299,18 +377,27 @@ func connect(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io
 		defer key.Close()
 	}
 	defer o.tls.Close() // after the Config's Close: the key log outlives it
-	cfg, err := cli.NewConfig(func(cfg *s2n.Config) error { return o.configure(cfg, key) })
+	c := &client{opts: o, stdin: stdin, stdout: stdout, log: cli.NewSyncWriter(stderr), tickets: make(chan struct{}, 1)}
+	cfg, err := cli.NewConfig(func(cfg *s2n.Config) error {
+		if err := o.configure(cfg, key); err != nil {
+			return err
+		}
+		if o.tls.NoTickets {
+			return nil
+		}
+		return cfg.SetSessionTicketCallback(c.gotTicket)
+	})
 	if err != nil {
 		return err
 	}
 	defer cfg.Close()
-	c := &client{opts: o, cfg: cfg, stdin: stdin, stdout: stdout, log: cli.NewSyncWriter(stderr)}
+	c.cfg = cfg
 	if c.payload, err = o.payload(stdin); err != nil {
 		return err
 	}
 	rounds := 1
 	if o.reconnect {
-		rounds = 2
+		rounds = reconnects + 1
 	}
 	var ticket []byte
 	if o.ticketIn != "" {
@@ -334,7 +421,7 @@ func connect(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io
 			return fmt.Errorf("--ticket-out: %w", err)
 		}
 	}
-	if key != nil && key.Signer() != nil && !o.quiet {
+	if key != nil && key.Signer() != nil && o.tls.Verbose && !o.quiet {
 		c.log.Printf("s2nc: client key: %s", key.Signer().StatsString())
 	}
 	return nil

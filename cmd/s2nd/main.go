@@ -1,8 +1,10 @@
-// Command s2nd is a TLS server on s2n-tls through the Go binding, modelled
-// on s2n-tls's own s2nd test utility. It shows what the binding is for: the
-// server's private key can live elsewhere (a PKCS#11 token, or a simulated
-// remote key with --key-latency) and every key operation is offloaded
-// without blocking a thread.
+// Command s2nd is a TLS server on s2n-tls through the Go binding, a drop-in
+// replacement of s2n-tls's own s2nd test utility: it takes its flags and
+// prints its status lines on stdout (as s2n-tls's integration suite reads
+// them), and it shows what the binding is for: the server's private key can
+// live elsewhere (a PKCS#11 token, or a simulated remote key with
+// --key-latency) and every key operation is offloaded without blocking a
+// thread.
 //
 // With no arguments it serves on localhost:8443 with a throwaway ECDSA P-256
 // certificate made at start, its key offloaded. Run "s2nd -h" for the
@@ -12,7 +14,8 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"flag"
+	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -29,10 +32,17 @@ const name = "s2nd"
 
 const usage = `usage: s2nd [options] [host] [port]
 
-A TLS server on s2n-tls, modelled on s2n-tls's s2nd utility. It prints one
-summary line per connection on stderr and, by default, what clients send on
-stdout. With no options it listens on localhost 8443 with a throwaway ECDSA
-P-256 certificate made at start, its key offloaded asynchronously.
+A TLS server on s2n-tls, a drop-in replacement of s2n-tls's s2nd utility.
+As that one, it prints "Listening on HOST:PORT" on stdout, then serves one
+connection at a time: after each handshake it prints the negotiated
+parameters and "s2n is ready" on stdout, then prints what the client sends
+on stdout and sends the client what it reads on stdin, until the client
+closes or stdin ends (the end of stdin closes the connection, and every
+later one right after its handshake: see --no-stdin). A failed handshake
+is reported on stderr ("Failed to negotiate: ...") and ends s2nd with
+status 1, unless --parallelize. With no options it listens on localhost
+8443 with a throwaway ECDSA P-256 certificate made at start, its key
+offloaded asynchronously.
 
   host port               where to listen (default localhost 8443; port 0: any free port)
 
@@ -57,16 +67,24 @@ Certificate and key (default: throwaway, offloaded):
 TLS:
   -c, --ciphers POLICY      s2n security policy (default default_tls13)
   -A, -a, --alpn LIST       ALPN protocols, comma-separated, most preferred first
-  -m, --mutualAuth          require a client certificate; s2n also checks that it
-                            names the server name the client sent (SNI)
-  -t, --ca-file FILE        trust these certificates for client certificates (with -m)
-  -i, --insecure            accept any client certificate, unverified (with -m)
+  -m, --mutualAuth          require a client certificate (its chain is
+                            verified, not its names, as s2n-tls's s2nd does)
+  -t, --ca-file FILE        trust these certificates for client certificates
+                            (used with -m only)
+  -i, --insecure            accept any client certificate, unverified (used
+                            with -m only)
   -T, --no-session-ticket   disable session resumption by ticket (TLS 1.2
                             clients still resume by session ID, from a cache
                             of 256 sessions)
       --stk-file FILE       session ticket key: FILE's bytes (16 to 64),
-                            instead of a random key per run, so that sessions
-                            resume across restarts and servers sharing FILE
+                            so that sessions resume across servers sharing
+                            FILE. Without it, as s2n-tls's s2nd, a key built
+                            into s2nd: sessions resume across restarts, and
+                            anyone with s2nd can read its tickets (tests only)
+      --random-stk          without --stk-file, a random key per run instead
+  -s, --self-service-blinding
+                            no delay after a failed handshake (s2n's blinding
+                            delay of 10-30s off; for tests only)
       --max-blinding DUR    cap s2n's delay after a failed handshake
                             (default: s2n's, up to 30s)
       --prefer-throughput   send 16 KiB records (s2n's default: about 8 KiB)
@@ -84,20 +102,37 @@ TLS:
   -P, --psk ID,SECRET,HMAC  external TLS 1.3 PSK: identity, hex secret, SHA256
                             or SHA384; repeatable (at most 10), offered or
                             accepted in order
+  -E, --max-early-data N    accept up to N bytes of TLS 1.3 early data (not
+                            yet: the binding's Conn cannot receive early
+                            data; N > 0 fails)
+      --serialize-out FILE, --deserialize-in FILE
+                            hand a connection over through FILE (not yet: the
+                            binding's Conn cannot; these fail)
+      --non-blocking        accepted (the binding's I/O is always non-blocking)
+      --enter-fips-mode     fail unless s2n-tls runs in FIPS mode (a FIPS
+                            build); prints "s2nd entered FIPS mode"
       --timeout DUR         handshake timeout (default 10s)
 
-Mode (default: print what clients send on stdout):
+Mode (default: print what clients send on stdout, send them stdin):
   -e, --echo                send back what each client sends
   -w, --https, --https-server
                             answer GET / with an HTML page of the connection's
                             parameters and the key offload statistics
-  -X, --max-conns N         exit after N connections (default 0: until interrupted)
+  -n, --negotiate           only run the handshake, then close
+  -X, --max-conns[=N]       exit after N connections (-X alone, or -XN: 1, or N;
+                            default 0: until interrupted). As getopt's optional
+                            argument: "-X 5" is -X alone followed by "5"
       --metrics ADDR        serve Prometheus metrics (handshakes, failures,
                             durations) at http://ADDR/metrics
+      --parallelize         serve connections at the same time (stdin is not
+                            forwarded), and go on after a failed handshake
+      --no-stdin            do not forward stdin to clients
+  -v, --verbose             also print s2nd's own lines on stderr: where it
+                            listens, one summary line per connection, totals
       --version             print the s2n-tls and libcrypto versions
   -h, --help                print this help
 
-Exit status: 0 done, 1 runtime error, 2 usage error.
+Exit status: 0 done, 1 runtime error or failed handshake, 2 usage error.
 `
 
 // options is the parsed command line.
@@ -106,10 +141,18 @@ type options struct {
 	tls        cli.TLSFlags
 	key        cli.KeyFlags
 	stkFile    string
+	randomSTK  bool
 	mutual     bool
 	echo       bool
 	https      bool
 	maxConns   int
+	negotiate  bool
+	parallel   bool
+	noStdin    bool
+	selfBlind  bool
+	maxEarly   uint
+	serialOut  string
+	serialIn   string
 	writeCert  string
 	ocspFile   string
 	timeout    time.Duration
@@ -119,13 +162,14 @@ type options struct {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
-// run is the whole command: it returns the exit status.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// run is the whole command: it returns the exit status. stdin, if not nil,
+// is forwarded to clients.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	o, err := parseArgs(args, stdout)
 	if err != nil {
 		return cli.Report(stderr, name, err)
@@ -134,34 +178,47 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "s2nd: s2n-tls %s; libcrypto %s\n", s2n.Version(), s2n.Libcrypto())
 		return cli.ExitOK
 	}
-	return cli.Report(stderr, name, serve(ctx, o, stdout, stderr))
+	if o.noStdin || o.parallel {
+		stdin = nil
+	}
+	return cli.Report(stderr, name, serve(ctx, o, stdin, stdout, stderr))
 }
 
-func (o *options) register(fs *flag.FlagSet) {
-	o.tls.Register(fs, []string{"A", "a"}, "t")
-	cli.Alias(fs, "npn", "N")
+func (o *options) register(fs *cli.FlagSet) {
+	o.tls.Register(fs.FlagSet, []string{"A", "a"}, "t")
+	cli.Alias(fs.FlagSet, "npn", "N")
 	o.key.Multiple = true
-	o.key.Register(fs, []string{"cert"}, []string{"key"})
+	o.key.Register(fs.FlagSet, []string{"cert"}, []string{"key"})
 	fs.StringVar(&o.stkFile, "stk-file", "", "session ticket key file")
+	fs.BoolVar(&o.randomSTK, "random-stk", false, "a random session ticket key per run")
 	fs.BoolVar(&o.mutual, "mutualAuth", false, "require a client certificate")
-	cli.Alias(fs, "mutualAuth", "m")
+	cli.Alias(fs.FlagSet, "mutualAuth", "m")
 	fs.BoolVar(&o.echo, "echo", false, "send back what each client sends")
-	cli.Alias(fs, "echo", "e")
+	cli.Alias(fs.FlagSet, "echo", "e")
 	fs.BoolVar(&o.https, "https", false, "answer GET with a page")
-	cli.Alias(fs, "https", "w", "https-server")
-	fs.IntVar(&o.maxConns, "max-conns", 0, "exit after N connections")
-	cli.Alias(fs, "max-conns", "X")
+	cli.Alias(fs.FlagSet, "https", "w", "https-server")
+	fs.OptionalInt(&o.maxConns, "max-conns", "X", 1, "exit after N connections")
+	fs.BoolVar(&o.negotiate, "negotiate", false, "only run the handshake")
+	cli.Alias(fs.FlagSet, "negotiate", "n")
+	fs.BoolVar(&o.parallel, "parallelize", false, "serve connections at the same time")
+	fs.BoolVar(&o.noStdin, "no-stdin", false, "do not forward stdin")
+	fs.BoolVar(&o.selfBlind, "self-service-blinding", false, "no delay after a failed handshake")
+	cli.Alias(fs.FlagSet, "self-service-blinding", "s")
+	fs.UintVar(&o.maxEarly, "max-early-data", 0, "accept up to N bytes of early data")
+	cli.Alias(fs.FlagSet, "max-early-data", "E")
+	fs.StringVar(&o.serialOut, "serialize-out", "", "serialize the connection to FILE")
+	fs.StringVar(&o.serialIn, "deserialize-in", "", "deserialize the connection from FILE")
 	fs.StringVar(&o.writeCert, "write-cert", "", "write the certificate chain to PATH")
 	fs.StringVar(&o.ocspFile, "ocsp", "", "DER OCSP response to staple")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "handshake timeout")
 	fs.BoolVar(&o.version, "version", false, "print versions")
-	o.metrics.register(fs)
+	o.metrics.register(fs.FlagSet)
 }
 
 func parseArgs(args []string, stdout io.Writer) (*options, error) {
 	o := &options{host: "localhost", port: "8443"}
 	fs := cli.NewFlagSet(name, usage, stdout)
-	o.register(fs.FlagSet)
+	o.register(fs)
 	pos, err := fs.ParseArgs(args)
 	if err != nil {
 		return nil, err
@@ -189,8 +246,8 @@ func (o *options) validate() error {
 		return cli.Usagef("--max-conns must not be negative")
 	case o.timeout <= 0:
 		return cli.Usagef("--timeout must be positive")
-	case !o.mutual && (o.tls.CAFile != "" || o.tls.Insecure):
-		return cli.Usagef("--ca-file and --insecure are for client certificates: add --mutualAuth")
+	case o.negotiate && (o.echo || o.https):
+		return cli.Usagef("--negotiate, --echo and --https are exclusive")
 	case o.https && o.tls.ALPN != "" && o.tls.ALPN != "http/1.1":
 		return cli.Usagef("--https speaks HTTP/1.1 only: --alpn must be http/1.1 or absent")
 	}
@@ -249,8 +306,21 @@ func (o *options) loadKey() (*cli.Key, error) {
 }
 
 func (o *options) configure(cfg *s2n.Config, ks *keys) error {
+	if !o.mutual {
+		// As s2n-tls's s2nd: the client-certificate trust flags count with -m only.
+		o.tls.CAFile, o.tls.Insecure = "", false
+	}
 	if err := o.tls.Apply(cfg); err != nil {
 		return err
+	}
+	if o.selfBlind {
+		if err := cfg.SetMaxBlindingDelay(0); err != nil {
+			return fmt.Errorf("--self-service-blinding: %w", err)
+		}
+	}
+	// TLS 1.2's DHE suites, as s2n-tls's s2nd offers them.
+	if err := cfg.AddDHParams([]byte(cli.FFDHE2048)); err != nil {
+		return fmt.Errorf("DH parameters: %w", err)
 	}
 	if err := ks.main.AddTo(cfg, o.key.MaxInflight); err != nil {
 		return err
@@ -264,6 +334,11 @@ func (o *options) configure(cfg *s2n.Config, ks *keys) error {
 		if err := cfg.SetClientAuthType(s2n.ClientAuthRequired); err != nil {
 			return err
 		}
+		// As s2n-tls's s2nd: the client certificate's chain is verified,
+		// not its names.
+		if err := cfg.SetVerifyHostCallback(func(string) bool { return true }); err != nil {
+			return err
+		}
 	}
 	var stk []byte
 	if o.stkFile != "" {
@@ -272,7 +347,7 @@ func (o *options) configure(cfg *s2n.Config, ks *keys) error {
 			return err
 		}
 	}
-	if err := enableResumption(cfg, !o.tls.NoTickets, stk); err != nil {
+	if err := enableResumption(cfg, !o.tls.NoTickets, stk, o.randomSTK); err != nil {
 		return fmt.Errorf("session resumption: %w", err)
 	}
 	return nil
@@ -282,11 +357,17 @@ func (o *options) configure(cfg *s2n.Config, ks *keys) error {
 // as s2n-tls's own s2nd.
 const sessionCacheSize = 256
 
+// builtinTicketKey is s2nd's ticket key without --stk-file, fixed as
+// s2n-tls's s2nd's is, so that a session resumes on a later run (s2n-tls's
+// test suite restarts s2nd between the two connections): a test key, public.
+var builtinTicketKey = sha256.Sum256([]byte("s2nd built-in session ticket key (public: tests only)"))
+
 // enableResumption turns on, as s2n-tls's s2nd does, a TLS 1.2 session-ID
 // cache in memory and, unless tickets is false, session tickets, with key
-// stk (--stk-file) or, when it is nil, a random key that lives as long as
-// the process. The key also encrypts the cached sessions.
-func enableResumption(cfg *s2n.Config, tickets bool, stk []byte) error {
+// stk (--stk-file) or, when it is nil, builtinTicketKey or, if random, a
+// random key that lives as long as the process. The key also encrypts the
+// cached sessions.
+func enableResumption(cfg *s2n.Config, tickets bool, stk []byte, random bool) error {
 	if err := cfg.SetSessionCache(s2n.NewMemorySessionCache(sessionCacheSize)); err != nil {
 		return err
 	}
@@ -301,6 +382,9 @@ func enableResumption(cfg *s2n.Config, tickets bool, stk []byte) error {
 		}
 		return nil
 	}
+	if !random {
+		return cfg.AddTicketKey([]byte("s2nd"), builtinTicketKey[:], time.Time{})
+	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return err
@@ -308,9 +392,32 @@ func enableResumption(cfg *s2n.Config, tickets bool, stk []byte) error {
 	return cfg.AddTicketKey([]byte("s2nd"), key, time.Time{})
 }
 
+// unsupported names the flags that need what the binding's Conn cannot do
+// yet.
+func (o *options) unsupported() error {
+	switch {
+	case o.maxEarly > 0:
+		return fmt.Errorf("--max-early-data %d: not supported yet: the binding's Conn cannot receive TLS 1.3 early data (Connection.RecvEarlyData exists, Conn has no early-data support)", o.maxEarly)
+	case o.serialOut != "":
+		return errors.New("--serialize-out: not supported yet: the binding's Conn cannot be serialized (Connection.Serialize exists, Conn has no serialization support)")
+	case o.serialIn != "":
+		return errors.New("--deserialize-in: not supported yet: the binding's Conn cannot be deserialized (Connection.Deserialize exists, Conn has no serialization support)")
+	}
+	return nil
+}
+
 // serve loads the key, listens and serves until ctx ends or --max-conns
 // connections are done.
-func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
+func serve(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io.Writer) error {
+	if err := o.unsupported(); err != nil {
+		return err
+	}
+	if err := o.tls.RequireFIPS(name, stdout); err != nil {
+		return err
+	}
+	if o.https {
+		fmt.Fprintln(stdout, "Running s2nd in simple https server mode")
+	}
 	ks, err := o.loadKeys()
 	if err != nil {
 		return err
@@ -338,7 +445,9 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer l.Close()
-	s := newServer(o, cfg, key, stdout, stderr)
+	// s2n-tls's s2nd prints the host and port as given.
+	fmt.Fprintf(stdout, "Listening on %s:%s\n", o.host, o.port)
+	s := newServer(o, cfg, key, stdin, stdout, stderr)
 	stapling := ""
 	if n := len(key.OCSPResponse); n > 0 {
 		stapling = fmt.Sprintf("; stapling an OCSP response of %d bytes", n)
@@ -346,10 +455,10 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	for _, more := range ks.more {
 		stapling += fmt.Sprintf("; also certificate %s; key: %s", cli.CertSummary(more.Leaf), more.Describe())
 	}
-	s.log.Printf("s2nd: listening on %s (policy %s, %s mode); certificate %s; key: %s%s",
+	s.logf("s2nd: listening on %s (policy %s, %s mode); certificate %s; key: %s%s",
 		l.Addr(), o.tls.Ciphers, o.mode(), cli.CertSummary(key.Leaf), key.Describe(), stapling)
 	err = s.serve(ctx, l)
-	s.log.Printf("s2nd: %s", s.totals())
+	s.logf("s2nd: %s", s.totals())
 	return err
 }
 
@@ -359,6 +468,8 @@ func (o *options) mode() string {
 		return "echo"
 	case o.https:
 		return "https"
+	case o.negotiate:
+		return "negotiate"
 	}
 	return "print"
 }

@@ -59,10 +59,10 @@ func startS2nd(t *testing.T, args ...string) *daemon {
 		cancel:   cancel,
 		exited:   make(chan struct{}),
 	}
-	args = append([]string{"--write-cert", d.certFile}, append(args, "localhost", "0")...)
+	args = append([]string{"-v", "--write-cert", d.certFile}, append(args, "localhost", "0")...)
 	go func() {
 		defer close(d.exited)
-		d.code = run(ctx, args, d.stdout, d.stderr)
+		d.code = run(ctx, args, nil, d.stdout, d.stderr)
 	}()
 	t.Cleanup(func() { d.stop(t) })
 	m := d.stderr.WaitFor(t, listening, d.exited)
@@ -131,9 +131,18 @@ func exchange(t *testing.T, c *s2n.Conn, msg string) string {
 	return string(got)
 }
 
+// clientData is s2nd's stdout without s2n-tls's s2nd's status lines
+// ("Listening on", and each connection's parameters up to "s2n is ready"):
+// what the clients sent.
+func clientData(stdout string) string {
+	return statusLines.ReplaceAllString(stdout, "")
+}
+
+var statusLines = regexp.MustCompile(`(?s)Listening on [^\n]*\n|CONNECTED:\n.*?\n` + cli.Ready + `\n`)
+
 func runS2nd(args ...string) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
-	code = run(context.Background(), args, &out, &errOut)
+	code = run(context.Background(), args, nil, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
@@ -166,9 +175,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"localhost", "99999"}, `s2nd: invalid port "99999" (see s2nd -h)` + "\n"},
 		{[]string{"a", "1", "b"}, `s2nd: too many arguments: ["b"] (see s2nd -h)` + "\n"},
 		{[]string{"-e", "-w"}, "s2nd: --echo and --https are exclusive (see s2nd -h)\n"},
-		{[]string{"-X", "-1"}, "s2nd: --max-conns must not be negative (see s2nd -h)\n"},
+		{[]string{"-X=-1"}, "s2nd: --max-conns must not be negative (see s2nd -h)\n"},
 		{[]string{"--cert", "c.pem"}, "s2nd: --cert needs --key (or --pkcs11-key-label) (see s2nd -h)\n"},
-		{[]string{"-t", "ca.pem"}, "s2nd: --ca-file and --insecure are for client certificates: add --mutualAuth (see s2nd -h)\n"},
+		{[]string{"-n", "-e"}, "s2nd: --negotiate, --echo and --https are exclusive (see s2nd -h)\n"},
+		{[]string{"-Xfive"}, `s2nd: invalid boolean value "five" for -X: not an integer (see s2nd -h)` + "\n"},
 		{[]string{"-w", "-A", "h2"}, "s2nd: --https speaks HTTP/1.1 only: --alpn must be http/1.1 or absent (see s2nd -h)\n"},
 		{[]string{"--timeout", "0s"}, "s2nd: --timeout must be positive (see s2nd -h)\n"},
 		{[]string{"--cert", "a.pem", "--key", "a.key", "--cert", "b.pem"}, "s2nd: mismatched --cert (2) and --key (1) count: give them in pairs (see s2nd -h)\n"},
@@ -189,13 +199,13 @@ func TestHelpListsEveryFlag(t *testing.T) {
 	require.Empty(t, stderr)
 	require.Equal(t, usage, stdout)
 	fs := cli.NewFlagSet(name, usage, io.Discard)
-	new(options).register(fs.FlagSet)
+	new(options).register(fs)
 	fs.VisitAll(func(f *flag.Flag) {
 		dashes := "--"
 		if len(f.Name) == 1 {
 			dashes = "-"
 		}
-		require.Regexp(t, `[ ,]`+regexp.QuoteMeta(dashes+f.Name)+`[ ,\n]`, usage, "usage does not mention %s%s", dashes, f.Name)
+		require.Regexp(t, `[ ,]`+regexp.QuoteMeta(dashes+f.Name)+`[ ,\n\[]`, usage, "usage does not mention %s%s", dashes, f.Name)
 	})
 }
 
@@ -248,7 +258,7 @@ func portOf(a net.Addr) string { return fmt.Sprint(a.(*net.TCPAddr).Port) }
 // offloaded with a simulated delay; a binding client verifies the
 // certificate s2nd wrote.
 func TestEchoThrowawayKeyOffloaded(t *testing.T) {
-	d := startS2nd(t, "--key-latency", "20ms", "-e", "-X", "1")
+	d := startS2nd(t, "--key-latency", "20ms", "-e", "-X1")
 	require.Contains(t, d.stderr.String(), "echo mode); certificate CN=localhost,O=s2nd throwaway (ECDSA P-256, self-signed, expires ")
 	require.Contains(t, d.stderr.String(), "key: throwaway ECDSA P-256 key made at start, offloaded asynchronously (+20ms simulated latency)\n")
 
@@ -267,12 +277,12 @@ func TestEchoThrowawayKeyOffloaded(t *testing.T) {
 		`peer-cert=- offloaded-ops=1 handshake=\S+ in=5 out=5$`, d.summary(t, 1))
 	require.Equal(t, "s2nd: done: 1 connection, 0 failed handshakes; server key: 1 key operation offloaded, ",
 		d.stderr.Lines()[2][:len("s2nd: done: 1 connection, 0 failed handshakes; server key: 1 key operation offloaded, ")])
-	require.Empty(t, d.stdout.String(), "echo mode prints nothing on stdout")
+	require.Empty(t, clientData(d.stdout.String()), "echo mode prints only the status lines on stdout")
 }
 
 // Default mode: what a crypto/tls client sends shows on stdout.
 func TestPrintModeWithGoClient(t *testing.T) {
-	d := startS2nd(t, "-X", "2", "-A", "h2,http/1.1")
+	d := startS2nd(t, "-X2", "-A", "h2,http/1.1")
 	for i, msg := range []string{"hello\n", "world\n"} {
 		c, err := tls.Dial("tcp", d.addr, &tls.Config{RootCAs: d.trust(t), NextProtos: []string{"http/1.1"}})
 		require.NoError(t, err)
@@ -286,11 +296,12 @@ func TestPrintModeWithGoClient(t *testing.T) {
 		require.Contains(t, d.summary(t, i+1), " alpn=http/1.1 sni=localhost ")
 	}
 	require.Equal(t, cli.ExitOK, d.wait(t))
-	require.Equal(t, "hello\nworld\n", d.stdout.String())
+	require.Equal(t, "hello\nworld\n", clientData(d.stdout.String()))
+	require.Equal(t, 2, strings.Count(d.stdout.String(), "\nActual protocol version: 34\n"), "s2n-tls's s2nd's status lines")
 }
 
 func TestHTTPS(t *testing.T) {
-	d := startS2nd(t, "-w", "-X", "2", "--key-latency", "5ms")
+	d := startS2nd(t, "-w", "-X2", "--key-latency", "5ms")
 	client := &http.Client{Transport: &http.Transport{
 		TLSClientConfig:   &tls.Config{RootCAs: d.trust(t), NextProtos: []string{"http/1.1"}},
 		DisableKeepAlives: true,
@@ -331,7 +342,7 @@ func TestMutualAuthRSAKeyExchange(t *testing.T) {
 	server := clitest.NewCert(t, dir, "server", rsaKey(t))
 	client := clitest.NewECDSACert(t, dir, "alice")
 	d := startS2nd(t, "--cert", server.CertFile, "--key", server.KeyFile, "--async", "-m", "-t", client.CertFile,
-		"-c", "test_all_rsa_kex", "-e", "-X", "2")
+		"-c", "test_all_rsa_kex", "-e", "-X2")
 	require.Contains(t, d.stderr.String(), "key: file "+server.KeyFile+", offloaded asynchronously\n")
 
 	cfg := d.s2nClient(t, "test_all_rsa_kex")
@@ -356,11 +367,14 @@ func TestMutualAuthRSAKeyExchange(t *testing.T) {
 	require.Regexp(t, `^s2nd: #1 \S+ protocol=TLS1\.2 cipher=\S+ group=- alpn=- sni=localhost resumed=no peer-cert=CN=alice offloaded-ops=1 `,
 		d.summary(t, 1))
 
-	// Without a client certificate the handshake fails, and s2nd says so.
+	// Without a client certificate the handshake fails, s2nd says so in
+	// s2n-tls's s2nd's words and, as that one, exits.
 	_, err = s2n.Dial("tcp", d.addr, d.s2nClient(t, "test_all_rsa_kex"))
 	require.Error(t, err)
 	require.Regexp(t, `^s2nd: #2 127\.0\.0\.1:\d+ handshake failed: s2n: `, d.summary(t, 2))
-	require.Equal(t, cli.ExitOK, d.wait(t))
+	require.Equal(t, cli.ExitFailure, d.wait(t))
+	require.Contains(t, d.stderr.String(), "\nFailed to negotiate: '")
+	require.Contains(t, d.stderr.String(), "] Error: Mutual Auth was required, but not negotiated: '")
 	// Two calls of the server's key: the premaster decryption, and before
 	// it the once-per-key probe of whether the key honours SessionKeyLen.
 	require.Contains(t, d.stderr.String(), "s2nd: done: 1 connection, 1 failed handshake; server key: 2 key operations offloaded, ")
@@ -369,7 +383,7 @@ func TestMutualAuthRSAKeyExchange(t *testing.T) {
 // -m -i takes any client certificate, whatever its names, but still
 // requires one.
 func TestMutualAuthInsecure(t *testing.T) {
-	d := startS2nd(t, "-m", "-i", "-e", "-X", "2")
+	d := startS2nd(t, "-m", "-i", "-e", "-X2")
 	mallory := clitest.NewECDSACert(t, t.TempDir(), "mallory")
 	c, err := tls.Dial("tcp", d.addr, &tls.Config{RootCAs: d.trust(t), Certificates: []tls.Certificate{mallory.TLS()}})
 	require.NoError(t, err)
@@ -390,13 +404,13 @@ func TestMutualAuthInsecure(t *testing.T) {
 	}
 	require.Error(t, err)
 	require.Contains(t, d.summary(t, 2), "handshake failed: ")
-	require.Equal(t, cli.ExitOK, d.wait(t))
+	require.Equal(t, cli.ExitFailure, d.wait(t), "a failed handshake ends s2nd, as s2n-tls's s2nd")
 }
 
 // A key in s2n (no --async) is not offloaded.
 func TestFileKeyHeldByS2n(t *testing.T) {
 	c := clitest.NewECDSACert(t, t.TempDir(), "localhost")
-	d := startS2nd(t, "--cert", c.CertFile, "--key", c.KeyFile, "-X", "1")
+	d := startS2nd(t, "--cert", c.CertFile, "--key", c.KeyFile, "-X1")
 	require.Contains(t, d.stderr.String(), ", held by s2n\n")
 	conn, err := tls.Dial("tcp", d.addr, &tls.Config{RootCAs: c.Pool})
 	require.NoError(t, err)
@@ -416,7 +430,7 @@ func TestOCSPStapling(t *testing.T) {
 	require.NoError(t, os.WriteFile(file, resp, 0o600))
 	for _, extra := range [][]string{nil, {"--async"}} {
 		t.Run(strings.Join(append([]string{"key"}, extra...), " "), func(t *testing.T) {
-			d := startS2nd(t, append([]string{"--cert", c.CertFile, "--key", c.KeyFile, "--ocsp", file, "-X", "1"}, extra...)...)
+			d := startS2nd(t, append([]string{"--cert", c.CertFile, "--key", c.KeyFile, "--ocsp", file, "-X1"}, extra...)...)
 			require.Contains(t, d.stderr.String(), fmt.Sprintf("; stapling an OCSP response of %d bytes\n", len(resp)))
 			conn, err := tls.Dial("tcp", d.addr, &tls.Config{RootCAs: c.Pool})
 			require.NoError(t, err)
@@ -428,7 +442,7 @@ func TestOCSPStapling(t *testing.T) {
 	}
 
 	// Without --ocsp nothing is stapled.
-	d := startS2nd(t, "--cert", c.CertFile, "--key", c.KeyFile, "-X", "1")
+	d := startS2nd(t, "--cert", c.CertFile, "--key", c.KeyFile, "-X1")
 	require.NotContains(t, d.stderr.String(), "stapling")
 	conn, err := tls.Dial("tcp", d.addr, &tls.Config{RootCAs: c.Pool})
 	require.NoError(t, err)
@@ -449,7 +463,7 @@ func TestSessionResumption(t *testing.T) {
 		{"TLS1.2 session ID", "test_all_tls12", []string{"-T"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := startS2nd(t, append(tc.args, "-c", tc.policy, "-e", "-X", "2")...)
+			d := startS2nd(t, append(tc.args, "-c", tc.policy, "-e", "-X2")...)
 			cfg := d.s2nClient(t, tc.policy)
 			var session []byte
 			for i := range 2 {
@@ -496,7 +510,7 @@ func TestSeveralCertificates(t *testing.T) {
 	for _, extra := range [][]string{nil, {"--async"}} {
 		t.Run(strings.Join(append([]string{"keys"}, extra...), " "), func(t *testing.T) {
 			args := append([]string{"--cert", ec.CertFile, "--key", ec.KeyFile, "--cert", rs.CertFile, "--key", rs.KeyFile,
-				"--cert", other.CertFile, "--key", other.KeyFile, "-X", "4"}, extra...)
+				"--cert", other.CertFile, "--key", other.KeyFile, "-X4"}, extra...)
 			d := startS2nd(t, args...)
 			require.Contains(t, d.stderr.String(), "; also certificate CN=other.example")
 			for _, tc := range []struct {
@@ -539,7 +553,7 @@ func TestSTKFile(t *testing.T) {
 			t.Run(fmt.Sprintf("%s shared=%v", policy, shared), func(t *testing.T) {
 				var session []byte
 				for i := range 2 {
-					args := []string{"--cert", c.CertFile, "--key", c.KeyFile, "-c", policy, "-e", "-X", "1"}
+					args := []string{"--cert", c.CertFile, "--key", c.KeyFile, "-c", policy, "-e", "-X1"}
 					if i == 0 || shared {
 						args = append(args, "--stk-file", stk)
 					}
@@ -619,28 +633,28 @@ func TestTicketFilesInterop(t *testing.T) {
 	require.NoError(t, os.WriteFile(stk, key, 0o600))
 	portOfAddr := func(d *daemon) string { return strings.TrimPrefix(d.addr, "localhost:") }
 
-	d := startS2nd(t, "--stk-file", stk, "-e", "-X", "1")
+	d := startS2nd(t, "--stk-file", stk, "-e", "-X1")
 	cert := d.certFile
 	out := cS2nc(t, "-f", cert, "-c", "default_tls13", "--ticket-out", t1, "localhost", portOfAddr(d))
 	require.NotContains(t, out, "Resumed session")
 	require.Equal(t, cli.ExitOK, d.wait(t))
 	require.Contains(t, d.summary(t, 1), " resumed=no ")
 
-	d = startS2nd(t, "--stk-file", stk, "-e", "-X", "1")
-	ours := exec.Command(filepath.Join(bin, "s2nc"), "-f", cert, "--ticket-in", t1, "--ticket-out", t2, "localhost", portOfAddr(d), "--send", "x")
+	d = startS2nd(t, "--stk-file", stk, "-e", "-X1")
+	ours := exec.Command(filepath.Join(bin, "s2nc"), "-v", "-f", cert, "--ticket-in", t1, "--ticket-out", t2, "localhost", portOfAddr(d), "--send", "x")
 	stderr, err := ours.CombinedOutput()
 	require.NoError(t, err, "%s", stderr)
 	require.Regexp(t, `resumed +yes\n`, string(stderr))
 	require.Equal(t, cli.ExitOK, d.wait(t))
 	require.Contains(t, d.summary(t, 1), " resumed=yes ")
 
-	d = startS2nd(t, "--stk-file", stk, "-e", "-X", "1")
+	d = startS2nd(t, "--stk-file", stk, "-e", "-X1")
 	out = cS2nc(t, "-f", cert, "-c", "default_tls13", "--ticket-in", t2, "localhost", portOfAddr(d))
 	require.Contains(t, out, "Resumed session\n")
 	require.Equal(t, cli.ExitOK, d.wait(t))
 	require.Contains(t, d.summary(t, 1), " resumed=yes ")
 
-	d = startS2nd(t, "-e", "-X", "1")
+	d = startS2nd(t, "-e", "-X1")
 	out = cS2nc(t, "-f", d.certFile, "-c", "default_tls13", "--ticket-in", t2, "localhost", portOfAddr(d))
 	require.NotContains(t, out, "Resumed session")
 	require.Equal(t, cli.ExitOK, d.wait(t))
@@ -655,7 +669,7 @@ func TestInterruptStops(t *testing.T) {
 	defer c.Close()
 	_, err = io.WriteString(c, "partial")
 	require.NoError(t, err)
-	require.Eventually(t, func() bool { return d.stdout.String() == "partial" }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return clientData(d.stdout.String()) == "partial" }, 10*time.Second, 10*time.Millisecond)
 	require.Equal(t, cli.ExitOK, d.stop(t))
 	require.Contains(t, d.summary(t, 1), " in=7 out=0")
 	require.Equal(t, "s2nd: done: 1 connection, 0 failed handshakes; server key: 1 key operation offloaded, ",
@@ -668,7 +682,7 @@ func TestInterruptStops(t *testing.T) {
 // key operation; --max-inflight bounds them.
 func TestConcurrentHandshakes(t *testing.T) {
 	const n = 8
-	d := startS2nd(t, "--key-latency", "200ms", "--max-inflight", "4", "-e", "-X", fmt.Sprint(n))
+	d := startS2nd(t, "--key-latency", "200ms", "--max-inflight", "4", "-e", "--parallelize", "-X"+fmt.Sprint(n))
 	cfg := d.s2nClient(t, "default_tls13")
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -715,7 +729,7 @@ func TestPKCS11Key(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"--pkcs11-module", tok.Module, "--pkcs11-token", tok.Label, "--pkcs11-key-label", "s2nd-key",
-				"-e", "-X", "1"}, tc.args...)
+				"-e", "-X1"}, tc.args...)
 			t.Setenv("S2N_PKCS11_PIN", tok.PIN) // the PIN from the environment
 			d := startS2nd(t, args...)
 			require.Contains(t, d.stderr.String(), `key: PKCS#11 key "s2nd-key" in token "`+tok.Label+`", offloaded asynchronously`)
@@ -764,7 +778,7 @@ func TestBinaries(t *testing.T) {
 	s2nd, s2nc := filepath.Join(bin, "s2nd"), filepath.Join(bin, "s2nc")
 	cert := filepath.Join(t.TempDir(), "cert.pem")
 
-	server := exec.Command(s2nd, "--write-cert", cert, "--key-latency", "20ms", "-e", "localhost", "0")
+	server := exec.Command(s2nd, "-v", "--write-cert", cert, "--key-latency", "20ms", "-e", "localhost", "0")
 	stderr := clitest.NewOutput()
 	server.Stderr = stderr
 	require.NoError(t, server.Start())
@@ -780,12 +794,12 @@ func TestBinaries(t *testing.T) {
 	}()
 	port := stderr.WaitFor(t, listening, exited)[1]
 
-	client := exec.Command(s2nc, "-f", cert, "localhost", port, "--send", "hello\n")
+	client := exec.Command(s2nc, "-v", "-f", cert, "localhost", port, "--send", "hello\n")
 	var clientErr bytes.Buffer
 	client.Stderr = &clientErr
 	out, err := client.Output()
 	require.NoError(t, err, clientErr.String())
-	require.Equal(t, "hello\n", string(out))
+	require.True(t, strings.HasSuffix(string(out), "s2n is ready\nConnected to localhost:"+port+"\nhello\n"), "%s", out)
 	require.Contains(t, clientErr.String(), "verified                  yes, against "+cert+"\n")
 	require.Contains(t, stderr.WaitFor(t, regexp.MustCompile(`^s2nd: #1 .*`), exited)[0], " offloaded-ops=1 ")
 
@@ -795,7 +809,7 @@ func TestBinaries(t *testing.T) {
 	}{
 		{exec.Command(s2nc, "--bogus", "localhost"), cli.ExitUsage},
 		{exec.Command(s2nc, "-f", filepath.Join(bin, "missing.pem"), "localhost", port), cli.ExitFailure},
-		{exec.Command(s2nd, "-X", "x"), cli.ExitUsage},
+		{exec.Command(s2nd, "-Xx"), cli.ExitUsage},
 		{exec.Command(s2nc, "--version"), cli.ExitOK},
 	} {
 		err := tc.cmd.Run()
@@ -824,7 +838,7 @@ func TestBinaries(t *testing.T) {
 // minimum is refused.
 func TestKeyLogAndBufferedSend(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keys.log")
-	d := startS2nd(t, "-e", "-X", "1", "-L", path, "--buffered-send", "4096")
+	d := startS2nd(t, "-e", "-X1", "-L", path, "--buffered-send", "4096")
 	var goLog bytes.Buffer
 	c, err := tls.Dial("tcp", d.addr, &tls.Config{RootCAs: d.trust(t), KeyLogWriter: &goLog})
 	require.NoError(t, err)
@@ -852,7 +866,7 @@ func TestKeyLogAndBufferedSend(t *testing.T) {
 
 	code, _, stderr := runS2nd("--buffered-send", "100", "localhost", "0")
 	require.Equal(t, cli.ExitFailure, code)
-	require.Contains(t, stderr, "--buffered-send 100: ")
+	require.Contains(t, stderr, "Error setting send buffer size (--buffered-send 100): ")
 	require.Contains(t, stderr, "S2N_ERR_INVALID_ARGUMENT")
 }
 
@@ -864,4 +878,42 @@ func TestNPN(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	require.Contains(t, string(out), "Next protocol: (1) http/1.1")
 	require.Contains(t, d.summary(t, 1), " alpn=http/1.1 ")
+}
+
+// Without --stk-file a session resumes on a later run, as with s2n-tls's
+// s2nd (its test suite restarts s2nd between the two connections); with
+// --random-stk it does not.
+func TestBuiltinTicketKeyResumesAcrossRuns(t *testing.T) {
+	session := func(d *daemon, ticket []byte) ([]byte, bool) {
+		raw, err := net.Dial("tcp", d.addr)
+		require.NoError(t, err)
+		c := s2n.Client(raw, d.s2nClient(t, "default_tls13"), "localhost")
+		defer c.Close()
+		if ticket != nil {
+			require.NoError(t, c.Connection().SetSession(ticket))
+		}
+		require.NoError(t, c.Handshake())
+		exchange(t, c, "x") // the TLS 1.3 ticket arrives with the data
+		resumed := c.ConnectionState().DidResume
+		next, err := c.Connection().Session()
+		require.NoError(t, err)
+		return next, resumed
+	}
+	for _, tc := range []struct {
+		extra  []string
+		resume bool
+	}{{nil, true}, {[]string{"--random-stk"}, false}} {
+		t.Run(fmt.Sprint(tc.extra), func(t *testing.T) {
+			d := startS2nd(t, append([]string{"-e", "-X1"}, tc.extra...)...)
+			ticket, resumed := session(d, nil)
+			require.False(t, resumed)
+			require.NotEmpty(t, ticket)
+			require.Equal(t, cli.ExitOK, d.wait(t))
+
+			d2 := startS2nd(t, append([]string{"-e", "-X1"}, tc.extra...)...)
+			_, resumed = session(d2, ticket)
+			require.Equal(t, tc.resume, resumed)
+			require.Equal(t, cli.ExitOK, d2.wait(t))
+		})
+	}
 }

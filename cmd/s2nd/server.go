@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,23 +16,57 @@ import (
 	"github.com/s2n-go/s2n/internal/cli"
 )
 
-// server accepts connections and runs one goroutine per connection: the
-// handshake (whose key operations may be away), then the mode's exchange.
+// server accepts connections and serves them one after the other, or with
+// --parallelize one goroutine each: the handshake (whose key operations may
+// be away), then the mode's exchange.
 type server struct {
-	opts *options
-	cfg  *s2n.Config
-	key  *cli.Key
-	log  *cli.SyncWriter // status lines, stderr
-	out  *cli.SyncWriter // what clients send, stdout
-	web  *web            // --https only
+	opts  *options
+	cfg   *s2n.Config
+	key   *cli.Key
+	log   *cli.SyncWriter // stderr: s2nd's own lines (--verbose) and errors
+	out   *cli.SyncWriter // stdout: s2n-tls's s2nd's status lines, what clients send
+	web   *web            // --https only
+	stdin <-chan []byte   // chunks of stdin, closed at its end; nil: not forwarded
 
 	served atomic.Int64 // completed handshakes
 	failed atomic.Int64 // failed handshakes
 	wg     sync.WaitGroup
 }
 
-func newServer(o *options, cfg *s2n.Config, key *cli.Key, stdout, stderr io.Writer) *server {
-	return &server{opts: o, cfg: cfg, key: key, log: cli.NewSyncWriter(stderr), out: cli.NewSyncWriter(stdout)}
+func newServer(o *options, cfg *s2n.Config, key *cli.Key, stdin io.Reader, stdout, stderr io.Writer) *server {
+	s := &server{opts: o, cfg: cfg, key: key, log: cli.NewSyncWriter(stderr), out: cli.NewSyncWriter(stdout)}
+	if stdin != nil && !o.echo && !o.https && !o.negotiate {
+		s.stdin = readChunks(stdin)
+	}
+	return s
+}
+
+// logf prints one of s2nd's own lines, with --verbose only.
+func (s *server) logf(format string, args ...any) {
+	if s.opts.tls.Verbose {
+		s.log.Printf(format, args...)
+	}
+}
+
+// readChunks reads r in a goroutine of its own (a read from a terminal or
+// a pipe cannot be interrupted) and hands what it reads over a channel,
+// closed at the end of r or on a read error. The goroutine ends with r.
+func readChunks(r io.Reader) <-chan []byte {
+	ch := make(chan []byte)
+	go func() {
+		defer close(ch)
+		for {
+			buf := make([]byte, 10240)
+			n, err := r.Read(buf)
+			if n > 0 {
+				ch <- buf[:n]
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return ch
 }
 
 // session is what s2nd reports about one connection.
@@ -43,7 +79,9 @@ type session struct {
 }
 
 // serve accepts up to --max-conns connections (or until ctx ends), then
-// waits for the ones still open.
+// waits for the ones still open. Without --parallelize it serves them one
+// at a time, and a failed handshake or a failed read ends it, as s2n-tls's
+// s2nd.
 func (s *server) serve(ctx context.Context, l net.Listener) error {
 	stop := context.AfterFunc(ctx, func() { l.Close() })
 	defer stop()
@@ -60,17 +98,26 @@ func (s *server) serve(ctx context.Context, l net.Listener) error {
 			}
 			break
 		}
+		if !s.opts.parallel {
+			if err = s.handle(ctx, id, raw); err != nil {
+				break
+			}
+			continue
+		}
 		s.wg.Add(1)
-		go s.handle(ctx, id, raw)
+		go func() {
+			defer s.wg.Done()
+			s.handle(ctx, id, raw)
+		}()
 	}
 	l.Close()
 	s.wg.Wait()
 	return err
 }
 
-// handle runs one connection to its end.
-func (s *server) handle(ctx context.Context, id int, raw net.Conn) {
-	defer s.wg.Done()
+// handle runs one connection to its end. Its error, already printed, is a
+// failed handshake or read.
+func (s *server) handle(ctx context.Context, id int, raw net.Conn) error {
 	c := s2n.Server(raw, s.cfg)
 	defer c.Close()
 	// Ending s2nd (a signal) ends its connections, wherever they are.
@@ -79,16 +126,53 @@ func (s *server) handle(ctx context.Context, id int, raw net.Conn) {
 	sess := &session{id: id, remote: raw.RemoteAddr().String()}
 	if err := s.handshake(ctx, c, sess); err != nil {
 		s.failed.Add(1)
-		s.log.Printf("s2nd: #%d %s handshake failed: %v", id, sess.remote, err)
-		return
+		s.handshakeFailed(c, sess, err)
+		return &cli.Printed{Err: err}
 	}
 	s.served.Add(1)
-	if s.web != nil {
+	var info strings.Builder
+	cli.ConnectionInfo(&info, c)
+	s.out.Printf("%s%s", info.String(), cli.Ready)
+	switch {
+	case s.web != nil:
 		s.web.serve(c, sess)
-		return
+		return nil
+	case s.opts.negotiate:
+		s.report(sess, nil)
+		return nil
 	}
 	err := s.exchange(c, sess)
 	s.report(sess, err)
+	if err != nil && ctx.Err() == nil {
+		// s2n-tls's s2nd's words.
+		alert, _ := c.Connection().Alert()
+		s.log.Printf("Error reading from connection: '%s' %d", s2nMessage(err), alert)
+		return &cli.Printed{Err: err}
+	}
+	return nil
+}
+
+// handshakeFailed reports a failed handshake on stderr as s2n-tls's s2nd
+// does, and s2nd's own line with --verbose.
+func (s *server) handshakeFailed(c *s2n.Conn, sess *session, err error) {
+	var b strings.Builder
+	cli.HandshakeFailure(&b, c, err)
+	if s.opts.mutual {
+		if used, uerr := c.Connection().ClientCertUsed(); uerr == nil && !used {
+			cli.ToolError(&b, os.Getpid(), "Error: Mutual Auth was required, but not negotiated", err)
+		}
+	}
+	s.log.Write([]byte(b.String()))
+	s.logf("s2nd: #%d %s handshake failed: %v", sess.id, sess.remote, err)
+}
+
+// s2nMessage is s2n's message of err, or err's text.
+func s2nMessage(err error) string {
+	var se *s2n.Error
+	if errors.As(err, &se) {
+		return se.Message
+	}
+	return err.Error()
 }
 
 func (s *server) handshake(ctx context.Context, c *s2n.Conn, sess *session) error {
@@ -104,14 +188,39 @@ func (s *server) handshake(ctx context.Context, c *s2n.Conn, sess *session) erro
 }
 
 // exchange reads what the client sends until it closes, printing it or
-// sending it back.
+// sending it back, and sends the client what stdin gives. The end of stdin
+// ends the connection.
 func (s *server) exchange(c *s2n.Conn, sess *session) error {
 	var dst io.Writer = s.out
 	if s.opts.echo {
 		dst = &countingWriter{w: c, n: &sess.out}
 	}
-	_, err := io.Copy(dst, &countingReader{r: c, n: &sess.in})
-	return err
+	if s.stdin == nil {
+		_, err := io.Copy(dst, &countingReader{r: c, n: &sess.in})
+		return err
+	}
+	received := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(dst, &countingReader{r: c, n: &sess.in})
+		received <- err
+	}()
+	for {
+		select {
+		case err := <-received:
+			return err
+		case chunk, ok := <-s.stdin:
+			if !ok {
+				c.Close()
+				<-received // the read fails on the closed connection
+				return nil
+			}
+			if _, err := (&countingWriter{w: c, n: &sess.out}).Write(chunk); err != nil {
+				c.Close()
+				<-received
+				return err
+			}
+		}
+	}
 }
 
 // report prints the connection's summary line.
@@ -121,7 +230,7 @@ func (s *server) report(sess *session, err error) {
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		line += fmt.Sprintf(" error=%q", err.Error())
 	}
-	s.log.Printf("%s", line)
+	s.logf("%s", line)
 }
 
 // totals is the final line: connections and the key's statistics.

@@ -3,9 +3,10 @@
 // files, from a PKCS#11 token, or made up at start) with the key optionally
 // offloaded, trust settings, and printing a connection's parameters.
 //
-// Both commands write status to stderr and application data to stdout, so
-// that the data can be piped. Exit status: 0 success, 1 runtime failure,
-// 2 command-line mistake.
+// Both commands write s2n-tls's tools' status lines (status.go) and the
+// application data to stdout, as those tools do, errors to stderr, and
+// their own summary lines to stderr with -v. Exit status: 0 success, 1
+// runtime failure (a failed handshake too), 2 command-line mistake.
 package cli
 
 import (
@@ -36,13 +37,23 @@ func Usagef(format string, args ...any) error {
 	return &UsageError{Msg: fmt.Sprintf(format, args...)}
 }
 
+// Printed is an error whose message the command has already written (in
+// the words of s2n-tls's tools): Report only returns ExitFailure for it.
+type Printed struct{ Err error }
+
+func (e *Printed) Error() string { return e.Err.Error() }
+func (e *Printed) Unwrap() error { return e.Err }
+
 // Report prints err on one line as "name: err" and returns the exit status
 // for it. flag.ErrHelp (help was asked for and printed) is success.
 func Report(stderr io.Writer, name string, err error) int {
 	var ue *UsageError
+	var printed *Printed
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return ExitOK
+	case errors.As(err, &printed):
+		return ExitFailure
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "%s: %s (see %s -h)\n", name, oneLine(ue.Msg), name)
 		return ExitUsage
@@ -62,8 +73,9 @@ func oneLine(s string) string {
 // for -h only.
 type FlagSet struct {
 	*flag.FlagSet
-	usage  string
-	stdout io.Writer
+	usage    string
+	stdout   io.Writer
+	optional map[string]bool // one-letter flags whose argument is optional
 }
 
 // NewFlagSet returns a FlagSet whose -h prints usage to stdout.
@@ -88,6 +100,7 @@ func Alias(fs *flag.FlagSet, name string, aliases ...string) {
 // the positional arguments. A flag error comes back as a *UsageError; -h
 // prints the usage text and returns flag.ErrHelp.
 func (fs *FlagSet) ParseArgs(args []string) ([]string, error) {
+	args = fs.attachOptional(args)
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -160,4 +173,69 @@ func SplitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// OptionalInt registers an integer flag whose argument is optional, as
+// getopt's optional_argument: "-X" and "--name" alone set ifAlone, "-X5",
+// "-X=5" and "--name=5" set 5, and in "-X 5" the 5 is not the flag's (a
+// positional argument follows a flag given alone). short is the one-letter
+// alias.
+func (fs *FlagSet) OptionalInt(p *int, name, short string, ifAlone int, usage string) {
+	v := &optionalInt{p: p, ifAlone: ifAlone}
+	fs.Var(v, name, usage)
+	if short != "" {
+		fs.Var(v, short, "alias for -"+name)
+		if fs.optional == nil {
+			fs.optional = map[string]bool{}
+		}
+		fs.optional[short] = true
+	}
+}
+
+// attachOptional rewrites "-X5" as "-X=5" for the one-letter flags with an
+// optional argument: getopt reads the rest of the word as the argument.
+func (fs *FlagSet) attachOptional(args []string) []string {
+	if len(fs.optional) == 0 {
+		return args
+	}
+	out := make([]string, 0, len(args))
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if len(a) > 2 && a[0] == '-' && a[1] != '-' && fs.optional[a[1:2]] && a[2] != '=' {
+			a = a[:2] + "=" + a[2:]
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// optionalInt is the flag.Value of OptionalInt: a bool flag for the flag
+// package, so that it may be given alone.
+type optionalInt struct {
+	p       *int
+	ifAlone int
+}
+
+func (o *optionalInt) IsBoolFlag() bool { return true }
+
+func (o *optionalInt) String() string {
+	if o == nil || o.p == nil {
+		return ""
+	}
+	return strconv.Itoa(*o.p)
+}
+
+func (o *optionalInt) Set(s string) error {
+	if s == "true" { // given alone
+		*o.p = o.ifAlone
+		return nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return errors.New("not an integer")
+	}
+	*o.p = n
+	return nil
 }

@@ -334,3 +334,26 @@ func TestTLSFlagsBuffers(t *testing.T) {
 		require.NoError(t, cfg.Close())
 	}
 }
+
+// HostMatcher checks names as s2n-tls's s2nc's unsafe_verify_host does.
+func TestHostMatcher(t *testing.T) {
+	for _, tc := range []struct {
+		host, name string
+		want       bool
+	}{
+		{"example.com", "example.com", true},
+		{"example.com", "EXAMPLE.com", true},
+		{"example.com", "other.com", false},
+		{"www.example.com", "*.example.com", true},
+		{"a.www.example.com", "*.example.com", false},
+		{"example.com", "*.com", true},
+		{"localhost", "*.localhost", false},
+		{"localhost", "127.0.0.1", true},
+		{"127.0.0.1", "localhost", true},
+		{"localhost", "LOCALHOST", true},
+		{"example.com", "localhost", false},
+		{"localhost", "example.com", false},
+	} {
+		require.Equal(t, tc.want, HostMatcher(tc.host)(tc.name), "host %q, name %q", tc.host, tc.name)
+	}
+}

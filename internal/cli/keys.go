@@ -130,14 +130,16 @@ func (k *KeyFlags) Load(certFlag, keyFlag string) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
+	key := &Key{ChainPEM: chainPEM, Leaf: leaf, Source: "file " + k.KeyFile}
+	if !k.Offloaded() {
+		// s2n parses the key (and checks it against the certificate) when
+		// AddTo loads it: it reads keys Go does not, such as RSA-PSS ones.
+		key.keyPEM = keyPEM
+		return key, nil
+	}
 	pair, err := tls.X509KeyPair(chainPEM, keyPEM)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s, %s %s: %w", certFlag, k.CertFile, keyFlag, k.KeyFile, err)
-	}
-	key := &Key{ChainPEM: chainPEM, Leaf: leaf, Source: "file " + k.KeyFile}
-	if !k.Offloaded() {
-		key.keyPEM = keyPEM
-		return key, nil
 	}
 	signer, ok := pair.PrivateKey.(crypto.Signer)
 	if !ok {

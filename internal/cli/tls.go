@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"strings"
@@ -46,6 +47,16 @@ type TLSFlags struct {
 	NPN bool
 	// PSKs are the external PSKs of --psk (-P), in the order given.
 	PSKs PSKList
+	// NonBlocking is s2n-tls's tools' --non-blocking, accepted for the
+	// suite that passes it: the binding always drives s2n on non-blocking
+	// I/O, so it changes nothing.
+	NonBlocking bool
+	// EnterFIPS is --enter-fips-mode: check that s2n runs in FIPS mode
+	// (see RequireFIPS).
+	EnterFIPS bool
+	// Verbose turns on the commands' own status lines on stderr, in
+	// addition to s2n-tls's tools' lines on stdout (-v, --verbose).
+	Verbose bool
 
 	keyLogFile *os.File // opened by Apply, closed by Close
 }
@@ -78,6 +89,30 @@ func (f *TLSFlags) Register(fs *flag.FlagSet, alpnShort []string, caShort string
 	fs.BoolVar(&f.NPN, "npn", false, "also negotiate the --alpn protocols by NPN, for peers that need it")
 	fs.Var(&f.PSKs, "psk", "external PSK identity,hex-secret,SHA256|SHA384 (repeatable)")
 	Alias(fs, "psk", "P")
+	fs.BoolVar(&f.NonBlocking, "non-blocking", false, "accepted; the binding's I/O is always non-blocking")
+	fs.BoolVar(&f.EnterFIPS, "enter-fips-mode", false, "fail unless s2n runs in FIPS mode")
+	fs.BoolVar(&f.Verbose, "verbose", false, "also print this command's own status lines on stderr")
+	Alias(fs, "verbose", "v")
+}
+
+// RequireFIPS implements --enter-fips-mode. s2n-tls's tools switch the
+// libcrypto into FIPS mode at start; here the mode is fixed by the build
+// (a FIPS build, tag s2n_fips, runs the AWS-LC FIPS module and refuses to
+// start outside FIPS mode), so the flag checks it: it prints "NAME entered
+// FIPS mode" on stdout, as those tools do, or fails.
+func (f *TLSFlags) RequireFIPS(name string, stdout io.Writer) error {
+	if !f.EnterFIPS {
+		return nil
+	}
+	on, err := s2n.FIPSMode()
+	if err != nil {
+		return fmt.Errorf("--enter-fips-mode: %w", err)
+	}
+	if !on {
+		return fmt.Errorf("--enter-fips-mode: s2n-tls is not in FIPS mode (libcrypto %s): build with -tags s2n_fips against the AWS-LC FIPS module", s2n.Libcrypto())
+	}
+	fmt.Fprintf(stdout, "%s entered FIPS mode\n", name)
+	return nil
 }
 
 // PSK is one --psk value.
@@ -226,7 +261,8 @@ func (f *TLSFlags) applyBuffers(cfg *s2n.Config) error {
 			return fmt.Errorf("--buffered-send %d: must fit in 32 bits", f.BufferedSend)
 		}
 		if err := cfg.SetSendBufferSize(uint32(f.BufferedSend)); err != nil {
-			return fmt.Errorf("--buffered-send %d: %w", f.BufferedSend, err)
+			// The words of s2n-tls's tools, which their test suite looks for.
+			return fmt.Errorf("Error setting send buffer size (--buffered-send %d): %w", f.BufferedSend, err)
 		}
 	}
 	return cfg.SetReleaseBuffersWhenIdle(f.ReleaseIdle)
