@@ -29,7 +29,8 @@ func getMetrics(t *testing.T, url string) string {
 // TestMetrics: with --metrics, /metrics counts a completed handshake by
 // what it negotiated, and a failed one by the alert the client sent.
 func TestMetrics(t *testing.T) {
-	d := startS2nd(t, "-e", "--metrics", "127.0.0.1:0")
+	// --parallelize: the sequential default exits after the failed handshake.
+	d := startS2nd(t, "-e", "--parallelize", "--metrics", "127.0.0.1:0")
 	url := d.stderr.WaitFor(t, metricsAt, d.exited)[1]
 	handshakes := regexp.MustCompile(`(?m)^s2n_handshakes_total\{cipher="TLS_[A-Z0-9_]+",group="[a-z0-9A-Z]+",handshake_type="NEGOTIATED\|FULL_HANDSHAKE\|MIDDLEBOX_COMPAT",resumed="false",side="server",signature_scheme="ecdsa_secp256r1_sha256",version="TLS1.3"\} 1$`)
 	failures := regexp.MustCompile(`(?m)^s2n_handshake_failures_total\{alert="42",error="S2N_ERR_[A-Z_]+",error_type="alert",side="server"\} 1$`)
