@@ -34,15 +34,19 @@ long go_s2n_check(long rc, go_s2n_error *e)
         /* A failure that set no error (some getters return NULL that way). */
         e->type = S2N_ERR_T_INTERNAL;
         e->debug[0] = '\0';
+        e->source[0] = '\0';
         return rc;
     }
     if (e->type == S2N_ERR_T_BLOCKED) {
         /* Not a failure but "call again": the hot path of every non-blocking
          * handshake and read, where the debug location tells nothing. */
         e->debug[0] = '\0';
+        e->source[0] = '\0';
     } else {
         const char *debug = s2n_strerror_debug(err, "EN");
         snprintf(e->debug, sizeof(e->debug), "%s", debug ? debug : "");
+        const char *source = s2n_strerror_source(err);
+        snprintf(e->source, sizeof(e->source), "%s", source ? source : "");
     }
     s2n_errno = S2N_ERR_T_OK;
     return rc;

@@ -40,6 +40,7 @@ typedef struct {
     int code;
     int type;
     char debug[128];
+    char source[64];
 } go_s2n_error;
 
 /* Fills e from s2n_errno when rc < 0, and returns rc. */
