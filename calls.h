@@ -50,6 +50,9 @@ GO_S2N_CALL(s2n_connection_use_corked_io, (struct s2n_connection *c, go_s2n_erro
 GO_S2N_CALL(s2n_connection_set_dynamic_buffers, (struct s2n_connection *c, bool enabled, go_s2n_error *e), (c, enabled))
 GO_S2N_CALL(s2n_connection_get_client_cert_chain,
         (struct s2n_connection *c, uint8_t **chain, uint32_t *n, go_s2n_error *e), (c, chain, n))
+GO_S2N_CALL_SIZE(s2n_sendv,
+        (struct s2n_connection *c, const struct iovec *bufs, ssize_t count, s2n_blocked_status *blocked, go_s2n_error *e),
+        (c, bufs, count, blocked))
 GO_S2N_CALL_SIZE(s2n_sendv_with_offset,
         (struct s2n_connection *c, const struct iovec *bufs, ssize_t count, ssize_t offs, s2n_blocked_status *blocked,
                 go_s2n_error *e),
