@@ -40,6 +40,10 @@ GO_S2N_CALL(s2n_config_send_max_fragment_length, (struct s2n_config *c, s2n_max_
 GO_S2N_CALL(s2n_config_accept_max_fragment_length, (struct s2n_config *c, go_s2n_error *e), (c))
 GO_S2N_CALL(s2n_connection_set_cipher_preferences, (struct s2n_connection *c, const char *version, go_s2n_error *e),
         (c, version))
+GO_S2N_CALL(s2n_config_append_protocol_preference,
+        (struct s2n_config *c, const uint8_t *protocol, uint8_t len, go_s2n_error *e), (c, protocol, len))
+GO_S2N_CALL(s2n_connection_append_protocol_preference,
+        (struct s2n_connection *c, const uint8_t *protocol, uint8_t len, go_s2n_error *e), (c, protocol, len))
 GO_S2N_CALL(s2n_connection_set_protocol_preferences,
         (struct s2n_connection *c, const char *const *protocols, int count, go_s2n_error *e), (c, protocols, count))
 GO_S2N_CALL(s2n_conn_get_signature_public_key_type,

@@ -746,6 +746,20 @@ func (c *Connection) SetCipherPreferences(policy string) error {
 	})
 }
 
+// AppendProtocolPreference adds protocol at the end of this connection's
+// ALPN list (s2n_connection_append_protocol_preference). The first call
+// starts the connection's own list, which then replaces the Config's, as
+// SetProtocolPreferences does.
+func (c *Connection) AppendProtocolPreference(protocol string) error {
+	if err := checkALPNProtocol(protocol); err != nil {
+		return err
+	}
+	b := []byte(protocol)
+	return c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		return C.go_s2n_connection_append_protocol_preference(p, (*C.uint8_t)(unsafe.Pointer(&b[0])), C.uint8_t(len(b)), e)
+	})
+}
+
 // SetProtocolPreferences overrides the Config's ALPN list for this
 // connection (s2n_connection_set_protocol_preferences).
 func (c *Connection) SetProtocolPreferences(protocols []string) error {
