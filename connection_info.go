@@ -97,6 +97,33 @@ func (c *Connection) KeyExchangeGroup() string {
 	return c.cString(func(p *C.struct_s2n_connection) *C.char { return C.go_s2n_connection_get_key_exchange_group(p) })
 }
 
+// KEMGroupName is the negotiated hybrid post-quantum group, such as
+// "X25519MLKEM768" (s2n_connection_get_kem_group_name); "" where s2n
+// reports "NONE": a classical (EC)DHE group, TLS 1.2, or before the
+// handshake. KeyExchangeGroup names the group whichever kind it is.
+func (c *Connection) KEMGroupName() string {
+	return noneToEmpty(c.cString(func(p *C.struct_s2n_connection) *C.char { return C.s2n_connection_get_kem_group_name(p) }))
+}
+
+// Curve is the elliptic curve of the ECDHE key exchange
+// (s2n_connection_get_curve); "" where s2n reports "NONE": a hybrid
+// post-quantum group, no ECDHE (TLS 1.2 RSA key exchange, or a resumed TLS
+// 1.2 session) or before the handshake.
+//
+// Deprecated: s2n.h deprecates s2n_connection_get_curve; use
+// KeyExchangeGroup, which also names the hybrid post-quantum groups.
+func (c *Connection) Curve() string {
+	return noneToEmpty(c.cString(func(p *C.struct_s2n_connection) *C.char { return C.s2n_connection_get_curve(p) }))
+}
+
+// noneToEmpty maps s2n's "NONE" to "".
+func noneToEmpty(s string) string {
+	if s == "NONE" {
+		return ""
+	}
+	return s
+}
+
 // ApplicationProtocol is the protocol chosen by ALPN
 // (s2n_get_application_protocol); "" if none.
 func (c *Connection) ApplicationProtocol() string {
