@@ -62,6 +62,7 @@ GO_S2N_CALL_SIZE(s2n_sendv_with_offset,
                 go_s2n_error *e),
         (c, bufs, count, offs, blocked))
 
+GO_S2N_CALL(s2n_config_enable_cert_req_dss_legacy_compat, (struct s2n_config *c, go_s2n_error *e), (c))
 GO_S2N_CALL(s2n_config_set_npn, (struct s2n_config *c, bool enable, go_s2n_error *e), (c, enable))
 
 /* ---- certificate chains and keys ---- */
