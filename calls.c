@@ -148,14 +148,20 @@ struct s2n_connection *go_s2n_connection_new(s2n_mode mode, uintptr_t handle, go
 }
 
 struct s2n_cert_chain_and_key *go_s2n_cert_chain_and_key_new(const uint8_t *chain, uint32_t chain_len, const uint8_t *key,
-        uint32_t key_len, uintptr_t handle, go_s2n_error *e)
+        uint32_t key_len, int cstrings, uintptr_t handle, go_s2n_error *e)
 {
     struct s2n_cert_chain_and_key *ck = go_s2n_check_ptr(s2n_cert_chain_and_key_new(), e);
     if (ck == NULL) {
         return NULL;
     }
-    int rc = key == NULL ? s2n_cert_chain_and_key_load_public_pem_bytes(ck, (uint8_t *) chain, chain_len)
-                         : s2n_cert_chain_and_key_load_pem_bytes(ck, (uint8_t *) chain, chain_len, (uint8_t *) key, key_len);
+    int rc = 0;
+    if (cstrings) {
+        rc = s2n_cert_chain_and_key_load_pem(ck, (const char *) chain, (const char *) key);
+    } else if (key == NULL) {
+        rc = s2n_cert_chain_and_key_load_public_pem_bytes(ck, (uint8_t *) chain, chain_len);
+    } else {
+        rc = s2n_cert_chain_and_key_load_pem_bytes(ck, (uint8_t *) chain, chain_len, (uint8_t *) key, key_len);
+    }
     if (go_s2n_check(rc, e) < 0 || go_s2n_check(s2n_cert_chain_and_key_set_ctx(ck, (void *) handle), e) < 0) {
         s2n_cert_chain_and_key_free(ck);
         return NULL;

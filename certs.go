@@ -6,6 +6,7 @@ import "C"
 import (
 	"runtime"
 	"runtime/cgo"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -50,7 +51,24 @@ func NewCertChainAndKey(chainPEM, keyPEM []byte) (*CertChainAndKey, error) {
 	if len(keyPEM) == 0 {
 		return nil, usageError(nameInvalidArg, "private key PEM is empty (use NewPublicCertChain for a chain whose key is offloaded)")
 	}
-	return newCertChain(chainPEM, keyPEM)
+	return newCertChain(chainPEM, keyPEM, false)
+}
+
+// NewCertChainAndKeyFromStrings is NewCertChainAndKey for PEM held in
+// strings, loaded as C strings (s2n_cert_chain_and_key_new,
+// s2n_cert_chain_and_key_load_pem); s2n.h prefers the []byte form. A NUL
+// byte, where s2n would stop reading, is refused.
+func NewCertChainAndKeyFromStrings(chainPEM, keyPEM string) (*CertChainAndKey, error) {
+	if keyPEM == "" {
+		return nil, usageError(nameInvalidArg, "private key PEM is empty (use NewPublicCertChain for a chain whose key is offloaded)")
+	}
+	if strings.IndexByte(chainPEM, 0) >= 0 || strings.IndexByte(keyPEM, 0) >= 0 {
+		return nil, usageError(nameInvalidArg, "PEM input contains a NUL byte")
+	}
+	// NUL-terminated copies; the lengths checked are those of the PEM.
+	chain := append([]byte(chainPEM), 0)
+	key := append([]byte(keyPEM), 0)
+	return newCertChain(chain[:len(chainPEM)], key[:len(keyPEM)], true)
 }
 
 // NewPublicCertChain loads a PEM certificate chain without a private key
@@ -59,10 +77,13 @@ func NewCertChainAndKey(chainPEM, keyPEM []byte) (*CertChainAndKey, error) {
 // [Config.SetAsyncPkeyCallback] with [AsyncPkeyOp.SetOutput]: the key never
 // has to be in this process.
 func NewPublicCertChain(chainPEM []byte) (*CertChainAndKey, error) {
-	return newCertChain(chainPEM, nil)
+	return newCertChain(chainPEM, nil, false)
 }
 
-func newCertChain(chainPEM, keyPEM []byte) (*CertChainAndKey, error) {
+// newCertChain loads chainPEM and keyPEM (nil: public-only); with cstrings,
+// each is followed in its backing array by a NUL byte, and s2n reads them
+// as C strings.
+func newCertChain(chainPEM, keyPEM []byte, cstrings bool) (*CertChainAndKey, error) {
 	if err := Init(); err != nil {
 		return nil, err
 	}
@@ -80,7 +101,7 @@ func newCertChain(chainPEM, keyPEM []byte) (*CertChainAndKey, error) {
 	}
 	var e C.go_s2n_error
 	st.ptr = C.go_s2n_cert_chain_and_key_new((*C.uint8_t)(unsafe.Pointer(&chainPEM[0])), C.uint32_t(len(chainPEM)),
-		keyPtr, C.uint32_t(len(keyPEM)), C.uintptr_t(st.h), &e)
+		keyPtr, C.uint32_t(len(keyPEM)), cBool(cstrings), C.uintptr_t(st.h), &e)
 	if st.ptr == nil {
 		deleteHandle(st.h)
 		return nil, newError(&e, nil)

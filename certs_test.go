@@ -96,3 +96,38 @@ func TestSetDefaultCertChains(t *testing.T) {
 	require.NoError(t, closed.Close())
 	requireS2nError(t, cfg.SetDefaultCertChains(closed), nameInvalidArg, ErrUsage)
 }
+
+// TestNewCertChainAndKeyFromStrings: a chain and key loaded from strings
+// serve a handshake crypto/tls verifies; input s2n would read only up to a
+// NUL byte is refused, and s2n's own checks still apply.
+func TestNewCertChainAndKeyFromStrings(t *testing.T) {
+	ec, rs, _ := testKeys(t)
+	for _, key := range []*testKey{ec, rs} {
+		ck, err := NewCertChainAndKeyFromStrings(string(key.certPEM), string(key.keyPEM))
+		require.NoError(t, err)
+		cfg := newTestConfig(t, configOpts{policy: "default_tls13"})
+		require.NoError(t, cfg.AddCertChainAndKey(ck))
+		require.NoError(t, ck.Close())
+		r := goPeerHandshake(t, ModeServer, cfg, goTLSClientConfig(key))
+		require.NoError(t, r.err)
+		require.NoError(t, r.goErr)
+		require.Equal(t, key.cert.Raw, r.goState.PeerCertificates[0].Raw, key.name)
+	}
+
+	chain, priv := string(ec.certPEM), string(ec.keyPEM)
+	for _, tc := range []struct {
+		name, chain, key string
+		want             string
+	}{
+		{"NUL in chain", chain + "\x00" + string(rs.certPEM), priv, nameInvalidArg},
+		{"NUL in key", chain, "\x00" + priv, nameInvalidArg},
+		{"empty key", chain, "", nameInvalidArg},
+		{"empty chain", "", priv, nameInvalidArg},
+		{"no PEM", "not a PEM", priv, "S2N_ERR_NO_CERTIFICATE_IN_PEM"},
+		{"wrong key", chain, string(rs.keyPEM), "S2N_ERR_KEY_MISMATCH"},
+	} {
+		ck, err := NewCertChainAndKeyFromStrings(tc.chain, tc.key)
+		require.Nil(t, ck, tc.name)
+		requireS2nError(t, err, tc.want)
+	}
+}

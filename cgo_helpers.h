@@ -77,9 +77,11 @@ uintptr_t go_s2n_thread_id(void);
 /* New objects with the Go handle stored in their context slot. */
 struct s2n_config *go_s2n_config_new(uintptr_t handle, int minimal, go_s2n_error *e);
 struct s2n_connection *go_s2n_connection_new(s2n_mode mode, uintptr_t handle, go_s2n_error *e);
-/* key == NULL loads the chain public-only. */
+/* key == NULL loads the chain public-only; cstrings: chain and key are
+ * NUL-terminated and loaded with s2n_cert_chain_and_key_load_pem (the
+ * lengths are then unused). */
 struct s2n_cert_chain_and_key *go_s2n_cert_chain_and_key_new(const uint8_t *chain, uint32_t chain_len, const uint8_t *key,
-        uint32_t key_len, uintptr_t handle, go_s2n_error *e);
+        uint32_t key_len, int cstrings, uintptr_t handle, go_s2n_error *e);
 uintptr_t go_s2n_cert_chain_and_key_handle(struct s2n_cert_chain_and_key *ck);
 /* s2n_connection_wipe, then the handle back into the context it resets. */
 int go_s2n_connection_wipe(struct s2n_connection *c, uintptr_t handle, go_s2n_error *e);
