@@ -264,6 +264,55 @@ out:
     return need;
 }
 
+long go_s2n_cert_x509_extension(struct s2n_cert_chain_and_key *ck, struct s2n_connection *peer, uint32_t idx,
+        const char *oid, uint8_t *buf, uint32_t cap, bool *critical, go_s2n_error *e)
+{
+    struct s2n_cert_chain_and_key *chain = ck;
+    if (peer != NULL) {
+        chain = go_s2n_check_ptr(s2n_cert_chain_and_key_new(), e);
+        if (chain == NULL) {
+            return -1;
+        }
+        if (go_s2n_check(s2n_connection_get_peer_cert_chain(peer, chain), e) < 0) {
+            s2n_cert_chain_and_key_free(chain);
+            return -1;
+        }
+    }
+    long rc = -1;
+    struct s2n_cert *cert = NULL;
+    uint32_t len = 0;
+    if (go_s2n_check(s2n_cert_chain_get_cert(chain, &cert, idx), e) < 0
+            || go_s2n_check(s2n_cert_get_x509_extension_value_length(cert, (const uint8_t *) oid, &len), e) < 0) {
+        goto out;
+    }
+    rc = len;
+    if (cap != 0 && len <= cap) {
+        uint32_t n = cap;
+        rc = go_s2n_check(s2n_cert_get_x509_extension_value(cert, (const uint8_t *) oid, buf, &n, critical), e) < 0 ? -1 : (long) n;
+    }
+out:
+    if (peer != NULL) {
+        s2n_cert_chain_and_key_free(chain);
+    }
+    return rc;
+}
+
+long go_s2n_cert_utf8_from_extension_data(const uint8_t *data, uint32_t len, uint8_t *out, uint32_t cap, go_s2n_error *e)
+{
+    uint32_t n = 0;
+    if (go_s2n_check(s2n_cert_get_utf8_string_from_extension_data_length(data, len, &n), e) < 0) {
+        return -1;
+    }
+    if (cap == 0 || n > cap) {
+        return n;
+    }
+    n = cap;
+    if (go_s2n_check(s2n_cert_get_utf8_string_from_extension_data(data, len, out, &n), e) < 0) {
+        return -1;
+    }
+    return n;
+}
+
 /* Copies the session state into buf when it fits; returns its length, 0 when
  * there is none yet, or -1. */
 int go_s2n_connection_get_session(struct s2n_connection *c, uint8_t *buf, uint32_t cap, go_s2n_error *e)

@@ -4,6 +4,7 @@ package s2n
 import "C"
 
 import (
+	"math"
 	"runtime"
 	"runtime/cgo"
 	"strings"
@@ -261,4 +262,93 @@ func (c *Config) SetDefaultCertChains(chains ...*CertChainAndKey) error {
 		release()
 	}
 	return err
+}
+
+// checkExtensionArgs validates the certificate index and OID of an X.509
+// extension lookup.
+func checkExtensionArgs(i int, oid string) error {
+	if i < 0 || uint64(i) > math.MaxUint32 {
+		return usageError(nameInvalidArg, "certificate index %d out of range", i)
+	}
+	if oid == "" || strings.IndexByte(oid, 0) >= 0 {
+		return usageError(nameInvalidArg, "invalid OID %q", oid)
+	}
+	return nil
+}
+
+// x509Extension runs get (a go_s2n_cert_x509_extension call) with no buffer
+// to learn the value's length, then with one that fits; ok is false when
+// get failed.
+func x509Extension(get func(buf *C.uint8_t, cap C.uint32_t, critical *C.bool) C.long) (value []byte, critical, ok bool) {
+	n := get(nil, 0, nil)
+	if n < 0 {
+		return nil, false, false
+	}
+	buf := make([]byte, max(n, 1))
+	var crit C.bool
+	n = get((*C.uint8_t)(unsafe.Pointer(&buf[0])), C.uint32_t(len(buf)), &crit)
+	if n < 0 {
+		return nil, false, false
+	}
+	return buf[:n], bool(crit), true
+}
+
+// X509Extension returns the value of the X.509 extension oid of
+// certificate i of the chain, 0 being the leaf, and whether it is critical
+// (s2n_cert_chain_get_cert, s2n_cert_get_x509_extension_value_length,
+// s2n_cert_get_x509_extension_value). oid is dotted, such as "2.5.29.17",
+// or a name libcrypto knows, such as "subjectAltName". The value is the DER
+// the extension's extnValue holds, crypto/x509's Extension.Value. A
+// certificate without the extension gives
+// S2N_ERR_X509_EXTENSION_VALUE_NOT_FOUND. [UTF8StringFromExtensionData]
+// decodes a value that is a UTF8String.
+func (c *CertChainAndKey) X509Extension(i int, oid string) (value []byte, critical bool, err error) {
+	if c == nil || c.s == nil {
+		return nil, false, usageError(nameInvalidArg, "nil or zero *CertChainAndKey: use NewCertChainAndKey")
+	}
+	if c.closed.Load() {
+		return nil, false, closedError("certificate chain")
+	}
+	if err := checkExtensionArgs(i, oid); err != nil {
+		return nil, false, err
+	}
+	st := c.s
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	if st.ptr == nil {
+		return nil, false, closedError("certificate chain")
+	}
+	coid := C.CString(oid)
+	defer C.free(unsafe.Pointer(coid))
+	var e C.go_s2n_error
+	value, critical, ok := x509Extension(func(buf *C.uint8_t, cap C.uint32_t, crit *C.bool) C.long {
+		return C.go_s2n_cert_x509_extension(st.ptr, nil, C.uint32_t(i), coid, buf, cap, crit, &e)
+	})
+	if !ok {
+		return nil, false, newError(&e, nil)
+	}
+	return value, critical, nil
+}
+
+// UTF8StringFromExtensionData decodes the DER of an X.509 extension value
+// that is a UTF8String, as X509Extension returns it
+// (s2n_cert_get_utf8_string_from_extension_data_length,
+// s2n_cert_get_utf8_string_from_extension_data). Other data gives
+// S2N_ERR_INVALID_X509_EXTENSION_TYPE.
+func UTF8StringFromExtensionData(data []byte) (string, error) {
+	if len(data) == 0 || uint64(len(data)) > math.MaxUint32 {
+		return "", usageError(nameInvalidArg, "extension data of %d bytes", len(data))
+	}
+	in := (*C.uint8_t)(unsafe.Pointer(&data[0]))
+	var e C.go_s2n_error
+	n := C.go_s2n_cert_utf8_from_extension_data(in, C.uint32_t(len(data)), nil, 0, &e)
+	if n < 0 {
+		return "", newError(&e, nil)
+	}
+	out := make([]byte, max(n, 1))
+	n = C.go_s2n_cert_utf8_from_extension_data(in, C.uint32_t(len(data)), (*C.uint8_t)(unsafe.Pointer(&out[0])), C.uint32_t(len(out)), &e)
+	if n < 0 {
+		return "", newError(&e, nil)
+	}
+	return string(out[:n]), nil
 }

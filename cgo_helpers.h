@@ -102,6 +102,15 @@ typedef struct {
 } go_s2n_facts;
 void go_s2n_connection_get_facts(struct s2n_connection *c, go_s2n_facts *f);
 long go_s2n_connection_get_peer_chain(struct s2n_connection *c, uint8_t *buf, uint32_t cap, go_s2n_error *e);
+/* The value of the X.509 extension oid of certificate idx (0: the leaf) of
+ * ck, or, when peer is not NULL, of peer's peer chain: returns its length,
+ * copying it into buf and its criticality into *critical when cap is not 0
+ * and it fits, or -1. */
+long go_s2n_cert_x509_extension(struct s2n_cert_chain_and_key *ck, struct s2n_connection *peer, uint32_t idx,
+        const char *oid, uint8_t *buf, uint32_t cap, bool *critical, go_s2n_error *e);
+/* The UTF8String that DER data holds: returns its length, copying it into
+ * out when cap is not 0 and it fits, or -1. */
+long go_s2n_cert_utf8_from_extension_data(const uint8_t *data, uint32_t len, uint8_t *out, uint32_t cap, go_s2n_error *e);
 int go_s2n_connection_get_session(struct s2n_connection *c, uint8_t *buf, uint32_t cap, go_s2n_error *e);
 int go_s2n_async_pkey_op_get_input(struct s2n_async_pkey_op *op, uint8_t *buf, uint32_t cap, uint32_t *size, go_s2n_error *e);
 

@@ -189,6 +189,33 @@ func (c *Connection) PeerCertChain() ([][]byte, error) {
 	return certs, nil
 }
 
+// PeerCertX509Extension is [CertChainAndKey.X509Extension] for certificate
+// i of the chain the peer presented, 0 being its leaf
+// (s2n_connection_get_peer_cert_chain, s2n_cert_chain_get_cert,
+// s2n_cert_get_x509_extension_value_length,
+// s2n_cert_get_x509_extension_value).
+func (c *Connection) PeerCertX509Extension(i int, oid string) (value []byte, critical bool, err error) {
+	if err := checkExtensionArgs(i, oid); err != nil {
+		return nil, false, err
+	}
+	coid := C.CString(oid)
+	defer C.free(unsafe.Pointer(coid))
+	err = c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		var ok bool
+		value, critical, ok = x509Extension(func(buf *C.uint8_t, cap C.uint32_t, crit *C.bool) C.long {
+			return C.go_s2n_cert_x509_extension(nil, p, C.uint32_t(i), coid, buf, cap, crit, e)
+		})
+		if !ok {
+			return -1
+		}
+		return 0
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return value, critical, nil
+}
+
 // WireBytesIn is how many bytes s2n has read from the transport
 // (s2n_connection_get_wire_bytes_in): records, handshake included.
 func (c *Connection) WireBytesIn() uint64 {
