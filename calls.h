@@ -209,6 +209,9 @@ GO_S2N_CALL(s2n_async_pkey_op_perform, (struct s2n_async_pkey_op *op, s2n_cert_p
 GO_S2N_CALL(s2n_async_pkey_op_apply, (struct s2n_async_pkey_op *op, struct s2n_connection *c, go_s2n_error *e), (op, c))
 GO_S2N_CALL(s2n_async_pkey_op_free, (struct s2n_async_pkey_op *op, go_s2n_error *e), (op))
 
+/* ---- async offload (async_offload.go) ---- */
+GO_S2N_CALL(s2n_async_offload_op_perform, (struct s2n_async_offload_op *op, go_s2n_error *e), (op))
+
 /* ---- certificate validation (certvalidation.go) ---- */
 GO_S2N_CALL(s2n_cert_validation_accept, (struct s2n_cert_validation_info *info, go_s2n_error *e), (info))
 GO_S2N_CALL(s2n_cert_validation_reject, (struct s2n_cert_validation_info *info, go_s2n_error *e), (info))

@@ -29,6 +29,7 @@
 #include <s2n/unstable/allow_ip_in_cn.h>
 #include <s2n/unstable/custom_x509_extensions.h>
 #include <s2n/unstable/renegotiate.h>
+#include <s2n/unstable/async_offload.h>
 
 /* ---- errors (calls.c) ----
  * What an s2n call that failed left in the thread-local s2n_errno, read by the
@@ -139,6 +140,9 @@ int go_s2n_shutdown_send_blinded(struct s2n_connection *c, s2n_blocked_status *b
 
 /* Setters that install a trampoline into Go (enabled = 0 removes it). */
 int go_s2n_config_set_async_pkey_callback(struct s2n_config *c, int enabled, go_s2n_error *e);
+/* s2n_config_set_async_offload_callback with the trampoline into Go for the
+ * operation types in allow (s2n offers no way to remove it). */
+int go_s2n_config_set_async_offload_callback(struct s2n_config *c, uint32_t allow, go_s2n_error *e);
 int go_s2n_config_set_verify_host_callback(struct s2n_config *c, int enabled, uintptr_t handle, go_s2n_error *e);
 int go_s2n_connection_set_verify_host_callback(struct s2n_connection *c, int enabled, uintptr_t handle, go_s2n_error *e);
 /* s2n_config_add_cert_chain_and_key_to_store, during which s2n may call the

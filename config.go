@@ -38,7 +38,9 @@ type configState struct {
 	refs    int  // the owner's reference plus one per connection using it
 	inUse   bool // attached to a connection once: settings are frozen
 	asyncFn AsyncPkeyFunc
-	certs   []*certState
+	// offloadFn is SetAsyncOffloadCallback's function.
+	offloadFn AsyncOffloadFunc
+	certs     []*certState
 
 	// Keys offloaded through AddCertChainWithSigner, by chain, and the
 	// optional bound on their concurrent operations.

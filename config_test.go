@@ -28,8 +28,11 @@ func cloneCalls(t *testing.T) map[string]func(*Config) error {
 		"SetCipherPreferences":         func(c *Config) error { return c.SetCipherPreferences("default_tls13") },
 		"AppendProtocolPreference":     func(c *Config) error { return c.AppendProtocolPreference("h2") },
 		"EnableCertReqDSSLegacyCompat": (*Config).EnableCertReqDSSLegacyCompat,
-		"EnableKTLSUnsafeTLS13":        (*Config).EnableKTLSUnsafeTLS13,
-		"SetSerializationVersion":      func(c *Config) error { return c.SetSerializationVersion(SerializationV1) },
+		"SetAsyncOffloadCallback": func(c *Config) error {
+			return c.SetAsyncOffloadCallback(AsyncOffloadPkeyVerify, func(*Connection, *AsyncOffloadOp) error { return nil })
+		},
+		"EnableKTLSUnsafeTLS13":   (*Config).EnableKTLSUnsafeTLS13,
+		"SetSerializationVersion": func(c *Config) error { return c.SetSerializationVersion(SerializationV1) },
 		"SetRenegotiateRequestCallback": func(c *Config) error {
 			return c.SetRenegotiateRequestCallback(func(*Connection) RenegotiateResponse { return RenegotiateReject })
 		},

@@ -111,7 +111,8 @@ const (
 	nameInCallback = "S2N_GO_ERR_IN_CALLBACK"
 	nameInvalidArg = "S2N_GO_ERR_INVALID_ARGUMENT"
 	nameInUse      = "S2N_GO_ERR_IN_USE"
-	// nameAlreadyApplied: SetOutput after Apply.
+	// nameAlreadyApplied: SetOutput after Apply, or an async offload op
+	// performed twice.
 	nameAlreadyApplied = "S2N_GO_ERR_ALREADY_APPLIED"
 	// nameNoErrno: s2n failed without setting s2n_errno.
 	nameNoErrno = "S2N_GO_ERR_NO_ERRNO"
