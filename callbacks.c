@@ -184,6 +184,19 @@ int go_s2n_config_set_async_pkey_callback(struct s2n_config *c, int enabled, go_
     return (int) go_s2n_check(s2n_config_set_async_pkey_callback(c, enabled ? go_s2n_async_pkey_cb : NULL), e);
 }
 
+/* s2n calls this inside s2n_negotiate for an operation it offloads; it
+ * forwards the connection's handle (its ctx) to Go. */
+static int go_s2n_async_offload_cb(struct s2n_connection *conn, struct s2n_async_offload_op *op, void *ctx)
+{
+    (void) ctx;
+    return goS2nAsyncOffload((uintptr_t) s2n_connection_get_ctx(conn), op, (uintptr_t) pthread_self());
+}
+
+int go_s2n_config_set_async_offload_callback(struct s2n_config *c, uint32_t allow, go_s2n_error *e)
+{
+    return (int) go_s2n_check(s2n_config_set_async_offload_callback(c, allow, go_s2n_async_offload_cb, NULL), e);
+}
+
 /* s2n asks whether a name in the peer's certificate is acceptable; data is
  * the handle of the config or connection that set the callback. s2n does
  * not say which connection asks: the one this thread drives does. */

@@ -53,6 +53,37 @@ func goS2nAsyncPkey(h C.uintptr_t, p *C.struct_s2n_async_pkey_op, tid C.uintptr_
 	return 0
 }
 
+// goS2nAsyncOffload is s2n's async offload callback. It runs the Config's
+// AsyncOffloadFunc for the connection behind handle h, on the goroutine
+// inside Negotiate (locked to thread tid for the call). A returned error or
+// a panic is stored on the connection for Negotiate to return, the op can
+// no longer be performed, and S2N_FAILURE goes back to s2n.
+//
+//export goS2nAsyncOffload
+func goS2nAsyncOffload(h C.uintptr_t, p *C.struct_s2n_async_offload_op, tid C.uintptr_t) C.int {
+	if h == 0 {
+		return -1
+	}
+	s := cgo.Handle(h).Value().(*connState)
+	op := &AsyncOffloadOp{s: &offloadState{ptr: p, conn: s, gen: s.gen.Load()}}
+	err := s.runCallback(uintptr(tid), func() error {
+		conn := s.driver
+		var fn AsyncOffloadFunc
+		if s.config != nil {
+			fn = s.config.offloadFn
+		}
+		if fn == nil || conn == nil {
+			return errNoCallback
+		}
+		return fn(conn, op)
+	})
+	if err != nil {
+		op.s.done = true // under the driving call's lock
+		return -1
+	}
+	return 0
+}
+
 // goS2nVerifyHost is s2n's verify-host callback: it runs the VerifyHostFunc
 // of the Config or Connection behind handle h for a name from the peer's
 // certificate. conn is the handle of the connection being driven on this

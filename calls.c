@@ -34,15 +34,19 @@ long go_s2n_check(long rc, go_s2n_error *e)
         /* A failure that set no error (some getters return NULL that way). */
         e->type = S2N_ERR_T_INTERNAL;
         e->debug[0] = '\0';
+        e->source[0] = '\0';
         return rc;
     }
     if (e->type == S2N_ERR_T_BLOCKED) {
         /* Not a failure but "call again": the hot path of every non-blocking
          * handshake and read, where the debug location tells nothing. */
         e->debug[0] = '\0';
+        e->source[0] = '\0';
     } else {
         const char *debug = s2n_strerror_debug(err, "EN");
         snprintf(e->debug, sizeof(e->debug), "%s", debug ? debug : "");
+        const char *source = s2n_strerror_source(err);
+        snprintf(e->source, sizeof(e->source), "%s", source ? source : "");
     }
     s2n_errno = S2N_ERR_T_OK;
     return rc;
@@ -144,14 +148,20 @@ struct s2n_connection *go_s2n_connection_new(s2n_mode mode, uintptr_t handle, go
 }
 
 struct s2n_cert_chain_and_key *go_s2n_cert_chain_and_key_new(const uint8_t *chain, uint32_t chain_len, const uint8_t *key,
-        uint32_t key_len, uintptr_t handle, go_s2n_error *e)
+        uint32_t key_len, int cstrings, uintptr_t handle, go_s2n_error *e)
 {
     struct s2n_cert_chain_and_key *ck = go_s2n_check_ptr(s2n_cert_chain_and_key_new(), e);
     if (ck == NULL) {
         return NULL;
     }
-    int rc = key == NULL ? s2n_cert_chain_and_key_load_public_pem_bytes(ck, (uint8_t *) chain, chain_len)
-                         : s2n_cert_chain_and_key_load_pem_bytes(ck, (uint8_t *) chain, chain_len, (uint8_t *) key, key_len);
+    int rc = 0;
+    if (cstrings) {
+        rc = s2n_cert_chain_and_key_load_pem(ck, (const char *) chain, (const char *) key);
+    } else if (key == NULL) {
+        rc = s2n_cert_chain_and_key_load_public_pem_bytes(ck, (uint8_t *) chain, chain_len);
+    } else {
+        rc = s2n_cert_chain_and_key_load_pem_bytes(ck, (uint8_t *) chain, chain_len, (uint8_t *) key, key_len);
+    }
     if (go_s2n_check(rc, e) < 0 || go_s2n_check(s2n_cert_chain_and_key_set_ctx(ck, (void *) handle), e) < 0) {
         s2n_cert_chain_and_key_free(ck);
         return NULL;
@@ -252,6 +262,55 @@ long go_s2n_connection_get_peer_chain(struct s2n_connection *c, uint8_t *buf, ui
 out:
     s2n_cert_chain_and_key_free(chain);
     return need;
+}
+
+long go_s2n_cert_x509_extension(struct s2n_cert_chain_and_key *ck, struct s2n_connection *peer, uint32_t idx,
+        const char *oid, uint8_t *buf, uint32_t cap, bool *critical, go_s2n_error *e)
+{
+    struct s2n_cert_chain_and_key *chain = ck;
+    if (peer != NULL) {
+        chain = go_s2n_check_ptr(s2n_cert_chain_and_key_new(), e);
+        if (chain == NULL) {
+            return -1;
+        }
+        if (go_s2n_check(s2n_connection_get_peer_cert_chain(peer, chain), e) < 0) {
+            s2n_cert_chain_and_key_free(chain);
+            return -1;
+        }
+    }
+    long rc = -1;
+    struct s2n_cert *cert = NULL;
+    uint32_t len = 0;
+    if (go_s2n_check(s2n_cert_chain_get_cert(chain, &cert, idx), e) < 0
+            || go_s2n_check(s2n_cert_get_x509_extension_value_length(cert, (const uint8_t *) oid, &len), e) < 0) {
+        goto out;
+    }
+    rc = len;
+    if (cap != 0 && len <= cap) {
+        uint32_t n = cap;
+        rc = go_s2n_check(s2n_cert_get_x509_extension_value(cert, (const uint8_t *) oid, buf, &n, critical), e) < 0 ? -1 : (long) n;
+    }
+out:
+    if (peer != NULL) {
+        s2n_cert_chain_and_key_free(chain);
+    }
+    return rc;
+}
+
+long go_s2n_cert_utf8_from_extension_data(const uint8_t *data, uint32_t len, uint8_t *out, uint32_t cap, go_s2n_error *e)
+{
+    uint32_t n = 0;
+    if (go_s2n_check(s2n_cert_get_utf8_string_from_extension_data_length(data, len, &n), e) < 0) {
+        return -1;
+    }
+    if (cap == 0 || n > cap) {
+        return n;
+    }
+    n = cap;
+    if (go_s2n_check(s2n_cert_get_utf8_string_from_extension_data(data, len, out, &n), e) < 0) {
+        return -1;
+    }
+    return n;
 }
 
 /* Copies the session state into buf when it fits; returns its length, 0 when

@@ -40,6 +40,10 @@ GO_S2N_CALL(s2n_config_send_max_fragment_length, (struct s2n_config *c, s2n_max_
 GO_S2N_CALL(s2n_config_accept_max_fragment_length, (struct s2n_config *c, go_s2n_error *e), (c))
 GO_S2N_CALL(s2n_connection_set_cipher_preferences, (struct s2n_connection *c, const char *version, go_s2n_error *e),
         (c, version))
+GO_S2N_CALL(s2n_config_append_protocol_preference,
+        (struct s2n_config *c, const uint8_t *protocol, uint8_t len, go_s2n_error *e), (c, protocol, len))
+GO_S2N_CALL(s2n_connection_append_protocol_preference,
+        (struct s2n_connection *c, const uint8_t *protocol, uint8_t len, go_s2n_error *e), (c, protocol, len))
 GO_S2N_CALL(s2n_connection_set_protocol_preferences,
         (struct s2n_connection *c, const char *const *protocols, int count, go_s2n_error *e), (c, protocols, count))
 GO_S2N_CALL(s2n_conn_get_signature_public_key_type,
@@ -50,11 +54,15 @@ GO_S2N_CALL(s2n_connection_use_corked_io, (struct s2n_connection *c, go_s2n_erro
 GO_S2N_CALL(s2n_connection_set_dynamic_buffers, (struct s2n_connection *c, bool enabled, go_s2n_error *e), (c, enabled))
 GO_S2N_CALL(s2n_connection_get_client_cert_chain,
         (struct s2n_connection *c, uint8_t **chain, uint32_t *n, go_s2n_error *e), (c, chain, n))
+GO_S2N_CALL_SIZE(s2n_sendv,
+        (struct s2n_connection *c, const struct iovec *bufs, ssize_t count, s2n_blocked_status *blocked, go_s2n_error *e),
+        (c, bufs, count, blocked))
 GO_S2N_CALL_SIZE(s2n_sendv_with_offset,
         (struct s2n_connection *c, const struct iovec *bufs, ssize_t count, ssize_t offs, s2n_blocked_status *blocked,
                 go_s2n_error *e),
         (c, bufs, count, offs, blocked))
 
+GO_S2N_CALL(s2n_config_enable_cert_req_dss_legacy_compat, (struct s2n_config *c, go_s2n_error *e), (c))
 GO_S2N_CALL(s2n_config_set_npn, (struct s2n_config *c, bool enable, go_s2n_error *e), (c, enable))
 
 /* ---- certificate chains and keys ---- */
@@ -68,6 +76,10 @@ GO_S2N_CALL_PTR(s2n_cert_private_key, s2n_cert_chain_and_key_get_private_key,
 GO_S2N_CALL(s2n_connection_free, (struct s2n_connection *c, go_s2n_error *e), (c))
 GO_S2N_CALL(s2n_connection_set_config, (struct s2n_connection *c, struct s2n_config *config, go_s2n_error *e), (c, config))
 GO_S2N_CALL(s2n_connection_set_fd, (struct s2n_connection *c, int fd, go_s2n_error *e), (c, fd))
+GO_S2N_CALL(s2n_connection_set_read_fd, (struct s2n_connection *c, int fd, go_s2n_error *e), (c, fd))
+GO_S2N_CALL(s2n_connection_set_write_fd, (struct s2n_connection *c, int fd, go_s2n_error *e), (c, fd))
+GO_S2N_CALL(s2n_connection_get_read_fd, (struct s2n_connection *c, int *fd, go_s2n_error *e), (c, fd))
+GO_S2N_CALL(s2n_connection_get_write_fd, (struct s2n_connection *c, int *fd, go_s2n_error *e), (c, fd))
 GO_S2N_CALL(s2n_set_server_name, (struct s2n_connection *c, const char *name, go_s2n_error *e), (c, name))
 GO_S2N_CALL(s2n_connection_set_blinding, (struct s2n_connection *c, s2n_blinding b, go_s2n_error *e), (c, b))
 GO_S2N_CALL(s2n_connection_prefer_throughput, (struct s2n_connection *c, go_s2n_error *e), (c))
@@ -196,6 +208,9 @@ GO_S2N_CALL(s2n_async_pkey_op_set_output, (struct s2n_async_pkey_op *op, const u
 GO_S2N_CALL(s2n_async_pkey_op_perform, (struct s2n_async_pkey_op *op, s2n_cert_private_key *key, go_s2n_error *e), (op, key))
 GO_S2N_CALL(s2n_async_pkey_op_apply, (struct s2n_async_pkey_op *op, struct s2n_connection *c, go_s2n_error *e), (op, c))
 GO_S2N_CALL(s2n_async_pkey_op_free, (struct s2n_async_pkey_op *op, go_s2n_error *e), (op))
+
+/* ---- async offload (async_offload.go) ---- */
+GO_S2N_CALL(s2n_async_offload_op_perform, (struct s2n_async_offload_op *op, go_s2n_error *e), (op))
 
 /* ---- certificate validation (certvalidation.go) ---- */
 GO_S2N_CALL(s2n_cert_validation_accept, (struct s2n_cert_validation_info *info, go_s2n_error *e), (info))

@@ -32,6 +32,19 @@ func (c *Config) SetCertRequestCallback(fn CertRequestFunc) error {
 	})
 }
 
+// EnableCertReqDSSLegacyCompat makes a server list the DSS certificate
+// type (dss_sign) in its TLS 1.2 CertificateRequest, next to RSA and ECDSA
+// (s2n_config_enable_cert_req_dss_legacy_compat), for legacy clients that
+// expect it. It only names the type: s2n.h says a handshake in which the
+// client then sends a DSS certificate still fails, and advises against it
+// unless such compatibility is needed.
+func (c *Config) EnableCertReqDSSLegacyCompat() error {
+	rec := setting{name: "EnableCertReqDSSLegacyCompat", replay: (*Config).EnableCertReqDSSLegacyCompat}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		return C.go_s2n_config_enable_cert_req_dss_legacy_compat(p, e)
+	})
+}
+
 // SetCertAuthoritiesFromTrustStore makes a server name, in its
 // CertificateRequest, the subjects of the certificates in its trust store
 // (TLS 1.3 certificate_authorities), so that clients can pick a matching

@@ -99,3 +99,58 @@ func TestConnectionClientAuthType(t *testing.T) {
 	_, err = kept.CertificateAuthorities()
 	requireS2nError(t, err, nameInvalidArg, ErrUsage)
 }
+
+// certRequestTypes returns the certificate_types of the TLS 1.2
+// CertificateRequest in a server's recorded stream (its first flight is
+// plaintext), failing if there is none.
+func certRequestTypes(t *testing.T, s2c []byte) []byte {
+	t.Helper()
+	var hs []byte // the handshake messages, up to the ChangeCipherSpec
+	for len(s2c) >= 5 && s2c[0] != 20 {
+		n := int(s2c[3])<<8 | int(s2c[4])
+		require.GreaterOrEqual(t, len(s2c), 5+n, "truncated record")
+		if s2c[0] == 22 {
+			hs = append(hs, s2c[5:5+n]...)
+		}
+		s2c = s2c[5+n:]
+	}
+	for len(hs) >= 4 {
+		typ, n := hs[0], int(hs[1])<<16|int(hs[2])<<8|int(hs[3])
+		require.GreaterOrEqual(t, len(hs), 4+n, "truncated handshake message")
+		body := hs[4 : 4+n]
+		if typ == 13 { // certificate_request
+			require.NotEmpty(t, body)
+			require.GreaterOrEqual(t, len(body), 1+int(body[0]))
+			return body[1 : 1+int(body[0])]
+		}
+		hs = hs[4+n:]
+	}
+	t.Fatal("no CertificateRequest in the server's plaintext flight")
+	return nil
+}
+
+// TestCertReqDSSLegacyCompat: with EnableCertReqDSSLegacyCompat, the
+// certificate types of a TLS 1.2 CertificateRequest, as sent on the wire,
+// include dss_sign (2) between rsa_sign (1) and ecdsa_sign (64); the
+// handshake with a client that has no certificate still completes, and a
+// clone of the Config sends the same.
+func TestCertReqDSSLegacyCompat(t *testing.T) {
+	ec, _, _ := testKeys(t)
+	for _, dss := range []bool{false, true} {
+		server := newTestConfig(t, configOpts{policy: policyTLS12, chain: ec, clientAuth: ClientAuthOptional})
+		if dss {
+			require.NoError(t, server.EnableCertReqDSSLegacyCompat())
+			clone, err := server.Clone()
+			require.NoError(t, err)
+			t.Cleanup(func() { clone.Close() })
+			server = clone
+		}
+		client := newTestConfig(t, configOpts{policy: policyTLS12, trust: ec, clientAuth: ClientAuthOptional})
+		_, s2c := recordHandshake(t, server, client)
+		want := []byte{1, 64}
+		if dss {
+			want = []byte{1, 2, 64}
+		}
+		require.Equal(t, want, certRequestTypes(t, s2c), "DSS legacy compat %v", dss)
+	}
+}

@@ -4,8 +4,10 @@ package s2n
 import "C"
 
 import (
+	"math"
 	"runtime"
 	"runtime/cgo"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -50,7 +52,24 @@ func NewCertChainAndKey(chainPEM, keyPEM []byte) (*CertChainAndKey, error) {
 	if len(keyPEM) == 0 {
 		return nil, usageError(nameInvalidArg, "private key PEM is empty (use NewPublicCertChain for a chain whose key is offloaded)")
 	}
-	return newCertChain(chainPEM, keyPEM)
+	return newCertChain(chainPEM, keyPEM, false)
+}
+
+// NewCertChainAndKeyFromStrings is NewCertChainAndKey for PEM held in
+// strings, loaded as C strings (s2n_cert_chain_and_key_new,
+// s2n_cert_chain_and_key_load_pem); s2n.h prefers the []byte form. A NUL
+// byte, where s2n would stop reading, is refused.
+func NewCertChainAndKeyFromStrings(chainPEM, keyPEM string) (*CertChainAndKey, error) {
+	if keyPEM == "" {
+		return nil, usageError(nameInvalidArg, "private key PEM is empty (use NewPublicCertChain for a chain whose key is offloaded)")
+	}
+	if strings.IndexByte(chainPEM, 0) >= 0 || strings.IndexByte(keyPEM, 0) >= 0 {
+		return nil, usageError(nameInvalidArg, "PEM input contains a NUL byte")
+	}
+	// NUL-terminated copies; the lengths checked are those of the PEM.
+	chain := append([]byte(chainPEM), 0)
+	key := append([]byte(keyPEM), 0)
+	return newCertChain(chain[:len(chainPEM)], key[:len(keyPEM)], true)
 }
 
 // NewPublicCertChain loads a PEM certificate chain without a private key
@@ -59,10 +78,13 @@ func NewCertChainAndKey(chainPEM, keyPEM []byte) (*CertChainAndKey, error) {
 // [Config.SetAsyncPkeyCallback] with [AsyncPkeyOp.SetOutput]: the key never
 // has to be in this process.
 func NewPublicCertChain(chainPEM []byte) (*CertChainAndKey, error) {
-	return newCertChain(chainPEM, nil)
+	return newCertChain(chainPEM, nil, false)
 }
 
-func newCertChain(chainPEM, keyPEM []byte) (*CertChainAndKey, error) {
+// newCertChain loads chainPEM and keyPEM (nil: public-only); with cstrings,
+// each is followed in its backing array by a NUL byte, and s2n reads them
+// as C strings.
+func newCertChain(chainPEM, keyPEM []byte, cstrings bool) (*CertChainAndKey, error) {
 	if err := Init(); err != nil {
 		return nil, err
 	}
@@ -80,7 +102,7 @@ func newCertChain(chainPEM, keyPEM []byte) (*CertChainAndKey, error) {
 	}
 	var e C.go_s2n_error
 	st.ptr = C.go_s2n_cert_chain_and_key_new((*C.uint8_t)(unsafe.Pointer(&chainPEM[0])), C.uint32_t(len(chainPEM)),
-		keyPtr, C.uint32_t(len(keyPEM)), C.uintptr_t(st.h), &e)
+		keyPtr, C.uint32_t(len(keyPEM)), cBool(cstrings), C.uintptr_t(st.h), &e)
 	if st.ptr == nil {
 		deleteHandle(st.h)
 		return nil, newError(&e, nil)
@@ -240,4 +262,93 @@ func (c *Config) SetDefaultCertChains(chains ...*CertChainAndKey) error {
 		release()
 	}
 	return err
+}
+
+// checkExtensionArgs validates the certificate index and OID of an X.509
+// extension lookup.
+func checkExtensionArgs(i int, oid string) error {
+	if i < 0 || uint64(i) > math.MaxUint32 {
+		return usageError(nameInvalidArg, "certificate index %d out of range", i)
+	}
+	if oid == "" || strings.IndexByte(oid, 0) >= 0 {
+		return usageError(nameInvalidArg, "invalid OID %q", oid)
+	}
+	return nil
+}
+
+// x509Extension runs get (a go_s2n_cert_x509_extension call) with no buffer
+// to learn the value's length, then with one that fits; ok is false when
+// get failed.
+func x509Extension(get func(buf *C.uint8_t, cap C.uint32_t, critical *C.bool) C.long) (value []byte, critical, ok bool) {
+	n := get(nil, 0, nil)
+	if n < 0 {
+		return nil, false, false
+	}
+	buf := make([]byte, max(n, 1))
+	var crit C.bool
+	n = get((*C.uint8_t)(unsafe.Pointer(&buf[0])), C.uint32_t(len(buf)), &crit)
+	if n < 0 {
+		return nil, false, false
+	}
+	return buf[:n], bool(crit), true
+}
+
+// X509Extension returns the value of the X.509 extension oid of
+// certificate i of the chain, 0 being the leaf, and whether it is critical
+// (s2n_cert_chain_get_cert, s2n_cert_get_x509_extension_value_length,
+// s2n_cert_get_x509_extension_value). oid is dotted, such as "2.5.29.17",
+// or a name libcrypto knows, such as "subjectAltName". The value is the DER
+// the extension's extnValue holds, crypto/x509's Extension.Value. A
+// certificate without the extension gives
+// S2N_ERR_X509_EXTENSION_VALUE_NOT_FOUND. [UTF8StringFromExtensionData]
+// decodes a value that is a UTF8String.
+func (c *CertChainAndKey) X509Extension(i int, oid string) (value []byte, critical bool, err error) {
+	if c == nil || c.s == nil {
+		return nil, false, usageError(nameInvalidArg, "nil or zero *CertChainAndKey: use NewCertChainAndKey")
+	}
+	if c.closed.Load() {
+		return nil, false, closedError("certificate chain")
+	}
+	if err := checkExtensionArgs(i, oid); err != nil {
+		return nil, false, err
+	}
+	st := c.s
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	if st.ptr == nil {
+		return nil, false, closedError("certificate chain")
+	}
+	coid := C.CString(oid)
+	defer C.free(unsafe.Pointer(coid))
+	var e C.go_s2n_error
+	value, critical, ok := x509Extension(func(buf *C.uint8_t, cap C.uint32_t, crit *C.bool) C.long {
+		return C.go_s2n_cert_x509_extension(st.ptr, nil, C.uint32_t(i), coid, buf, cap, crit, &e)
+	})
+	if !ok {
+		return nil, false, newError(&e, nil)
+	}
+	return value, critical, nil
+}
+
+// UTF8StringFromExtensionData decodes the DER of an X.509 extension value
+// that is a UTF8String, as X509Extension returns it
+// (s2n_cert_get_utf8_string_from_extension_data_length,
+// s2n_cert_get_utf8_string_from_extension_data). Other data gives
+// S2N_ERR_INVALID_X509_EXTENSION_TYPE.
+func UTF8StringFromExtensionData(data []byte) (string, error) {
+	if len(data) == 0 || uint64(len(data)) > math.MaxUint32 {
+		return "", usageError(nameInvalidArg, "extension data of %d bytes", len(data))
+	}
+	in := (*C.uint8_t)(unsafe.Pointer(&data[0]))
+	var e C.go_s2n_error
+	n := C.go_s2n_cert_utf8_from_extension_data(in, C.uint32_t(len(data)), nil, 0, &e)
+	if n < 0 {
+		return "", newError(&e, nil)
+	}
+	out := make([]byte, max(n, 1))
+	n = C.go_s2n_cert_utf8_from_extension_data(in, C.uint32_t(len(data)), (*C.uint8_t)(unsafe.Pointer(&out[0])), C.uint32_t(len(out)), &e)
+	if n < 0 {
+		return "", newError(&e, nil)
+	}
+	return string(out[:n]), nil
 }

@@ -29,6 +29,7 @@
 #include <s2n/unstable/allow_ip_in_cn.h>
 #include <s2n/unstable/custom_x509_extensions.h>
 #include <s2n/unstable/renegotiate.h>
+#include <s2n/unstable/async_offload.h>
 
 /* ---- errors (calls.c) ----
  * What an s2n call that failed left in the thread-local s2n_errno, read by the
@@ -40,6 +41,7 @@ typedef struct {
     int code;
     int type;
     char debug[128];
+    char source[64];
 } go_s2n_error;
 
 /* Fills e from s2n_errno when rc < 0, and returns rc. */
@@ -76,9 +78,11 @@ uintptr_t go_s2n_thread_id(void);
 /* New objects with the Go handle stored in their context slot. */
 struct s2n_config *go_s2n_config_new(uintptr_t handle, int minimal, go_s2n_error *e);
 struct s2n_connection *go_s2n_connection_new(s2n_mode mode, uintptr_t handle, go_s2n_error *e);
-/* key == NULL loads the chain public-only. */
+/* key == NULL loads the chain public-only; cstrings: chain and key are
+ * NUL-terminated and loaded with s2n_cert_chain_and_key_load_pem (the
+ * lengths are then unused). */
 struct s2n_cert_chain_and_key *go_s2n_cert_chain_and_key_new(const uint8_t *chain, uint32_t chain_len, const uint8_t *key,
-        uint32_t key_len, uintptr_t handle, go_s2n_error *e);
+        uint32_t key_len, int cstrings, uintptr_t handle, go_s2n_error *e);
 uintptr_t go_s2n_cert_chain_and_key_handle(struct s2n_cert_chain_and_key *ck);
 /* s2n_connection_wipe, then the handle back into the context it resets. */
 int go_s2n_connection_wipe(struct s2n_connection *c, uintptr_t handle, go_s2n_error *e);
@@ -99,6 +103,15 @@ typedef struct {
 } go_s2n_facts;
 void go_s2n_connection_get_facts(struct s2n_connection *c, go_s2n_facts *f);
 long go_s2n_connection_get_peer_chain(struct s2n_connection *c, uint8_t *buf, uint32_t cap, go_s2n_error *e);
+/* The value of the X.509 extension oid of certificate idx (0: the leaf) of
+ * ck, or, when peer is not NULL, of peer's peer chain: returns its length,
+ * copying it into buf and its criticality into *critical when cap is not 0
+ * and it fits, or -1. */
+long go_s2n_cert_x509_extension(struct s2n_cert_chain_and_key *ck, struct s2n_connection *peer, uint32_t idx,
+        const char *oid, uint8_t *buf, uint32_t cap, bool *critical, go_s2n_error *e);
+/* The UTF8String that DER data holds: returns its length, copying it into
+ * out when cap is not 0 and it fits, or -1. */
+long go_s2n_cert_utf8_from_extension_data(const uint8_t *data, uint32_t len, uint8_t *out, uint32_t cap, go_s2n_error *e);
 int go_s2n_connection_get_session(struct s2n_connection *c, uint8_t *buf, uint32_t cap, go_s2n_error *e);
 int go_s2n_async_pkey_op_get_input(struct s2n_async_pkey_op *op, uint8_t *buf, uint32_t cap, uint32_t *size, go_s2n_error *e);
 
@@ -127,6 +140,9 @@ int go_s2n_shutdown_send_blinded(struct s2n_connection *c, s2n_blocked_status *b
 
 /* Setters that install a trampoline into Go (enabled = 0 removes it). */
 int go_s2n_config_set_async_pkey_callback(struct s2n_config *c, int enabled, go_s2n_error *e);
+/* s2n_config_set_async_offload_callback with the trampoline into Go for the
+ * operation types in allow (s2n offers no way to remove it). */
+int go_s2n_config_set_async_offload_callback(struct s2n_config *c, uint32_t allow, go_s2n_error *e);
 int go_s2n_config_set_verify_host_callback(struct s2n_config *c, int enabled, uintptr_t handle, go_s2n_error *e);
 int go_s2n_connection_set_verify_host_callback(struct s2n_connection *c, int enabled, uintptr_t handle, go_s2n_error *e);
 /* s2n_config_add_cert_chain_and_key_to_store, during which s2n may call the

@@ -38,7 +38,9 @@ type configState struct {
 	refs    int  // the owner's reference plus one per connection using it
 	inUse   bool // attached to a connection once: settings are frozen
 	asyncFn AsyncPkeyFunc
-	certs   []*certState
+	// offloadFn is SetAsyncOffloadCallback's function.
+	offloadFn AsyncOffloadFunc
+	certs     []*certState
 
 	// Keys offloaded through AddCertChainWithSigner, by chain, and the
 	// optional bound on their concurrent operations.
@@ -210,7 +212,7 @@ type setting struct {
 }
 
 // set is modify for a public setter: when f succeeds, the call is recorded
-// for Clone. Every exported Set*, Add*, Allow*, Disable*, Wipe* and Enable* method
+// for Clone. Every exported Set*, Add*, Append*, Allow*, Disable*, Wipe* and Enable* method
 // goes through it, or is listed in config_test.go's notCloned with why.
 func (c *Config) set(rec setting, f func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int) error {
 	return c.modify(func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
@@ -224,8 +226,8 @@ func (c *Config) set(rec setting, f func(p *C.struct_s2n_config, e *C.go_s2n_err
 
 // Clone returns a new Config with the same settings as c, like crypto/tls's
 // Config.Clone: every successful call made on c through its setters (the
-// Set*, Add*, Allow*, Disable*, Enable*, Wipe*, Load*, Require*, Send*
-// and Accept* methods) is made again on the new Config,
+// Set*, Add*, Append*, Allow*, Disable*, Enable*, Wipe*, Load*, Require*,
+// Send* and Accept* methods) is made again on the new Config,
 // in the same order and with the same arguments. Certificate chains added
 // with AddCertChainAndKey or SetDefaultCertChains are shared (s2n counts
 // their references), a chain added with AddCertChainWithSigner is loaded
@@ -412,8 +414,8 @@ func checkALPN(protocols []string) error {
 		return usageError(nameInvalidArg, "more than %d ALPN protocols", maxALPNProtocols)
 	}
 	for _, p := range protocols {
-		if len(p) == 0 || len(p) > 255 || strings.IndexByte(p, 0) >= 0 {
-			return usageError(nameInvalidArg, "invalid ALPN protocol name %q", p)
+		if err := checkALPNProtocol(p); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -449,6 +451,30 @@ func (c *Config) SetProtocolPreferences(protocols []string) error {
 	rec := setting{name: "SetProtocolPreferences", replay: func(d *Config) error { return d.SetProtocolPreferences(saved) }}
 	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_set_protocol_preferences(p, arr, C.int(len(protocols)), e)
+	})
+}
+
+// checkALPNProtocol validates one ALPN protocol name: 1 to 255 bytes, no
+// NUL (ApplicationProtocol reads the chosen name back as a C string).
+func checkALPNProtocol(protocol string) error {
+	if len(protocol) == 0 || len(protocol) > 255 || strings.IndexByte(protocol, 0) >= 0 {
+		return usageError(nameInvalidArg, "invalid ALPN protocol name %q", protocol)
+	}
+	return nil
+}
+
+// AppendProtocolPreference adds protocol at the end of the ALPN protocols
+// offered (client) or accepted (server), after those of earlier calls and
+// of SetProtocolPreferences, which replaces the whole list
+// (s2n_config_append_protocol_preference).
+func (c *Config) AppendProtocolPreference(protocol string) error {
+	if err := checkALPNProtocol(protocol); err != nil {
+		return err
+	}
+	b := []byte(protocol)
+	rec := setting{name: "AppendProtocolPreference", replay: func(d *Config) error { return d.AppendProtocolPreference(protocol) }}
+	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+		return C.go_s2n_config_append_protocol_preference(p, (*C.uint8_t)(unsafe.Pointer(&b[0])), C.uint8_t(len(b)), e)
 	})
 }
 

@@ -25,7 +25,12 @@ func cloneCalls(t *testing.T) map[string]func(*Config) error {
 		return ck
 	}
 	return map[string]func(*Config) error{
-		"SetCipherPreferences":    func(c *Config) error { return c.SetCipherPreferences("default_tls13") },
+		"SetCipherPreferences":         func(c *Config) error { return c.SetCipherPreferences("default_tls13") },
+		"AppendProtocolPreference":     func(c *Config) error { return c.AppendProtocolPreference("h2") },
+		"EnableCertReqDSSLegacyCompat": (*Config).EnableCertReqDSSLegacyCompat,
+		"SetAsyncOffloadCallback": func(c *Config) error {
+			return c.SetAsyncOffloadCallback(AsyncOffloadPkeyVerify, func(*Connection, *AsyncOffloadOp) error { return nil })
+		},
 		"EnableKTLSUnsafeTLS13":   (*Config).EnableKTLSUnsafeTLS13,
 		"SetSerializationVersion": func(c *Config) error { return c.SetSerializationVersion(SerializationV1) },
 		"SetRenegotiateRequestCallback": func(c *Config) error {
@@ -164,7 +169,7 @@ var notCloned = map[string]string{}
 // isSetter reports whether a method name is one of the setters Clone must
 // account for.
 func isSetter(name string) bool {
-	for _, p := range []string{"Set", "Add", "Disable", "Wipe", "Enable", "Load", "Require", "Send", "Accept", "Allow"} {
+	for _, p := range []string{"Set", "Add", "Append", "Disable", "Wipe", "Enable", "Load", "Require", "Send", "Accept", "Allow"} {
 		if strings.HasPrefix(name, p) {
 			return true
 		}
@@ -254,4 +259,70 @@ func TestConfigClone(t *testing.T) {
 	require.Equal(t, ec.cert.Raw, st.PeerCertificates[0].Raw)
 	require.EqualValues(t, 2, signer.calls.Load(), "both Configs sign with the same crypto.Signer")
 	require.NoError(t, clone.Close())
+}
+
+// TestAppendProtocolPreference: ALPN protocols appended to a Config extend
+// its list in order, and those appended to a Connection replace its
+// Config's list, as crypto/tls and an s2n peer see in the handshake.
+func TestAppendProtocolPreference(t *testing.T) {
+	ec, _, _ := testKeys(t)
+
+	// A server's list is its preference: SetProtocolPreferences then an
+	// appended protocol, against a crypto/tls client preferring the latter.
+	server := newTestConfig(t, configOpts{policy: "default_tls13", chain: ec})
+	require.NoError(t, server.SetProtocolPreferences([]string{"h2"}))
+	require.NoError(t, server.AppendProtocolPreference("http/1.1"))
+	for _, tc := range []struct {
+		offered []string
+		want    string
+	}{
+		{[]string{"http/1.1", "h2"}, "h2"},
+		{[]string{"http/1.1", "x-other"}, "http/1.1"},
+	} {
+		goCfg := goTLSClientConfig(ec)
+		goCfg.NextProtos = tc.offered
+		r := goPeerHandshake(t, ModeServer, server, goCfg)
+		require.NoError(t, r.err)
+		require.NoError(t, r.goErr)
+		require.Equal(t, tc.want, r.goState.NegotiatedProtocol, "offered %v", tc.offered)
+		require.Equal(t, tc.want, r.conn.ApplicationProtocol())
+	}
+
+	// A client Config built by appending alone, against crypto/tls.
+	client := clientConfig(t, "default_tls13", ec)
+	for _, proto := range []string{"x-first", "x-second"} {
+		require.NoError(t, client.AppendProtocolPreference(proto))
+	}
+	goCfg := goPeerConfig(t, ec)
+	goCfg.NextProtos = []string{"x-second"}
+	r := goPeerHandshake(t, ModeClient, client, goCfg)
+	require.NoError(t, r.err)
+	require.NoError(t, r.goErr)
+	require.Equal(t, "x-second", r.goState.NegotiatedProtocol)
+	require.Equal(t, "x-second", r.conn.ApplicationProtocol())
+
+	// Between two s2n connections: the client connection's appended list
+	// replaces its Config's (which would choose h2).
+	srv := newTestConfig(t, configOpts{policy: "default_tls13", chain: ec})
+	require.NoError(t, srv.SetProtocolPreferences([]string{"h2", "http/1.1"}))
+	cli := clientConfig(t, "default_tls13", ec, "h2")
+	p := newPair(t, srv, cli)
+	require.NoError(t, p.client.AppendProtocolPreference("x-unknown"))
+	require.NoError(t, p.client.AppendProtocolPreference("http/1.1"))
+	p.handshake(t)
+	require.Equal(t, "http/1.1", p.server.ApplicationProtocol())
+	require.Equal(t, "http/1.1", p.client.ApplicationProtocol())
+
+	// Bad names are refused before s2n sees them.
+	fresh := newTestConfig(t, configOpts{})
+	for _, bad := range []string{"", strings.Repeat("a", 256), "h2\x00"} {
+		requireS2nError(t, fresh.AppendProtocolPreference(bad), nameInvalidArg, ErrUsage)
+		requireS2nError(t, p.client.AppendProtocolPreference(bad), nameInvalidArg, ErrUsage)
+	}
+	require.Empty(t, settingNames(fresh), "a refused call is not recorded")
+	require.NoError(t, fresh.AppendProtocolPreference(strings.Repeat("a", 255)))
+	require.NoError(t, p.client.Close())
+	requireS2nError(t, p.client.AppendProtocolPreference("h2"), nameClosed, ErrUsage)
+	require.NoError(t, fresh.Close())
+	requireS2nError(t, fresh.AppendProtocolPreference("h2"), nameClosed, ErrUsage)
 }

@@ -369,6 +369,62 @@ func (c *Connection) SetFd(fd int) error {
 	})
 }
 
+// SetReadFd makes s2n read the file descriptor fd directly
+// (s2n_connection_set_read_fd), for a transport whose two directions are
+// two descriptors, such as two pipes; SetWriteFd sets the other. The caller
+// keeps ownership of fd.
+func (c *Connection) SetReadFd(fd int) error {
+	if fd < 0 {
+		return usageError(nameInvalidArg, "invalid file descriptor %d", fd)
+	}
+	return c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		return C.go_s2n_connection_set_read_fd(p, C.int(fd), e)
+	})
+}
+
+// SetWriteFd makes s2n write the file descriptor fd directly
+// (s2n_connection_set_write_fd); see SetReadFd. The caller keeps ownership
+// of fd. s2n does not handle SIGPIPE; in a Go program, whose runtime
+// ignores a SIGPIPE raised on its own threads, a write to a pipe whose
+// reader is gone fails with an I/O error instead.
+func (c *Connection) SetWriteFd(fd int) error {
+	if fd < 0 {
+		return usageError(nameInvalidArg, "invalid file descriptor %d", fd)
+	}
+	return c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		return C.go_s2n_connection_set_write_fd(p, C.int(fd), e)
+	})
+}
+
+// ReadFd returns the file descriptor s2n reads, set by SetFd or SetReadFd
+// (s2n_connection_get_read_fd). It fails with S2N_ERR_INVALID_STATE when
+// s2n reads no descriptor, such as under a [Conn].
+func (c *Connection) ReadFd() (int, error) {
+	var fd C.int
+	err := c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		return C.go_s2n_connection_get_read_fd(p, &fd, e)
+	})
+	if err != nil {
+		return -1, err
+	}
+	return int(fd), nil
+}
+
+// WriteFd returns the file descriptor s2n writes, set by SetFd or
+// SetWriteFd (s2n_connection_get_write_fd). It fails with
+// S2N_ERR_INVALID_STATE when s2n writes no descriptor, such as under a
+// [Conn].
+func (c *Connection) WriteFd() (int, error) {
+	var fd C.int
+	err := c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		return C.go_s2n_connection_get_write_fd(p, &fd, e)
+	})
+	if err != nil {
+		return -1, err
+	}
+	return int(fd), nil
+}
+
 // maxServerName is the longest server name accepted (a DNS name is at most
 // 253 bytes; s2n allows 255).
 const maxServerName = 255
@@ -687,6 +743,20 @@ func (c *Connection) SetCipherPreferences(policy string) error {
 	defer C.free(unsafe.Pointer(cs))
 	return c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
 		return C.go_s2n_connection_set_cipher_preferences(p, cs, e)
+	})
+}
+
+// AppendProtocolPreference adds protocol at the end of this connection's
+// ALPN list (s2n_connection_append_protocol_preference). The first call
+// starts the connection's own list, which then replaces the Config's, as
+// SetProtocolPreferences does.
+func (c *Connection) AppendProtocolPreference(protocol string) error {
+	if err := checkALPNProtocol(protocol); err != nil {
+		return err
+	}
+	b := []byte(protocol)
+	return c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		return C.go_s2n_connection_append_protocol_preference(p, (*C.uint8_t)(unsafe.Pointer(&b[0])), C.uint8_t(len(b)), e)
 	})
 }
 

@@ -97,6 +97,33 @@ func (c *Connection) KeyExchangeGroup() string {
 	return c.cString(func(p *C.struct_s2n_connection) *C.char { return C.go_s2n_connection_get_key_exchange_group(p) })
 }
 
+// KEMGroupName is the negotiated hybrid post-quantum group, such as
+// "X25519MLKEM768" (s2n_connection_get_kem_group_name); "" where s2n
+// reports "NONE": a classical (EC)DHE group, TLS 1.2, or before the
+// handshake. KeyExchangeGroup names the group whichever kind it is.
+func (c *Connection) KEMGroupName() string {
+	return noneToEmpty(c.cString(func(p *C.struct_s2n_connection) *C.char { return C.s2n_connection_get_kem_group_name(p) }))
+}
+
+// Curve is the elliptic curve of the ECDHE key exchange
+// (s2n_connection_get_curve); "" where s2n reports "NONE": a hybrid
+// post-quantum group, no ECDHE (TLS 1.2 RSA key exchange, or a resumed TLS
+// 1.2 session) or before the handshake.
+//
+// Deprecated: s2n.h deprecates s2n_connection_get_curve; use
+// KeyExchangeGroup, which also names the hybrid post-quantum groups.
+func (c *Connection) Curve() string {
+	return noneToEmpty(c.cString(func(p *C.struct_s2n_connection) *C.char { return C.s2n_connection_get_curve(p) }))
+}
+
+// noneToEmpty maps s2n's "NONE" to "".
+func noneToEmpty(s string) string {
+	if s == "NONE" {
+		return ""
+	}
+	return s
+}
+
 // ApplicationProtocol is the protocol chosen by ALPN
 // (s2n_get_application_protocol); "" if none.
 func (c *Connection) ApplicationProtocol() string {
@@ -160,6 +187,33 @@ func (c *Connection) PeerCertChain() ([][]byte, error) {
 		raw = raw[4+n:]
 	}
 	return certs, nil
+}
+
+// PeerCertX509Extension is [CertChainAndKey.X509Extension] for certificate
+// i of the chain the peer presented, 0 being its leaf
+// (s2n_connection_get_peer_cert_chain, s2n_cert_chain_get_cert,
+// s2n_cert_get_x509_extension_value_length,
+// s2n_cert_get_x509_extension_value).
+func (c *Connection) PeerCertX509Extension(i int, oid string) (value []byte, critical bool, err error) {
+	if err := checkExtensionArgs(i, oid); err != nil {
+		return nil, false, err
+	}
+	coid := C.CString(oid)
+	defer C.free(unsafe.Pointer(coid))
+	err = c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		var ok bool
+		value, critical, ok = x509Extension(func(buf *C.uint8_t, cap C.uint32_t, crit *C.bool) C.long {
+			return C.go_s2n_cert_x509_extension(nil, p, C.uint32_t(i), coid, buf, cap, crit, e)
+		})
+		if !ok {
+			return -1
+		}
+		return 0
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return value, critical, nil
 }
 
 // WireBytesIn is how many bytes s2n has read from the transport

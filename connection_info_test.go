@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"io"
 	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -159,4 +160,58 @@ func TestAlertFromGoServer(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 70, alert, "protocol_version")
 	require.False(t, r.conn.HandshakeComplete())
+}
+
+// TestKEMGroupNameAndCurve: KEMGroupName names only a hybrid post-quantum
+// group and Curve only a classical ECDHE one, each agreeing with
+// KeyExchangeGroup and with the group crypto/tls saw.
+func TestKEMGroupNameAndCurve(t *testing.T) {
+	ec, rs, _ := testKeys(t)
+	for _, tc := range []struct {
+		policy string
+		key    *testKey
+		curves []tls.CurveID // offered by crypto/tls; nil: its default
+		suites []uint16      // offered by crypto/tls (TLS 1.2); nil: its default
+	}{
+		{"default_tls13", ec, []tls.CurveID{tls.CurveP384}, nil},
+		{"default_tls13", ec, []tls.CurveID{tls.X25519}, nil},
+		{policyTLS12, ec, []tls.CurveID{tls.CurveP256}, nil},
+		{"test_all_rsa_kex", rs, nil, []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256}},
+		{"default_pq", ec, nil, nil},
+	} {
+		goCfg := goTLSClientConfig(tc.key)
+		goCfg.CurvePreferences = tc.curves
+		goCfg.CipherSuites = tc.suites
+		cfg := newTestConfig(t, configOpts{policy: tc.policy, chain: tc.key})
+		r := goPeerHandshake(t, ModeServer, cfg, goCfg)
+		require.NoError(t, r.err)
+		require.NoError(t, r.goErr)
+		group := r.conn.KeyExchangeGroup()
+		kem, curve := r.conn.KEMGroupName(), r.conn.Curve() //nolint:staticcheck // Curve is deprecated, tested here
+		t.Logf("%s, crypto/tls offering %v: group %q, KEM group %q, curve %q", tc.policy, tc.curves, group, kem, curve)
+		if r.goState.CurveID == 0 {
+			// RSA key exchange: no group at all.
+			require.Empty(t, group)
+			require.Empty(t, kem)
+			require.Empty(t, curve)
+			continue
+		}
+		require.Equal(t, s2nGroupToGo[group], r.goState.CurveID, "crypto/tls saw the group s2n names")
+		if strings.Contains(group, "MLKEM") {
+			require.Equal(t, group, kem, "a hybrid group is a KEM group")
+			require.Empty(t, curve, "Curve names no hybrid group")
+		} else {
+			require.Empty(t, kem, "a classical group is no KEM group")
+			require.Equal(t, group, curve)
+		}
+	}
+
+	// Before the handshake, and once closed: nothing.
+	c, err := NewConnection(ModeServer)
+	require.NoError(t, err)
+	require.Empty(t, c.KEMGroupName())
+	require.Empty(t, c.Curve()) //nolint:staticcheck // Curve is deprecated, tested here
+	require.NoError(t, c.Close())
+	require.Empty(t, c.KEMGroupName())
+	require.Empty(t, c.Curve()) //nolint:staticcheck // Curve is deprecated, tested here
 }

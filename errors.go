@@ -45,6 +45,7 @@ type Error struct {
 	Name    string    // e.g. "S2N_ERR_ASYNC_NOT_PERFORMED" (s2n_strerror_name)
 	Message string    // in English (s2n_strerror(Code, "EN"))
 	Debug   string    // where in s2n-tls it was raised (s2n_strerror_debug)
+	Source  string    // that place alone, file and line, e.g. "s2n_foo.c:42" (s2n_strerror_source)
 
 	cause error
 }
@@ -99,6 +100,7 @@ func convertError(e *C.go_s2n_error, cause error) *Error {
 		Name:    C.GoString(C.go_s2n_strerror_name(e.code)),
 		Message: C.GoString(C.go_s2n_strerror(e.code)),
 		Debug:   cString(e.debug[:]),
+		Source:  cString(e.source[:]),
 		cause:   cause,
 	}
 }
@@ -109,7 +111,8 @@ const (
 	nameInCallback = "S2N_GO_ERR_IN_CALLBACK"
 	nameInvalidArg = "S2N_GO_ERR_INVALID_ARGUMENT"
 	nameInUse      = "S2N_GO_ERR_IN_USE"
-	// nameAlreadyApplied: SetOutput after Apply.
+	// nameAlreadyApplied: SetOutput after Apply, or an async offload op
+	// performed twice.
 	nameAlreadyApplied = "S2N_GO_ERR_ALREADY_APPLIED"
 	// nameNoErrno: s2n failed without setting s2n_errno.
 	nameNoErrno = "S2N_GO_ERR_NO_ERRNO"

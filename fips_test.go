@@ -283,3 +283,20 @@ func TestFIPSAsyncPkey(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenSSLVersion: the OpenSSL version number s2n-tls was compiled with
+// is the linked libcrypto's: for OpenSSL, the release Libcrypto names
+// (0xMNN00PPS: major, minor, patch, status); AWS-LC declares OpenSSL
+// 1.1.1's number in its headers (OPENSSL_VERSION_NUMBER in base.h).
+func TestOpenSSLVersion(t *testing.T) {
+	v := OpenSSLVersion()
+	t.Logf("%s: s2n-tls compiled against OpenSSL version number %#x", Libcrypto(), v)
+	if buildMode == "openssl" {
+		var major, minor, patch uint64
+		_, err := fmt.Sscanf(strings.TrimPrefix(Libcrypto(), "openssl: "), "OpenSSL %d.%d.%d", &major, &minor, &patch)
+		require.NoError(t, err, "Libcrypto() = %q", Libcrypto())
+		require.Equal(t, major<<28|minor<<20|patch<<4, v&^0xf, "Libcrypto() = %q", Libcrypto())
+		return
+	}
+	require.Equal(t, modeExpect(t, map[string]uint64{"awslc": 0x1010107f, "awslc-fips": 0x1010107f}), v)
+}

@@ -40,6 +40,49 @@ func TestSendv(t *testing.T) {
 		require.Equal(t, len(want), n)
 		require.Equal(t, want, string(recvAll(t, p.server, len(want))))
 	}
+	// Nothing to send from offset 0 sends nothing.
+	for _, empty := range [][][]byte{nil, {nil, {}}} {
+		n, _, err := p.client.Sendv(empty, 0)
+		require.NoError(t, err)
+		require.Zero(t, n)
+	}
+
+	// A stream larger than the socket takes: the first call, from offset 0,
+	// writes part of it, and the calls that resume from an offset the rest.
+	big := make([][]byte, 4)
+	var want []byte
+	for i := range big {
+		big[i] = make([]byte, 300<<10+i)
+		for j := range big[i] {
+			big[i][j] = byte(i*7 + j)
+		}
+		want = append(want, big[i]...)
+	}
+	var got []byte
+	buf := make([]byte, 64<<10)
+	calls := 0
+	deadline := time.Now().Add(10 * time.Second)
+	for off := 0; (off < len(want) || len(got) < len(want)) && time.Now().Before(deadline); {
+		if off < len(want) {
+			n, _, err := p.client.Sendv(big, off)
+			if err != nil {
+				require.ErrorIs(t, err, ErrBlocked)
+			}
+			if calls == 0 {
+				require.Less(t, n, len(want), "the socket took the whole stream at once")
+			}
+			calls++
+			off += n
+		}
+		m, _, err := p.server.Recv(buf)
+		if err != nil {
+			require.ErrorIs(t, err, ErrBlocked)
+		}
+		got = append(got, buf[:m]...)
+	}
+	require.Equal(t, want, got)
+	t.Logf("%d bytes in %d Sendv calls", len(want), calls)
+
 	_, _, err := p.client.Sendv(bufs, 21)
 	requireS2nError(t, err, nameInvalidArg, ErrUsage)
 	_, _, err = p.client.Sendv(bufs, -1)

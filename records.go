@@ -144,8 +144,8 @@ func (c *Connection) SetDynamicBuffers(enabled bool) error {
 }
 
 // Sendv encrypts and writes the buffers bufs as one stream, starting at
-// byte offset off of their concatenation (s2n_sendv_with_offset; off == 0
-// is what s2n's plain sendv does): records are cut across buffer
+// byte offset off of their concatenation (s2n_sendv when off is 0,
+// s2n_sendv_with_offset otherwise): records are cut across buffer
 // boundaries, without a copy into one buffer first. It returns how many
 // bytes, from off, were consumed; on a partial write or ErrBlocked call it
 // again with off advanced by that count.
@@ -182,7 +182,12 @@ func (c *Connection) Sendv(bufs [][]byte, off int) (int, Blocked, error) {
 	}
 	var blocked C.s2n_blocked_status
 	var e C.go_s2n_error
-	w := C.go_s2n_sendv_with_offset(s.ptr, iov, C.ssize_t(len(bufs)), C.ssize_t(off), &blocked, &e)
+	var w C.ssize_t
+	if off == 0 {
+		w = C.go_s2n_sendv(s.ptr, iov, C.ssize_t(len(bufs)), &blocked, &e)
+	} else {
+		w = C.go_s2n_sendv_with_offset(s.ptr, iov, C.ssize_t(len(bufs)), C.ssize_t(off), &blocked, &e)
+	}
 	err := s.finish(w < 0, &e)
 	return max(int(w), 0), Blocked(blocked), err
 }

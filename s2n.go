@@ -94,6 +94,16 @@ func Libcrypto() string {
 	return C.GoString(C.go_s2n_libcrypto_mode()) + ": " + C.GoString(C.go_s2n_libcrypto_version())
 }
 
+// OpenSSLVersion is the version number (OPENSSL_VERSION_NUMBER) of the
+// OpenSSL headers s2n-tls was compiled with (s2n_get_openssl_version), with
+// which an application can check at run time that the s2n-tls and libcrypto
+// it loaded are the expected ones. AWS-LC, compiled against OpenSSL's API,
+// reports the OpenSSL 1.1.1 it is compatible with; Libcrypto names the
+// library itself.
+func OpenSSLVersion() uint64 {
+	return uint64(C.s2n_get_openssl_version())
+}
+
 // RuntimeStats is a snapshot of the binding's live resources, for leak checks
 // and monitoring.
 type RuntimeStats struct {
