@@ -2,6 +2,7 @@
  * through one of these, which read s2n_errno inside the same C call. The
  * one-line wrappers are generated from calls.h; those that do more than one
  * call follow. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,9 +28,11 @@ long go_s2n_check(long rc, go_s2n_error *e)
     if (rc >= 0) {
         return rc;
     }
+    int sys_errno = errno; /* before anything below can change it */
     int err = s2n_errno;
     e->code = err;
     e->type = s2n_error_get_type(err);
+    e->sys_errno = e->type == S2N_ERR_T_IO ? sys_errno : 0;
     if (err == S2N_ERR_T_OK) {
         /* A failure that set no error (some getters return NULL that way). */
         e->type = S2N_ERR_T_INTERNAL;

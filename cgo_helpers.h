@@ -39,6 +39,9 @@
 typedef struct {
     int code;
     int type;
+    /* errno of an S2N_ERR_T_IO failure (s2n reading or writing a file
+     * descriptor itself: ECONNRESET, EPIPE...), 0 otherwise. */
+    int sys_errno;
     char debug[128];
 } go_s2n_error;
 
