@@ -335,6 +335,38 @@ int go_s2n_shutdown_cb(struct s2n_connection *c, s2n_blocked_status *blocked, go
     return go_s2n_shutdown(c, blocked, e);
 }
 
+ssize_t go_s2n_recv_some(struct s2n_connection *c, uint8_t *buf, ssize_t size, s2n_blocked_status *blocked,
+        go_s2n_error *e, go_s2n_error *later, int *later_kind)
+{
+    ssize_t total = 0;
+    for (;;) {
+        ssize_t n = s2n_recv(c, buf + total, size - total, blocked);
+        if (n < 0) {
+            if (total == 0) {
+                return go_s2n_check(n, e);
+            }
+            if (s2n_error_get_type(s2n_errno) == S2N_ERR_T_BLOCKED) {
+                s2n_errno = S2N_ERR_T_OK;
+            } else {
+                go_s2n_check(n, later);
+                *later_kind = GO_S2N_RECV_LATER_ERROR;
+            }
+            *blocked = S2N_NOT_BLOCKED;
+            return total;
+        }
+        if (n == 0) { /* close_notify */
+            if (total > 0) {
+                *later_kind = GO_S2N_RECV_LATER_EOF;
+            }
+            return total;
+        }
+        total += n;
+        if (total == size || s2n_peek_buffered(c) == 0) {
+            return total;
+        }
+    }
+}
+
 /* ---- renegotiation ---- */
 int go_s2n_renegotiate_wipe(struct s2n_connection *c, uintptr_t handle, go_s2n_error *e)
 {

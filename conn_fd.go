@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"syscall"
+	"unsafe"
 )
 
 // The socket path of Conn. When the net.Conn is a *net.TCPConn or a
@@ -127,7 +128,7 @@ func (c *Conn) attachTransport(conn *Connection) error {
 	if c.isClient {
 		f.hs.want = BlockedOnWrite
 	}
-	f.recvStep = func() (int, Blocked, error) { return c.c.Recv(f.rbuf) }
+	f.recvStep = func() (int, Blocked, error) { return c.c.recvSome(f.rbuf) }
 	f.sendStep = func() (int, Blocked, error) { return c.c.Send(f.wbuf) }
 	c.fd = f
 	return nil
@@ -352,4 +353,33 @@ func (c *Conn) detachSocket(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int
 	}
 	c.c.s.io = io // freed with the connection
 	return 0
+}
+
+// recvSome is Recv for the socket path: with recv buffering, s2n often
+// holds several records after one read of the socket, and recvSome
+// decrypts as many of them into b as fit, in one call into C
+// (go_s2n_recv_some), instead of one record per Read. An error or the
+// peer's close_notify met after some bytes is returned by the next call.
+// A Config with callbacks inside s2n_recv takes Recv's own path
+// (recvWithCallbacks: one record per call).
+func (c *Connection) recvSome(b []byte) (int, Blocked, error) {
+	s := c.state()
+	if err := s.drive(c, "Recv"); err != nil {
+		return 0, NotBlocked, err
+	}
+	switch s.laterKind {
+	case C.GO_S2N_RECV_LATER_EOF: // kept: every later call reports it too
+		return 0, NotBlocked, s.finish(false, nil)
+	case C.GO_S2N_RECV_LATER_ERROR:
+		s.laterKind = 0
+		return 0, NotBlocked, s.finish(true, &s.later)
+	}
+	if s.config.callbacksInRecv(s.mode) {
+		return s.recvWithCallbacks(b)
+	}
+	var blocked C.s2n_blocked_status
+	var e C.go_s2n_error
+	n := C.go_s2n_recv_some(s.ptr, (*C.uint8_t)(unsafe.SliceData(b)), C.ssize_t(len(b)), &blocked, &e, &s.later, &s.laterKind)
+	err := s.finish(n < 0, &e)
+	return max(int(n), 0), Blocked(blocked), err
 }

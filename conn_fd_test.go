@@ -283,3 +283,27 @@ func TestConnCloseInsideCallbackOverSocket(t *testing.T) {
 	await(t, clientDone, "client handshake")
 	require.Zero(t, Stats().PendingOps)
 }
+
+// TestConnReadSeveralRecords: on the socket path one Read returns every
+// record s2n read ahead that fits (recvSome), and the close_notify behind
+// them comes as io.EOF from the next Read.
+func TestConnReadSeveralRecords(t *testing.T) {
+	server, client := fdConnPair(t, "tcp")
+	for i := range 10 {
+		_, err := server.Write(bytes.Repeat([]byte{byte('a' + i)}, 100)) // a record each
+		require.NoError(t, err)
+	}
+	require.NoError(t, server.CloseWrite())
+	// Over loopback the bytes are in the client's socket once the writes
+	// returned: s2n reads them all at once (recv buffering).
+	buf := make([]byte, 64<<10)
+	n, err := client.Read(buf)
+	require.NoError(t, err)
+	require.Equal(t, 1000, n, "all ten records in one Read")
+	require.Equal(t, "jjj", string(buf[997:1000]))
+	n, err = client.Read(buf)
+	require.Zero(t, n)
+	require.ErrorIs(t, err, io.EOF)
+	_, err = client.Read(buf)
+	require.ErrorIs(t, err, io.EOF, "and again")
+}
