@@ -55,8 +55,8 @@ func (c *Conn) Serialize() (state []byte, transport net.Conn, err error) {
 }
 
 // bufferedIn is how many received bytes the Conn's input buffer holds for
-// s2n, or on the socket path s2n holds (records read ahead, which
-// s2n_connection_serialize would drop).
+// s2n, or on the socket path s2n holds (records read ahead, which the
+// serialized state would not carry).
 func (c *Conn) bufferedIn() int {
 	if c.fd != nil { // s2n's own buffer: the record being read, and those after it
 		return c.c.Peek() + c.c.PeekBuffered()
