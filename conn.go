@@ -90,6 +90,9 @@ type Conn struct {
 	// under readMu). Read takes it under readMu.
 	pendingIn []byte
 
+	// ktls: what Config.EnableConnKTLS gave, set before handshakeDone.
+	ktls *KTLSStatus
+
 	state      atomic.Pointer[stateSnapshot] // taken when the handshake completes
 	deadline   atomic.Int64                  // unix nanos of the key-wait deadline; 0: none
 	blindUntil atomic.Int64                  // unix nanos: close the transport no earlier
@@ -352,6 +355,7 @@ func (c *Conn) handshakeContext(ctx context.Context, early []byte) (n int, err e
 	}
 	c.state.Store(&stateSnapshot{facts: c.c.readFacts(), conn: c.c})
 	c.cacheSession(false)
+	c.enableKTLS() // before FreeHandshake: s2n needs the handshake's state
 	// As s2n's own s2nd does: about 3.5 KiB less per connection. Not on a
 	// client, whose TLS 1.2 session ticket (Session) is freed with it. Best
 	// effort: it fails only when a racing Close has freed everything.

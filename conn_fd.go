@@ -115,7 +115,9 @@ func (c *Conn) attachTransport(conn *Connection) error {
 	if err := conn.SetFd(fd); err != nil {
 		return err
 	}
-	if err := conn.SetRecvBuffering(true); err != nil {
+	// Not when the Config wants kTLS for receiving: s2n must then hold
+	// nothing read ahead when the handshake ends (enableKTLS).
+	if err := conn.SetRecvBuffering(!c.config.s.connKTLSRecv); err != nil {
 		return err
 	}
 	f := &fdPath{rc: rc, fd: fd}

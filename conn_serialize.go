@@ -102,6 +102,14 @@ func DeserializeConn(transport net.Conn, config *Config, mode Mode, state []byte
 			return nil, err
 		}
 	}
+	if c.fd != nil && config.s.connKTLSRecv {
+		// attachTransport held recv buffering off for a kTLS attempt
+		// that a deserialized Conn does not make.
+		if err := conn.SetRecvBuffering(true); err != nil {
+			conn.Close()
+			return nil, err
+		}
+	}
 	conn.s.wake = make(chan struct{}, 1)
 	conn.s.netConn = transport
 	c.c = conn
