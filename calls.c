@@ -2,6 +2,7 @@
  * through one of these, which read s2n_errno inside the same C call. The
  * one-line wrappers are generated from calls.h; those that do more than one
  * call follow. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,9 +28,11 @@ long go_s2n_check(long rc, go_s2n_error *e)
     if (rc >= 0) {
         return rc;
     }
+    int sys_errno = errno; /* before anything below can change it */
     int err = s2n_errno;
     e->code = err;
     e->type = s2n_error_get_type(err);
+    e->sys_errno = e->type == S2N_ERR_T_IO ? sys_errno : 0;
     if (err == S2N_ERR_T_OK) {
         /* A failure that set no error (some getters return NULL that way). */
         e->type = S2N_ERR_T_INTERNAL;
@@ -389,6 +392,38 @@ ssize_t go_s2n_recv_cb(struct s2n_connection *c, uint8_t *buf, ssize_t size, s2n
 int go_s2n_shutdown_cb(struct s2n_connection *c, s2n_blocked_status *blocked, go_s2n_error *e)
 {
     return go_s2n_shutdown(c, blocked, e);
+}
+
+ssize_t go_s2n_recv_some(struct s2n_connection *c, uint8_t *buf, ssize_t size, s2n_blocked_status *blocked,
+        go_s2n_error *e, go_s2n_error *later, int *later_kind)
+{
+    ssize_t total = 0;
+    for (;;) {
+        ssize_t n = s2n_recv(c, buf + total, size - total, blocked);
+        if (n < 0) {
+            if (total == 0) {
+                return go_s2n_check(n, e);
+            }
+            if (s2n_error_get_type(s2n_errno) == S2N_ERR_T_BLOCKED) {
+                s2n_errno = S2N_ERR_T_OK;
+            } else {
+                go_s2n_check(n, later);
+                *later_kind = GO_S2N_RECV_LATER_ERROR;
+            }
+            *blocked = S2N_NOT_BLOCKED;
+            return total;
+        }
+        if (n == 0) { /* close_notify */
+            if (total > 0) {
+                *later_kind = GO_S2N_RECV_LATER_EOF;
+            }
+            return total;
+        }
+        total += n;
+        if (total == size || s2n_peek_buffered(c) == 0) {
+            return total;
+        }
+    }
 }
 
 /* ---- renegotiation ---- */

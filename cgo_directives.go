@@ -151,6 +151,8 @@ package s2n
 // #cgo nocallback go_s2n_live_bytes
 // #cgo noescape go_s2n_recv
 // #cgo nocallback go_s2n_recv
+// #cgo noescape go_s2n_recv_some
+// #cgo nocallback go_s2n_recv_some
 // #cgo noescape go_s2n_send
 // #cgo nocallback go_s2n_send
 // #cgo noescape go_s2n_set_server_name

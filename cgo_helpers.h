@@ -40,6 +40,9 @@
 typedef struct {
     int code;
     int type;
+    /* errno of an S2N_ERR_T_IO failure (s2n reading or writing a file
+     * descriptor itself: ECONNRESET, EPIPE...), 0 otherwise. */
+    int sys_errno;
     char debug[128];
     char source[64];
 } go_s2n_error;
@@ -189,6 +192,16 @@ long go_s2n_session_ticket_read(struct s2n_session_ticket *t, uint8_t *buf, size
  * inside s2n_recv or s2n_shutdown (calls.c). */
 ssize_t go_s2n_recv_cb(struct s2n_connection *c, uint8_t *buf, ssize_t size, s2n_blocked_status *blocked, go_s2n_error *e);
 int go_s2n_shutdown_cb(struct s2n_connection *c, s2n_blocked_status *blocked, go_s2n_error *e);
+/* s2n_recv, called again while s2n holds records it read ahead
+ * (s2n_peek_buffered) and buf has room: several records in one crossing,
+ * and no read of the transport after the first call. What ends the bytes
+ * returned, other than blocking, is kept for the next call: an error in
+ * later with *later_kind = GO_S2N_RECV_LATER_ERROR, the peer's close_notify
+ * as GO_S2N_RECV_LATER_EOF (calls.c; for Conn's socket path, conn_fd.go). */
+#define GO_S2N_RECV_LATER_ERROR 1
+#define GO_S2N_RECV_LATER_EOF 2
+ssize_t go_s2n_recv_some(struct s2n_connection *c, uint8_t *buf, ssize_t size, s2n_blocked_status *blocked,
+        go_s2n_error *e, go_s2n_error *later, int *later_kind);
 
 /* ---- in-memory transport (transport.c) ----
  * s2n's recv/send callbacks (pure C) move bytes between s2n and these

@@ -70,6 +70,8 @@ type configState struct {
 	renegotiateFn RenegotiateRequestFunc // SetRenegotiateRequestCallback
 	minimal       bool                   // NewMinimalConfig
 	releaseIdle   bool                   // SetReleaseBuffersWhenIdle
+	connKTLSSend  bool                   // EnableConnKTLS
+	connKTLSRecv  bool                   // EnableConnKTLS
 	policy        string                 // SetCipherPreferences
 	noVerify      bool                   // DisableX509Verification
 	// SetWallClock's and SetMonotonicClock's Clocks, kept alive while s2n

@@ -58,6 +58,7 @@ func cloneCalls(t *testing.T) map[string]func(*Config) error {
 		"SetVerifyHostCallback":      func(c *Config) error { return c.SetVerifyHostCallback(func(string) bool { return true }) },
 		"SetMaxFragmentLength":       func(c *Config) error { return c.SetMaxFragmentLength(16384) },
 		"SetReleaseBuffersWhenIdle":  func(c *Config) error { return c.SetReleaseBuffersWhenIdle(true) },
+		"EnableConnKTLS":             func(c *Config) error { return c.EnableConnKTLS(true, true) },
 		"SetMaxBlindingDelay":        func(c *Config) error { return c.SetMaxBlindingDelay(time.Second) },
 		"SetWallClock":               func(c *Config) error { return c.SetWallClock(NewClock()) },
 		"SetMonotonicClock":          func(c *Config) error { return c.SetMonotonicClock(NewClock()) },

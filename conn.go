@@ -26,11 +26,20 @@ const closeNotifyTimeout = 5 * time.Second
 // Conn is a TLS connection over a net.Conn, run by s2n-tls: the high-level
 // API, shaped like crypto/tls.Conn. It implements net.Conn.
 //
-// s2n runs non-blocking: bytes move between the net.Conn and s2n in Go,
-// between calls into C, so no OS thread ever waits inside s2n. s2n's I/O
-// callbacks (s2n_connection_set_recv_cb, s2n_connection_set_send_cb) only
-// copy bytes to and from the Conn's buffers, which are their context
-// (s2n_connection_set_recv_ctx, s2n_connection_set_send_ctx). A handshake
+// s2n runs non-blocking, so no OS thread ever waits inside s2n. Over a
+// *net.TCPConn, or a *net.UnixConn on a stream socket, s2n reads and writes
+// the socket itself (s2n_connection_set_fd), inside callbacks of the
+// socket's syscall.RawConn, and Go's netpoller waits for the socket in
+// between (the socket path, see conn_fd.go). Over any other net.Conn,
+// bytes move between the net.Conn and s2n in Go, between calls into C:
+// s2n's I/O callbacks (s2n_connection_set_recv_cb,
+// s2n_connection_set_send_cb) only copy bytes to and from the Conn's
+// buffers, which are their context (s2n_connection_set_recv_ctx,
+// s2n_connection_set_send_ctx). Deadlines work the same way on both. On
+// the socket path, a callback of the connection (a Config's callbacks)
+// runs while the socket cannot be closed: it may call the Conn's Close,
+// but must not wait for another goroutine's Close of the Conn or of its
+// net.Conn, which waits for the callback to return. A handshake
 // whose private-key operation is away (see [Config.AddCertChainWithSigner]
 // and [Config.SetAsyncPkeyCallback]) parks its goroutine until the
 // operation is applied, the context ends, or the deadline passes.
@@ -44,8 +53,9 @@ type Conn struct {
 	serverName string
 
 	c   *Connection
-	io  *C.go_s2n_io
-	err error // from setting up the s2n connection, reported by Handshake
+	io  *C.go_s2n_io // the in-memory transport; nil on the socket path
+	fd  *fdPath      // the socket path (conn_fd.go); nil on the in-memory one
+	err error        // from setting up the s2n connection, reported by Handshake
 
 	handshakeMu   sync.Mutex
 	handshakeErr  error
@@ -79,6 +89,9 @@ type Conn struct {
 	// what the server sent during a renegotiation (conn_renegotiate.go,
 	// under readMu). Read takes it under readMu.
 	pendingIn []byte
+
+	// ktls: what Config.EnableConnKTLS gave, set before handshakeDone.
+	ktls *KTLSStatus
 
 	state      atomic.Pointer[stateSnapshot] // taken when the handshake completes
 	deadline   atomic.Int64                  // unix nanos of the key-wait deadline; 0: none
@@ -123,7 +136,7 @@ func (c *Conn) setup() error {
 		// Blinding is done here with a timer, never by sleeping in C.
 		func() error { return conn.SetBlinding(SelfServiceBlinding) },
 		func() error { return c.setServerName(conn) },
-		func() error { return c.attachIO(conn) },
+		func() error { return c.attachTransport(conn) },
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -342,6 +355,7 @@ func (c *Conn) handshakeContext(ctx context.Context, early []byte) (n int, err e
 	}
 	c.state.Store(&stateSnapshot{facts: c.c.readFacts(), conn: c.c})
 	c.cacheSession(false)
+	c.enableKTLS() // before FreeHandshake: s2n needs the handshake's state
 	// As s2n's own s2nd does: about 3.5 KiB less per connection. Not on a
 	// client, whose TLS 1.2 session ticket (Session) is freed with it. Best
 	// effort: it fails only when a racing Close has freed everything.
@@ -371,6 +385,9 @@ func (c *Conn) handshake(ctx context.Context, early []byte) (int, error) {
 // that also moves early data), until it returns nil or n > 0, moving bytes
 // and waiting for the transport and for async callbacks in between.
 func (c *Conn) drive(ctx context.Context, step func() (int, Blocked, error)) (int, error) {
+	if c.fd != nil {
+		return c.driveFd(ctx, step)
+	}
 	for {
 		if c.closed.Load() {
 			return 0, net.ErrClosed
@@ -603,6 +620,9 @@ func (c *Conn) Read(b []byte) (int, error) {
 	}
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
+	if c.fd != nil {
+		return c.readFd(b)
+	}
 	for {
 		if n := c.takePending(b); n > 0 {
 			return n, nil
@@ -649,6 +669,9 @@ func (c *Conn) Write(b []byte) (int, error) {
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
+	if c.fd != nil {
+		return c.writeFd(b)
+	}
 	sent := 0
 	for sent < len(b) {
 		n, _, err := c.c.Send(b[sent:])
@@ -688,6 +711,12 @@ func (c *Conn) CloseWrite() error {
 
 // closeNotify sends close_notify; writeMu is held.
 func (c *Conn) closeNotify() error {
+	if c.fd != nil {
+		return c.sendFd(func() (int, Blocked, error) {
+			blocked, err := c.c.ShutdownSend()
+			return 0, blocked, err
+		})
+	}
 	_, err := c.c.ShutdownSend()
 	if err != nil && !errors.Is(err, ErrBlocked) {
 		return err
@@ -733,7 +762,7 @@ func (c *Conn) Close() error {
 		holdForBlinding(c.conn, alert, wait)
 		return nil
 	}
-	err := c.conn.Close()
+	err := c.closeTransport()
 	c.release()
 	if notifyErr != nil && err == nil {
 		err = notifyErr
@@ -744,12 +773,28 @@ func (c *Conn) Close() error {
 	return err
 }
 
+// closeTransport closes the net.Conn. On the socket path, Close of the
+// socket waits until no RawConn callback runs (poll.FD.Close): called from
+// inside one of the connection's own callbacks, which runs in such a
+// callback, it would wait for itself, so the socket is closed by another
+// goroutine once the callback has returned.
+func (c *Conn) closeTransport() error {
+	if c.fd != nil && c.c.s.inCallback() {
+		go c.conn.Close()
+		return nil
+	}
+	return c.conn.Close()
+}
+
 // blindedAlert has s2n write the alert it holds back until the blinding
 // delay has passed, and returns it with anything else not yet sent: the
 // bytes the transport still owes the peer.
 func (c *Conn) blindedAlert() []byte {
 	var out []byte
 	c.c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		if c.fd != nil && c.detachSocket(p, e) < 0 {
+			return 0 // the alert would go out now: better none
+		}
 		var blocked C.s2n_blocked_status
 		C.go_s2n_shutdown_send_blinded(p, &blocked, e)
 		if io := c.c.s.io; io != nil && io.out_len > 0 {

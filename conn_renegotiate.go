@@ -42,6 +42,9 @@ func (c *Conn) answerRenegotiation() error {
 
 // sendQueuedAlert has s2n write the warning alert it queued and sends it.
 func (c *Conn) sendQueuedAlert() error {
+	if c.fd != nil {
+		return c.sendFd(func() (int, Blocked, error) { return c.c.Send([]byte{}) })
+	}
 	if _, _, err := c.c.Send([]byte{}); err != nil && !errors.Is(err, ErrBlocked) {
 		return c.wrapErr(err)
 	}

@@ -55,8 +55,12 @@ func (c *Conn) Serialize() (state []byte, transport net.Conn, err error) {
 }
 
 // bufferedIn is how many received bytes the Conn's input buffer holds for
-// s2n.
+// s2n, or on the socket path s2n holds (records read ahead, which the
+// serialized state would not carry).
 func (c *Conn) bufferedIn() int {
+	if c.fd != nil { // s2n's own buffer: the record being read, and those after it
+		return c.c.Peek() + c.c.PeekBuffered()
+	}
 	c.closedMu.RLock()
 	defer c.closedMu.RUnlock()
 	if c.io == nil || c.io.in == nil {
@@ -90,10 +94,18 @@ func DeserializeConn(transport net.Conn, config *Config, mode Mode, state []byte
 		func() error { return conn.SetConfig(config) },
 		func() error { return conn.SetBlinding(SelfServiceBlinding) },
 		func() error { return conn.Deserialize(state) },
-		func() error { return c.attachIO(conn) },
+		func() error { return c.attachTransport(conn) },
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
+			conn.Close()
+			return nil, err
+		}
+	}
+	if c.fd != nil && config.s.connKTLSRecv {
+		// attachTransport held recv buffering off for a kTLS attempt
+		// that a deserialized Conn does not make.
+		if err := conn.SetRecvBuffering(true); err != nil {
 			conn.Close()
 			return nil, err
 		}

@@ -131,6 +131,11 @@ type connState struct {
 	// back into Go, so cgo cannot keep a local out-parameter on the stack.
 	blocked C.s2n_blocked_status
 
+	// later and laterKind: what ended recvSome's bytes, for its next call
+	// (go_s2n_recv_some; only the goroutine that drives Recv touches them).
+	later     C.go_s2n_error
+	laterKind C.int
+
 	// e receives the error of calls made under mu (or from inside a
 	// callback, sequentially); a field, so it never escapes per call.
 	e C.go_s2n_error

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"syscall"
 	"unsafe"
 )
 
@@ -38,7 +39,10 @@ func (s sentinel) Error() string { return "s2n: " + ErrorType(s).String() + " er
 //
 // When the failure was caused by the application's own code (an async
 // private-key callback that returned an error or panicked), that error is kept
-// and returned by Unwrap, so errors.Is and errors.As find it.
+// and returned by Unwrap, so errors.Is and errors.As find it. An I/O failure
+// (S2N_ERR_T_IO) of s2n reading or writing a file descriptor itself keeps
+// the system's errno the same way, as a syscall.Errno (errors.Is(err,
+// syscall.ECONNRESET) holds after a reset).
 type Error struct {
 	Code    int       // s2n_errno
 	Type    ErrorType // s2n_error_get_type(Code)
@@ -90,6 +94,9 @@ func newError(e *C.go_s2n_error, cause error) *Error {
 }
 
 func convertError(e *C.go_s2n_error, cause error) *Error {
+	if cause == nil && e.sys_errno != 0 {
+		cause = syscall.Errno(e.sys_errno)
+	}
 	if e.code == 0 {
 		return &Error{Type: ErrorType(e._type), Name: nameNoErrno,
 			Message: "s2n reported a failure without an error code", cause: cause}

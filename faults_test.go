@@ -728,9 +728,16 @@ func TestFaultCloseBeforeKeyWaitReportsClosed(t *testing.T) {
 	fn := func(conn *Connection, op *AsyncPkeyOp) error {
 		c := srv.Load()
 		go func() { closed <- c.Close() }()
-		// Wait until Close holds (or waits for) closedMu exclusively.
-		for c.closedMu.TryRLock() {
+		// Wait until Close holds (or waits for) closedMu exclusively. On
+		// the socket path, where nothing of the handshake takes closedMu,
+		// until Close has marked the Conn closed: its close of the socket
+		// then waits until this callback's s2n call has returned
+		// (poll.FD.Close), and Close frees the op after that.
+		for c.fd == nil && c.closedMu.TryRLock() {
 			c.closedMu.RUnlock()
+			time.Sleep(100 * time.Microsecond)
+		}
+		for c.fd != nil && !c.closed.Load() {
 			time.Sleep(100 * time.Microsecond)
 		}
 		return nil

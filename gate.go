@@ -56,6 +56,17 @@ func (g *gate) acquire(ctx context.Context) error {
 }
 
 // release gives a slot back, to the longest waiter if there is one.
+// tryAcquire takes a slot if one is free and nobody waits, without waiting.
+func (g *gate) tryAcquire() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.waiters) == 0 && g.busy < runtime.GOMAXPROCS(0) {
+		g.busy++
+		return true
+	}
+	return false
+}
+
 func (g *gate) release() {
 	g.mu.Lock()
 	if len(g.waiters) > 0 {
