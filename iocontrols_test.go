@@ -1,6 +1,7 @@
 package s2n
 
 import (
+	"io"
 	"net"
 	"syscall"
 	"testing"
@@ -138,10 +139,26 @@ func TestDynamicBuffers(t *testing.T) {
 func TestCorkedIO(t *testing.T) {
 	ec, _, _ := testKeys(t)
 	addr, done := serveResults(t, signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer}), 1, echoOnce)
+	// A Conn over a TCP socket: s2n writes the socket itself and corks it.
 	c, err := Dial("tcp", addr, clientConfig(t, "default_tls13", ec))
 	require.NoError(t, err)
-	requireS2nError(t, c.Connection().UseCorkedIO(), "S2N_ERR_CORK_SET_ON_UNMANAGED")
+	require.NoError(t, c.Connection().UseCorkedIO())
+	_, err = c.Write([]byte("corked"))
+	require.NoError(t, err)
+	got := make([]byte, 6)
+	_, err = io.ReadFull(c, got)
+	require.NoError(t, err)
+	require.Equal(t, "corked", string(got))
 	require.NoError(t, c.Close())
+	require.NoError(t, <-done)
+	// Over any other net.Conn the transport is the binding's: s2n refuses.
+	addr, done = serveResults(t, signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer}), 1, echoOnce)
+	raw, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	wc := Client(struct{ net.Conn }{raw}, clientConfig(t, "default_tls13", ec), "localhost")
+	require.NoError(t, wc.Handshake())
+	requireS2nError(t, wc.Connection().UseCorkedIO(), "S2N_ERR_CORK_SET_ON_UNMANAGED")
+	require.NoError(t, wc.Close())
 	<-done
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -571,7 +571,10 @@ func TestConnBlindingHoldsOnlySocket(t *testing.T) {
 	}
 	require.EqualValues(t, limit, st.Blinding)
 	require.EqualValues(t, n-limit, st.BlindingEvicted-evicted0, "the oldest let go early")
-	require.Equal(t, base.CBytes, st.CBytes, "no s2n memory held for blinding")
+	// s2n may free memory of its own meanwhile (the C total can only go
+	// down); 150 connections held with their s2n memory would add
+	// megabytes.
+	require.LessOrEqual(t, st.CBytes, base.CBytes, "no s2n memory held for blinding")
 	require.Equal(t, base.Handles, st.Handles, "no s2n connection held for blinding")
 	t.Logf("%d held for blinding: %d C bytes more, Go heap %+d bytes each (transport, timer, alert)",
 		st.Blinding, st.CBytes-base.CBytes, (int64(m1.HeapAlloc)-int64(m0.HeapAlloc))/int64(st.Blinding))

@@ -124,8 +124,9 @@ func (c *Config) AcceptMaxFragmentLength() error {
 // UseCorkedIO makes s2n cork its TCP socket while it writes a flight of
 // records, so that they leave in as few segments as possible
 // (s2n_connection_use_corked_io). Only for a connection whose socket s2n
-// writes itself (SetFd); a Conn's transport is the binding's and s2n
-// refuses.
+// writes itself: SetFd, or a Conn over a *net.TCPConn (its socket path);
+// for a Conn over any other net.Conn the transport is the binding's and s2n
+// refuses with S2N_ERR_CORK_SET_ON_UNMANAGED.
 func (c *Connection) UseCorkedIO() error {
 	return c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
 		return C.go_s2n_connection_use_corked_io(p, e)

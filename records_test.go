@@ -13,12 +13,39 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// recordingConn records the TLS record lengths written through it.
+// recordingConn records the TLS record lengths written through it
+// (application data) and read through it (every record). A Conn over it
+// uses the in-memory transport.
 type recordingConn struct {
 	net.Conn
-	mu      sync.Mutex
-	pending []byte
-	lengths []int
+	mu          sync.Mutex
+	pending     []byte
+	lengths     []int
+	readPending []byte
+	readLengths []int
+}
+
+func (r *recordingConn) Read(b []byte) (int, error) {
+	n, err := r.Conn.Read(b)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.readPending = append(r.readPending, b[:n]...)
+	for len(r.readPending) >= 5 {
+		l := int(r.readPending[3])<<8 | int(r.readPending[4])
+		if len(r.readPending) < 5+l {
+			break
+		}
+		r.readLengths = append(r.readLengths, l)
+		r.readPending = r.readPending[5+l:]
+	}
+	return n, err
+}
+
+// maxRead is the longest record read so far.
+func (r *recordingConn) maxRead() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Max(append([]int{0}, r.readLengths...))
 }
 
 func (r *recordingConn) Write(b []byte) (int, error) {
