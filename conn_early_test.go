@@ -280,3 +280,91 @@ func TestConnEarlyDataOpenSSLClient(t *testing.T) {
 		require.Equal(t, "early data from openssl\nping from openssl\n", r.all)
 	}
 }
+
+// readEarlyResult is what a server saw with ReadEarlyData.
+type readEarlyResult struct {
+	early        string // ReadEarlyData's bytes up to io.EOF
+	completeAtEO bool   // HandshakeComplete when ReadEarlyData returned io.EOF
+	after        string // the first Read after the handshake
+	eofAgain     error  // ReadEarlyData after the handshake
+	err          error
+}
+
+// TestConnReadEarlyData: a server's ReadEarlyData returns the client's
+// early data, then io.EOF before the handshake completes (without waiting
+// for later data); Handshake then completes it, Read returns the data sent
+// after it, and ReadEarlyData returns io.EOF. Without early data (a PSK
+// that allows none) the first ReadEarlyData returns io.EOF. A client Conn
+// cannot call it.
+func TestConnReadEarlyData(t *testing.T) {
+	const msg, later = "GET /idempotent", "after the handshake"
+	for _, tc := range []struct {
+		name     string
+		maxEarly uint32
+		want     string
+	}{
+		{name: "accepted", maxEarly: 1024, want: msg},
+		{name: "none allowed", maxEarly: 0, want: ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := earlyPSK(t, tc.maxEarly)
+			addr, results := serveResults(t, pskConfig(t, testPSKSecret), 1, func(c *Conn) (r readEarlyResult) {
+				if r.err = c.Connection().AppendPSK(k); r.err != nil {
+					return r
+				}
+				var early []byte
+				buf := make([]byte, 4) // smaller than msg: several calls
+				for {
+					n, err := c.ReadEarlyData(buf)
+					early = append(early, buf[:n]...)
+					if err == io.EOF {
+						break
+					}
+					if r.err = err; err != nil {
+						return r
+					}
+				}
+				r.early, r.completeAtEO = string(early), c.HandshakeComplete()
+				if r.err = c.Handshake(); r.err != nil {
+					return r
+				}
+				_, r.eofAgain = c.ReadEarlyData(buf)
+				got := make([]byte, len(later))
+				if _, r.err = io.ReadFull(c, got); r.err != nil {
+					return r
+				}
+				r.after = string(got)
+				_, r.err = c.Write([]byte("ok"))
+				return r
+			})
+			c := dialClient(t, addr, pskConfig(t, testPSKSecret))
+			require.NoError(t, c.Connection().AppendPSK(k))
+			n, err := c.WriteEarlyData([]byte(msg))
+			require.NoError(t, err)
+			require.Equal(t, len(tc.want), n)
+			// The server's ReadEarlyData must return io.EOF before this
+			// Write: the handshake completes only after it.
+			require.NoError(t, c.Handshake())
+			_, err = c.Write([]byte(later))
+			require.NoError(t, err)
+			got := make([]byte, 2)
+			_, err = io.ReadFull(c, got)
+			require.NoError(t, err)
+
+			r := await(t, results, "server result")
+			require.NoError(t, r.err)
+			require.Equal(t, tc.want, r.early)
+			require.False(t, r.completeAtEO, "ReadEarlyData returned io.EOF before the handshake completed")
+			require.Equal(t, later, r.after)
+			require.ErrorIs(t, r.eofAgain, io.EOF)
+		})
+	}
+
+	a, b := net.Pipe()
+	defer b.Close()
+	ec, _, _ := testKeys(t)
+	cl := Client(a, clientConfig(t, "", ec), "localhost")
+	defer cl.Close()
+	_, err := cl.ReadEarlyData(make([]byte, 1))
+	requireS2nError(t, err, nameInvalidArg, ErrUsage)
+}
