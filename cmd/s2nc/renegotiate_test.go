@@ -99,3 +99,21 @@ func TestRenegotiationOpenSSL(t *testing.T) {
 		})
 	}
 }
+
+// TestServerClosesWithoutCloseNotify: `openssl s_server` ends the
+// connection without close_notify when its stdin ends; s2nc -e prints what
+// came and exits 0, as s2n-tls's s2nc of the suite's version does (its
+// s2n_recv returns such an end as the end of the stream); -v notes it.
+func TestServerClosesWithoutCloseNotify(t *testing.T) {
+	srv := clitest.NewECDSACert(t, t.TempDir(), "localhost")
+	s := startPeer(t, "openssl", "s_server", "-accept", "127.0.0.1:0", "-naccept", "1", "-tls1_2",
+		"-cert", srv.CertFile, "-key", srv.KeyFile)
+	port := s.waitFor(t, `ACCEPT 127\.0\.0\.1:(\d+)`)[1]
+	c := startClient(t, "-v", "-e", "-f", srv.CertFile, "localhost", port)
+	c.waitFor(t, "^"+cli.Ready+"$")
+	s.send(t, "last words\n")
+	c.waitFor(t, "^last words$")
+	require.NoError(t, s.stdin.Close())
+	require.Equal(t, cli.ExitOK, c.exit(t), "stderr:\n%s", c.errOut)
+	require.Contains(t, c.errOut.String(), "s2nc: the server closed the connection without close_notify\n")
+}
