@@ -167,7 +167,15 @@ func (c *Conn) recvEarly(ctx context.Context, early []byte) (int, error) {
 		buf = pooled[:earlyBufSize]
 	}
 	for {
-		n, err := c.drive(ctx, func() (int, Blocked, error) { return c.c.RecvEarlyData(buf) })
+		n, err := c.drive(ctx, func() (int, Blocked, error) {
+			// See go_s2n_early_rejected (transport.c): rejected early
+			// data is left for the Negotiate after the early data phase.
+			if io := c.io; io != nil {
+				io.in_early = 1
+				defer func() { io.in_early = 0 }()
+			}
+			return c.c.RecvEarlyData(buf)
+		})
 		if err != nil {
 			return 0, err
 		}
