@@ -37,7 +37,9 @@ import (
 // application tells early data (possibly replayed) from data sent after
 // the handshake. If Handshake runs first, early data is kept and returned
 // by the first Reads after it (check EarlyDataStatus: EarlyDataEnd means
-// early data was received).
+// early data was received). ReadEarlyData reads the early data and stops
+// at its end (io.EOF), before the handshake completes, without waiting
+// for later data.
 
 // earlyBufSize is the buffer a server's Handshake reads early data into
 // (then kept in pendingIn, which s2n's maximum early data size bounds).
