@@ -215,6 +215,11 @@ typedef struct {
     uint32_t out_len, out_cap;
     uint8_t *spare; /* the other output buffer: Go sends one while s2n fills the other */
     uint32_t spare_cap;
+    struct s2n_connection *conn; /* the connection the buffers serve */
+    /* set while a server Conn runs s2n_recv_early_data: once s2n has
+     * rejected the early data, the recv callback reports no more input (see
+     * go_s2n_early_rejected in transport.c) */
+    int in_early;
 } go_s2n_io;
 
 go_s2n_io *go_s2n_io_new(uint32_t in_cap);

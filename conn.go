@@ -297,14 +297,16 @@ func (c *Conn) Handshake() error { return c.HandshakeContext(context.Background(
 // crypto/tls does) and any pending private-key operation is freed. A failed
 // handshake is final: later calls return the same error.
 func (c *Conn) HandshakeContext(ctx context.Context) error {
-	_, err := c.handshakeContext(ctx, nil)
+	_, err := c.handshakeContext(ctx, nil, false)
 	return err
 }
 
 // handshakeContext runs the handshake. A server's early data goes into
 // early if it is not nil: with n > 0 the handshake is still going on (see
-// readEarly); otherwise into the Conn's pendingIn, for Read.
-func (c *Conn) handshakeContext(ctx context.Context, early []byte) (n int, err error) {
+// readEarly); otherwise into the Conn's pendingIn, for Read. With
+// earlyOnly, a server's handshake stops once the client's early data is
+// over, returning 0 and a nil error (see ReadEarlyData).
+func (c *Conn) handshakeContext(ctx context.Context, early []byte, earlyOnly bool) (n int, err error) {
 	if c.handshakeDone.Load() {
 		return 0, nil
 	}
@@ -325,9 +327,12 @@ func (c *Conn) handshakeContext(ctx context.Context, early []byte) (n int, err e
 		})
 	}
 	c.c.s.hsCtx = ctx // read by callbacks of this goroutine's Negotiate
-	n, err = c.handshake(ctx, early)
+	n, err = c.handshake(ctx, early, earlyOnly)
 	c.c.s.hsCtx = nil
-	if n > 0 && err == nil { // early data for Read: the handshake goes on later
+	if errors.Is(err, errEarlyOver) {
+		n, err = 0, nil
+	}
+	if (n > 0 || earlyOnly) && err == nil { // early data: the handshake goes on later
 		if stop != nil {
 			stop()
 		}
@@ -367,13 +372,17 @@ func (c *Conn) handshakeContext(ctx context.Context, early []byte) (n int, err e
 }
 
 // handshake runs the handshake to its end, or on a server until early
-// data arrives for early (see handshakeContext).
-func (c *Conn) handshake(ctx context.Context, early []byte) (int, error) {
+// data arrives for early, or with earlyOnly until the early data is over
+// (errEarlyOver) (see handshakeContext).
+func (c *Conn) handshake(ctx context.Context, early []byte, earlyOnly bool) (int, error) {
 	if !c.isClient && !c.earlyDone {
 		n, err := c.recvEarly(ctx, early)
 		if n > 0 || err != nil {
 			return n, err
 		}
+	}
+	if earlyOnly {
+		return 0, errEarlyOver
 	}
 	return c.drive(ctx, func() (int, Blocked, error) {
 		blocked, err := c.c.Negotiate()

@@ -5,6 +5,8 @@ import "C"
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net"
 )
 
@@ -35,7 +37,9 @@ import (
 // application tells early data (possibly replayed) from data sent after
 // the handshake. If Handshake runs first, early data is kept and returned
 // by the first Reads after it (check EarlyDataStatus: EarlyDataEnd means
-// early data was received).
+// early data was received). ReadEarlyData reads the early data and stops
+// at its end (io.EOF), before the handshake completes, without waiting
+// for later data.
 
 // earlyBufSize is the buffer a server's Handshake reads early data into
 // (then kept in pendingIn, which s2n's maximum early data size bounds).
@@ -122,7 +126,36 @@ func (c *Conn) EarlyDataAccepted() (bool, error) {
 // readEarly is Read on a server before its handshake completed: it runs
 // the handshake, returning early data into b as it arrives.
 func (c *Conn) readEarly(b []byte) (int, error) {
-	return c.handshakeContext(context.Background(), b)
+	return c.handshakeContext(context.Background(), b, false)
+}
+
+// errEarlyOver stops a server's handshake after the early data phase
+// (ReadEarlyData); it never leaves the package.
+var errEarlyOver = errors.New("s2n: early data over")
+
+// ReadEarlyData reads a server's early data and only that
+// (s2n_recv_early_data): it runs the handshake until early data arrives
+// and returns it, or returns 0 and io.EOF once the client's early data is
+// over (all of it read, rejected, or none offered), leaving the rest of
+// the handshake to Handshake, Read or Write. Unlike Read, it never waits
+// for data sent after the handshake: it tells early data from later data,
+// and lets the application act once the early data is in (s2n-tls's s2nd
+// prints it before the handshake's parameters). If Handshake or Read have
+// already run past the early data, it returns io.EOF (Read returns the
+// early data the handshake kept). It fails on a client, and with the
+// handshake's error once the handshake failed.
+func (c *Conn) ReadEarlyData(b []byte) (int, error) {
+	if c.isClient {
+		return 0, usageError(nameInvalidArg, "ReadEarlyData on a client Conn (clients send early data with WriteEarlyData)")
+	}
+	if len(b) == 0 {
+		return 0, nil
+	}
+	n, err := c.handshakeContext(context.Background(), b, true)
+	if n == 0 && err == nil {
+		err = io.EOF
+	}
+	return n, err
 }
 
 // recvEarly runs a server's handshake through its early data phase
@@ -136,7 +169,15 @@ func (c *Conn) recvEarly(ctx context.Context, early []byte) (int, error) {
 		buf = pooled[:earlyBufSize]
 	}
 	for {
-		n, err := c.drive(ctx, func() (int, Blocked, error) { return c.c.RecvEarlyData(buf) })
+		n, err := c.drive(ctx, func() (int, Blocked, error) {
+			// See go_s2n_early_rejected (transport.c): rejected early
+			// data is left for the Negotiate after the early data phase.
+			if io := c.io; io != nil {
+				io.in_early = 1
+				defer func() { io.in_early = 0 }()
+			}
+			return c.c.RecvEarlyData(buf)
+		})
 		if err != nil {
 			return 0, err
 		}

@@ -1,6 +1,7 @@
 package s2n
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -289,5 +290,164 @@ func TestConnEarlyDataOpenSSLClient(t *testing.T) {
 		require.True(t, r.accepted)
 		require.Equal(t, "early data from openssl\n", r.early, "read before the handshake completed")
 		require.Equal(t, "early data from openssl\nping from openssl\n", r.all)
+	}
+}
+
+// readEarlyResult is what a server saw with ReadEarlyData.
+type readEarlyResult struct {
+	early        string // ReadEarlyData's bytes up to io.EOF
+	completeAtEO bool   // HandshakeComplete when ReadEarlyData returned io.EOF
+	after        string // the first Read after the handshake
+	eofAgain     error  // ReadEarlyData after the handshake
+	err          error
+}
+
+// TestConnReadEarlyData: a server's ReadEarlyData returns the client's
+// early data, then io.EOF before the handshake completes (without waiting
+// for later data); Handshake then completes it, Read returns the data sent
+// after it, and ReadEarlyData returns io.EOF. Without early data (a PSK
+// that allows none) the first ReadEarlyData returns io.EOF. A client Conn
+// cannot call it.
+func TestConnReadEarlyData(t *testing.T) {
+	const msg, later = "GET /idempotent", "after the handshake"
+	for _, tc := range []struct {
+		name     string
+		maxEarly uint32
+		want     string
+	}{
+		{name: "accepted", maxEarly: 1024, want: msg},
+		{name: "none allowed", maxEarly: 0, want: ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := earlyPSK(t, tc.maxEarly)
+			addr, results := serveResults(t, pskConfig(t, testPSKSecret), 1, func(c *Conn) (r readEarlyResult) {
+				if r.err = c.Connection().AppendPSK(k); r.err != nil {
+					return r
+				}
+				var early []byte
+				buf := make([]byte, 4) // smaller than msg: several calls
+				for {
+					n, err := c.ReadEarlyData(buf)
+					early = append(early, buf[:n]...)
+					if err == io.EOF {
+						break
+					}
+					if r.err = err; err != nil {
+						return r
+					}
+				}
+				r.early, r.completeAtEO = string(early), c.HandshakeComplete()
+				if r.err = c.Handshake(); r.err != nil {
+					return r
+				}
+				_, r.eofAgain = c.ReadEarlyData(buf)
+				got := make([]byte, len(later))
+				if _, r.err = io.ReadFull(c, got); r.err != nil {
+					return r
+				}
+				r.after = string(got)
+				_, r.err = c.Write([]byte("ok"))
+				return r
+			})
+			c := dialClient(t, addr, pskConfig(t, testPSKSecret))
+			require.NoError(t, c.Connection().AppendPSK(k))
+			n, err := c.WriteEarlyData([]byte(msg))
+			require.NoError(t, err)
+			require.Equal(t, len(tc.want), n)
+			// The server's ReadEarlyData must return io.EOF before this
+			// Write: the handshake completes only after it.
+			require.NoError(t, c.Handshake())
+			_, err = c.Write([]byte(later))
+			require.NoError(t, err)
+			got := make([]byte, 2)
+			_, err = io.ReadFull(c, got)
+			require.NoError(t, err)
+
+			r := await(t, results, "server result")
+			require.NoError(t, r.err)
+			require.Equal(t, tc.want, r.early)
+			require.False(t, r.completeAtEO, "ReadEarlyData returned io.EOF before the handshake completed")
+			require.Equal(t, later, r.after)
+			require.ErrorIs(t, r.eofAgain, io.EOF)
+		})
+	}
+
+	a, b := net.Pipe()
+	defer b.Close()
+	ec, _, _ := testKeys(t)
+	cl := Client(a, clientConfig(t, "", ec), "localhost")
+	defer cl.Close()
+	_, err := cl.ReadEarlyData(make([]byte, 1))
+	requireS2nError(t, err, nameInvalidArg, ErrUsage)
+}
+
+// TestConnEarlyDataRejectedByHRR: `openssl s_client` resumes with a ticket
+// allowing 500 bytes of early data and sends that much, but offers a key
+// share for a group the server does not take (X448), so the server answers
+// with a HelloRetryRequest, which rejects the early data. The server Conn
+// skips the rejected early data records, whose ciphertext exceeds 500
+// bytes, and completes the handshake (ReadEarlyData then Handshake, and
+// Read alone), as s2n-tls's s2nd does; the early data is reported
+// rejected, and the data sent after the handshake arrives.
+func TestConnEarlyDataRejectedByHRR(t *testing.T) {
+	env := newInteropEnv(t)
+	ec, _, _ := testKeys(t)
+	cfg := ticketServerConfig(t, "default_tls13", ec)
+	require.NoError(t, cfg.SetServerMaxEarlyDataSize(500))
+	dir := t.TempDir()
+	earlyFile := filepath.Join(dir, "early.txt")
+	require.NoError(t, os.WriteFile(earlyFile, []byte(strings.Repeat("e", 500)), 0o600))
+	for _, readEarlyFirst := range []bool{true, false} {
+		type result struct {
+			early, line string
+			status      EarlyDataStatus
+			err         error
+		}
+		addr, results := serveResults(t, cfg, 2, func(c *Conn) (r result) {
+			if readEarlyFirst {
+				buf := make([]byte, 1024)
+				for {
+					n, err := c.ReadEarlyData(buf)
+					r.early += string(buf[:n])
+					if err == io.EOF {
+						break
+					}
+					if r.err = err; err != nil {
+						return r
+					}
+				}
+			}
+			if r.err = c.Handshake(); r.err != nil {
+				return r
+			}
+			r.status, _ = c.EarlyDataStatus()
+			got := make([]byte, len("ping from openssl\n"))
+			if _, r.err = io.ReadFull(c, got); r.err != nil {
+				return r
+			}
+			r.line = string(got)
+			_, r.err = c.Write([]byte("pong from s2n-go\n"))
+			return r
+		})
+		sess := filepath.Join(dir, fmt.Sprint("session-", readEarlyFirst, ".pem"))
+		for i := range 2 {
+			args := []string{"s_client", "-connect", addr, "-servername", "localhost", "-verify_return_error",
+				"-CAfile", env.files[ec].cert, "-tls1_3", "-ign_eof", "-curves", "X448:P-256"}
+			if i == 0 {
+				args = append(args, "-sess_out", sess)
+			} else {
+				args = append(args, "-sess_in", sess, "-early_data", earlyFile)
+			}
+			out := startInteropPeer(t, env.openssl, args, false, "ping from openssl\n").wait(t)
+			r := await(t, results, "server result")
+			require.NoError(t, r.err, "read early data first: %v", readEarlyFirst)
+			requireInteropOutput(t, out, "pong from s2n-go\n")
+			require.Equal(t, "ping from openssl\n", r.line)
+			require.Empty(t, r.early)
+			if i == 1 {
+				requireInteropOutput(t, out, "Reused, TLSv1.3", "Early data was rejected")
+				require.Equal(t, EarlyDataRejected, r.status)
+			}
+		}
 	}
 }

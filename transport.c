@@ -78,9 +78,29 @@ void go_s2n_io_free(go_s2n_io *io)
     free(io);
 }
 
+/* go_s2n_early_rejected: within s2n_recv_early_data (io->in_early set),
+ * whether s2n has rejected the client's early data. The rejected early
+ * data records that follow are then left for the s2n_negotiate after
+ * s2n_recv_early_data: inside it s2n counts them (their ciphertext) against
+ * the maximum early data size and fails the handshake when they exceed it,
+ * after it s2n skips them. s2n reading a socket itself (s2n-tls's s2nd)
+ * usually finds them not yet arrived at that point, s2n_recv_early_data
+ * returns, and the same happens. */
+static int go_s2n_early_rejected(go_s2n_io *io)
+{
+    s2n_early_data_status_t st = S2N_EARLY_DATA_STATUS_OK;
+    return io->in_early && io->conn != NULL
+            && s2n_connection_get_early_data_status(io->conn, &st) == S2N_SUCCESS
+            && st == S2N_EARLY_DATA_STATUS_REJECTED;
+}
+
 static int go_s2n_io_recv(void *ctx, uint8_t *buf, uint32_t len)
 {
     go_s2n_io *io = ctx;
+    if (go_s2n_early_rejected(io)) {
+        errno = EAGAIN;
+        return -1;
+    }
     uint32_t avail = io->in_len - io->in_off;
     if (avail == 0) {
         if (io->in_eof) {
@@ -126,6 +146,7 @@ static int go_s2n_io_send(void *ctx, const uint8_t *buf, uint32_t len)
 
 int go_s2n_connection_set_io(struct s2n_connection *c, go_s2n_io *io, go_s2n_error *e)
 {
+    io->conn = c;
     if (go_s2n_check(s2n_connection_set_recv_cb(c, go_s2n_io_recv), e) < 0
             || go_s2n_check(s2n_connection_set_send_cb(c, go_s2n_io_send), e) < 0
             || go_s2n_check(s2n_connection_set_recv_ctx(c, io), e) < 0) {

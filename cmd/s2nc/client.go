@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/s2n-go/s2n"
@@ -29,6 +30,12 @@ type client struct {
 	ticketMu sync.Mutex
 	ticket   []byte        // the last session ticket received
 	tickets  chan struct{} // signalled by each ticket received
+
+	// --renegotiation accept or wait: set by acceptRenegotiation, when
+	// the server asks, and cleared once the new handshake is reported.
+	renegotiating atomic.Bool
+	transport     *holdConn // the connection's transport, with --renegotiation wait
+	readDeadline  time.Time // the read deadline set for the exchange
 }
 
 // gotTicket keeps a session ticket the server sent (a TLS 1.3 ticket can
@@ -66,14 +73,20 @@ func (c *client) round(ctx context.Context, ticket []byte) ([]byte, error) {
 	case <-c.tickets:
 	default:
 	}
-	conn, err := c.dial(ctx, ticket)
+	var conn *s2n.Conn
+	var err error
+	if c.opts.deserial != nil {
+		conn, err = c.deserialize(ctx)
+	} else {
+		conn, err = c.dial(ctx, ticket)
+	}
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
 	fmt.Fprintf(c.stdout, "Connected to %s:%s\n", c.opts.host, c.opts.port)
 	var session []byte
-	if !halfClose(conn) {
+	if !halfClose(conn) && c.opts.deserial == nil {
 		// Before TLS 1.3 the session is known once the handshake is done
 		// (a ticket or an ID); a TLS 1.3 ticket comes later, to gotTicket.
 		if session, err = conn.Connection().Session(); err != nil {
@@ -92,6 +105,9 @@ func (c *client) round(ctx context.Context, ticket []byte) ([]byte, error) {
 	default:
 		err = c.exchange(conn)
 	}
+	if err == nil && c.opts.serialOut != "" {
+		err = c.serializeOut(conn)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +121,8 @@ func (c *client) round(ctx context.Context, ticket []byte) ([]byte, error) {
 // awaitTicket reads until the server sends a session ticket (printing any
 // data), or closes, or --timeout passes.
 func (c *client) awaitTicket(conn *s2n.Conn) error {
-	if err := conn.SetReadDeadline(time.Now().Add(c.opts.timeout)); err != nil {
+	c.readDeadline = time.Now().Add(c.opts.timeout)
+	if err := conn.SetReadDeadline(c.readDeadline); err != nil {
 		return err
 	}
 	done := make(chan struct{})
@@ -117,7 +134,7 @@ func (c *client) awaitTicket(conn *s2n.Conn) error {
 		case <-done:
 		}
 	}()
-	_, err := io.Copy(c.stdout, conn)
+	err := c.copyOut(conn)
 	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 		return fmt.Errorf("receiving: %w", err)
 	}
@@ -135,6 +152,10 @@ func (c *client) dial(ctx context.Context, ticket []byte) (*s2n.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.opts.renegotiation == "wait" {
+		c.transport = &holdConn{Conn: raw}
+		raw = c.transport
+	}
 	conn := s2n.Client(raw, c.cfg, c.opts.sni)
 	if c.opts.dynamic > 0 {
 		// s2n's timeout 0: sizing does not come back after idle time.
@@ -147,6 +168,12 @@ func (c *client) dial(ctx context.Context, ticket []byte) (*s2n.Conn, error) {
 		if err := conn.Connection().SetSession(ticket); err != nil {
 			conn.Close()
 			return nil, fmt.Errorf("resuming the session: %w", err)
+		}
+		if c.opts.early != nil {
+			if err := c.sendEarly(conn); err != nil {
+				conn.Close()
+				return nil, err
+			}
 		}
 	}
 	if err := conn.HandshakeContext(ctx); err != nil {
@@ -188,11 +215,16 @@ func (c *client) printParams(conn *s2n.Conn, elapsed time.Duration) {
 // exchange sends the payload, if any, ends the sending side and
 // prints what the server sends until it closes, all within --timeout.
 func (c *client) exchange(conn *s2n.Conn) error {
-	if err := conn.SetDeadline(time.Now().Add(c.opts.timeout)); err != nil {
+	c.readDeadline = time.Now().Add(c.opts.timeout)
+	if err := conn.SetDeadline(c.readDeadline); err != nil {
 		return err
 	}
 	if _, err := conn.Write(c.payload); err != nil {
 		return fmt.Errorf("sending: %w", err)
+	}
+	if c.opts.serialOut != "" {
+		// As s2n-tls's s2nc: serialized right after sending.
+		return nil
 	}
 	if !halfClose(conn) {
 		return c.linger(conn)
@@ -200,7 +232,7 @@ func (c *client) exchange(conn *s2n.Conn) error {
 	// A server that answered and closed first leaves the close_notify
 	// nowhere to go: what matters is that its answer arrives whole.
 	closeErr := conn.CloseWrite()
-	if _, err := io.Copy(c.stdout, conn); err != nil {
+	if err := c.copyOut(conn); err != nil {
 		if closeErr != nil {
 			return fmt.Errorf("closing: %w", closeErr)
 		}
@@ -222,16 +254,22 @@ func halfClose(conn *s2n.Conn) bool {
 func (c *client) linger(conn *s2n.Conn) error {
 	buf := make([]byte, 16*1024)
 	for {
-		if err := conn.SetReadDeadline(time.Now().Add(c.opts.linger)); err != nil {
+		c.readDeadline = time.Now().Add(c.opts.linger)
+		if err := conn.SetReadDeadline(c.readDeadline); err != nil {
 			return err
 		}
 		n, err := conn.Read(buf)
 		if _, werr := c.stdout.Write(buf[:n]); werr != nil {
 			return werr
 		}
+		if err == nil {
+			if err := c.reportRenegotiation(conn); err != nil {
+				return err
+			}
+		}
 		switch {
 		case err == nil:
-		case errors.Is(err, io.EOF), errors.Is(err, os.ErrDeadlineExceeded):
+		case errors.Is(err, io.EOF), errors.Is(err, os.ErrDeadlineExceeded), c.truncated(err):
 			return nil
 		default:
 			return fmt.Errorf("receiving: %w", err)
@@ -242,8 +280,10 @@ func (c *client) linger(conn *s2n.Conn) error {
 // interactive copies stdin to the server and the server to stdout, at the
 // same time, until the server closes or stdin ends. As s2n-tls's s2nc, the
 // end of stdin closes the connection (close_notify) at once: what the
-// server sends after it is not read. If the server closes first, the copy
-// from stdin is abandoned (it may be blocked reading a terminal).
+// server sends after it is not read; with --serialize-out it stops
+// reading instead, for round to serialize the connection. If the server
+// closes first, the copy from stdin is abandoned (it may be blocked
+// reading a terminal).
 func (c *client) interactive(conn *s2n.Conn) error {
 	sent := make(chan error, 1)
 	go func() {
@@ -252,26 +292,180 @@ func (c *client) interactive(conn *s2n.Conn) error {
 	}()
 	received := make(chan error, 1)
 	go func() {
-		_, err := io.Copy(c.stdout, conn)
-		received <- err
+		received <- c.copyOut(conn)
 	}()
 	select {
 	case err := <-received:
 		if err != nil {
+			if errors.Is(err, s2n.ErrAlert) {
+				// s2n-tls's s2nc's words (the suite looks for them).
+				alert, _ := conn.Connection().Alert()
+				c.log.Printf("Received alert: %d", alert)
+			}
 			return fmt.Errorf("receiving: %w", err)
 		}
 		return nil
 	case err := <-sent:
-		cerr := conn.Close()
-		<-received // fails on the closed connection
 		if err != nil {
+			conn.Close()
+			<-received
 			return fmt.Errorf("sending: %w", err)
 		}
+		if c.opts.serialOut != "" {
+			// Interrupt the read in progress, leaving conn open.
+			if err := conn.SetReadDeadline(time.Now()); err != nil {
+				return err
+			}
+			if err := <-received; err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+				return fmt.Errorf("receiving: %w", err)
+			}
+			return conn.SetReadDeadline(time.Time{})
+		}
+		cerr := conn.Close()
+		<-received // fails on the closed connection
 		if cerr != nil {
 			return fmt.Errorf("closing: %w", cerr)
 		}
 		return nil
 	}
+}
+
+// copyOut prints what the server sends until it closes (nil) or a read
+// fails, reporting each renegotiation once it is over.
+func (c *client) copyOut(conn *s2n.Conn) error {
+	buf := make([]byte, 16*1024)
+	for {
+		n, err := conn.Read(buf)
+		if _, werr := c.stdout.Write(buf[:n]); werr != nil {
+			return werr
+		}
+		if err == nil {
+			err = c.reportRenegotiation(conn)
+		}
+		if errors.Is(err, io.EOF) || c.truncated(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// truncated reports whether err is the end of a connection the server
+// closed without close_notify (s2n's S2N_ERR_CLOSED), which ends s2nc's
+// reading without an error: the s2n-tls version of the integration suite
+// (v1.3.33) returns it from s2n_recv as the end of the stream, and its
+// OpenSSL peers close so (s_server ends the connection without
+// close_notify when its stdin ends). With --verbose it is noted.
+func (c *client) truncated(err error) bool {
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		return false
+	}
+	if c.opts.tls.Verbose {
+		c.log.Printf("s2nc: the server closed the connection without close_notify")
+	}
+	return true
+}
+
+// acceptRenegotiation is the renegotiation request callback of
+// --renegotiation accept and wait: as s2n-tls's s2nc, it prints
+// "RENEGOTIATE" and accepts; the Conn runs the new handshake within the
+// Read in progress. With wait, the transport holds the new handshake's
+// first message until the server has sent application data after its
+// request (which s2n-tls's s2nc waits for before renegotiating).
+func (c *client) acceptRenegotiation(*s2n.Connection) s2n.RenegotiateResponse {
+	io.WriteString(c.stdout, "RENEGOTIATE\n")
+	if c.transport != nil {
+		c.transport.holdUntilData()
+	}
+	c.renegotiating.Store(true)
+	return s2n.RenegotiateAccept
+}
+
+// reportRenegotiation, after a Read during which the Conn renegotiated,
+// prints the rest of the application data received during the new
+// handshake, then the new parameters and "s2n is ready, again", as
+// s2n-tls's s2nc does once the new handshake is over.
+func (c *client) reportRenegotiation(conn *s2n.Conn) error {
+	if !c.renegotiating.Swap(false) {
+		return nil
+	}
+	// What the Conn kept during the new handshake comes back without
+	// waiting: an expired deadline ends the Read once it is all out.
+	if err := conn.SetReadDeadline(time.Now()); err != nil {
+		return err
+	}
+	buf := make([]byte, 16*1024)
+	for {
+		n, err := conn.Read(buf)
+		if _, werr := c.stdout.Write(buf[:n]); werr != nil {
+			return werr
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := conn.SetReadDeadline(c.readDeadline); err != nil {
+		return err
+	}
+	var b strings.Builder
+	cli.ConnectionInfo(&b, conn)
+	_, err := fmt.Fprintf(c.stdout, "%s%s, again\n", b.String(), cli.Ready)
+	return err
+}
+
+// sendEarly sends --early-data with the ClientHello, within --timeout, as
+// far as the session resumed allows (s2n-tls's s2nc sends the rest not at
+// all).
+func (c *client) sendEarly(conn *s2n.Conn) error {
+	if err := conn.SetDeadline(time.Now().Add(c.opts.timeout)); err != nil {
+		return err
+	}
+	if _, err := conn.WriteEarlyData(c.opts.early); err != nil {
+		return fmt.Errorf("sending early data: %w", err)
+	}
+	return conn.SetDeadline(time.Time{})
+}
+
+// deserialize connects and makes the connection serialized in
+// --deserialize-in's file, without a handshake.
+func (c *client) deserialize(ctx context.Context) (*s2n.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.timeout)
+	defer cancel()
+	var d net.Dialer
+	raw, err := d.DialContext(ctx, "tcp", c.addr())
+	if err != nil {
+		return nil, err
+	}
+	conn, err := s2n.DeserializeConn(raw, c.cfg, s2n.ModeClient, c.opts.deserial)
+	if err != nil {
+		raw.Close()
+		var b strings.Builder
+		cli.ToolError(&b, os.Getpid(), "Failed to deserialize file", err)
+		c.log.Write([]byte(b.String()))
+		return nil, &cli.Printed{Err: fmt.Errorf("--deserialize-in %s: %w", c.opts.serialIn, err)}
+	}
+	return conn, nil
+}
+
+// serializeOut writes conn's TLS state to --serialize-out's file and
+// closes the transport without close_notify, as s2n-tls's s2nc.
+func (c *client) serializeOut(conn *s2n.Conn) error {
+	state, transport, err := conn.Serialize()
+	if err == nil {
+		transport.Close()
+		err = os.WriteFile(c.opts.serialOut, state, 0o600)
+	}
+	if err != nil {
+		var b strings.Builder
+		cli.ToolError(&b, os.Getpid(), "Error serializing connection", err)
+		c.log.Write([]byte(b.String()))
+		return &cli.Printed{Err: fmt.Errorf("--serialize-out %s: %w", c.opts.serialOut, err)}
+	}
+	return nil
 }
 
 // get fetches --get PATH over HTTP/1.1 through net/http, with s2n as the

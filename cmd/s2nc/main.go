@@ -10,8 +10,8 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -86,15 +86,26 @@ TLS:
                             first BYTES of the connection, larger ones after
                             (s2n's dynamic record sizing; at most 8 MiB)
       --renegotiation MODE  answer a TLS 1.2 server's renegotiation request:
-                            reject (a no_renegotiation alert); accept and wait
-                            are not supported yet (the binding's Conn cannot
-                            renegotiate) and fail
-  -E, --early-data FILE     send FILE as TLS 1.3 early data when resuming (not
-                            yet: the binding's Conn cannot send early data;
-                            fails)
-      --serialize-out FILE, --deserialize-in FILE
-                            hand a connection over through FILE (not yet: the
-                            binding's Conn cannot; these fail)
+                            reject (a no_renegotiation alert), accept (print
+                            "RENEGOTIATE", run the new handshake, then print
+                            the parameters again and "s2n is ready, again"),
+                            or wait (as accept, but start the new handshake
+                            only once the server has sent application data
+                            after its request, which then arrives during it)
+  -E, --early-data FILE     send FILE (up to its first NUL byte) as TLS 1.3
+                            early data when resuming a session (--ticket-in,
+                            or the connections after the first with
+                            --reconnect), as far as the server's ticket
+                            allows; the parameters report it ("Early Data
+                            status: ACCEPTED" or "REJECTED")
+      --serialize-out FILE  after the exchange, write the connection's TLS
+                            state to FILE (s2n's serialization, V1) instead
+                            of closing it with close_notify
+      --deserialize-in FILE connect and go on as the connection serialized in
+                            FILE, without a handshake (and without printing
+                            parameters): the server must have been
+                            serialized with it and be deserialized the same
+                            way (--serialize-out, --deserialize-in of s2nd)
       --non-blocking        accepted (the binding's I/O is always non-blocking)
       --enter-fips-mode     fail unless s2n-tls runs in FIPS mode (a FIPS
                             build); prints "s2nc entered FIPS mode"
@@ -146,6 +157,8 @@ type options struct {
 	get             string
 	reconnect       bool
 	earlyData       string
+	early           []byte // --early-data's content
+	deserial        []byte // --deserialize-in's content
 	renegotiation   string
 	serialOut       string
 	serialIn        string
@@ -256,6 +269,13 @@ func (o *options) validate() error {
 		return cli.Usagef("--linger must be positive")
 	case o.renegotiation != "" && o.renegotiation != "accept" && o.renegotiation != "reject" && o.renegotiation != "wait":
 		return cli.Usagef("--renegotiation %q: accept, reject or wait", o.renegotiation)
+	case o.earlyData != "" && o.tls.NoTickets:
+		// s2n-tls's s2nc's rule: early data goes with a session ticket.
+		return cli.Usagef("--early-data: early data can only be used with session tickets (not with --no-session-ticket)")
+	case o.serialIn != "" && (o.get != "" || o.reconnect || o.ticketOut != ""):
+		return cli.Usagef("--deserialize-in goes without --get, --reconnect and --ticket-out (the connection has no handshake)")
+	case o.serialOut != "" && o.get != "":
+		return cli.Usagef("--serialize-out and --get are exclusive")
 	case o.get != "" && !strings.HasPrefix(o.get, "/"):
 		return cli.Usagef("--get %q: the path must start with /", o.get)
 	case o.get != "" && o.tls.ALPN != "" && o.tls.ALPN != "http/1.1":
@@ -310,21 +330,10 @@ func (o *options) configure(cfg *s2n.Config, key *cli.Key) error {
 			return fmt.Errorf("--renegotiation: %w", err)
 		}
 	}
-	return nil
-}
-
-// unsupported names the flags that need what the binding's Conn cannot do
-// yet.
-func (o *options) unsupported() error {
-	switch {
-	case o.earlyData != "":
-		return errors.New("--early-data: not supported yet: the binding's Conn cannot send TLS 1.3 early data (Connection.SendEarlyData exists, Conn has no early-data support)")
-	case o.renegotiation == "accept" || o.renegotiation == "wait":
-		return fmt.Errorf("--renegotiation %s: not supported yet: the binding's Conn cannot renegotiate (Connection.Renegotiate exists, Conn has no renegotiation support); reject works", o.renegotiation)
-	case o.serialOut != "":
-		return errors.New("--serialize-out: not supported yet: the binding's Conn cannot be serialized (Connection.Serialize exists, Conn has no serialization support)")
-	case o.serialIn != "":
-		return errors.New("--deserialize-in: not supported yet: the binding's Conn cannot be deserialized (Connection.Deserialize exists, Conn has no serialization support)")
+	if o.serialOut != "" {
+		if err := cfg.SetSerializationVersion(s2n.SerializationV1); err != nil {
+			return fmt.Errorf("--serialize-out: %w", err)
+		}
 	}
 	return nil
 }
@@ -338,6 +347,30 @@ func (o *options) verification() string {
 		return "yes, against " + o.tls.CAFile
 	}
 	return "yes, against the system trust store"
+}
+
+// readFiles reads --early-data's and --deserialize-in's files, before
+// connecting. Early data stops at the file's first NUL byte, as s2n-tls's
+// s2nc reads it (a C string).
+func (o *options) readFiles() error {
+	if o.earlyData != "" {
+		b, err := cli.ReadFile("--early-data", o.earlyData)
+		if err != nil {
+			return err
+		}
+		if i := bytes.IndexByte(b, 0); i >= 0 {
+			b = b[:i]
+		}
+		o.early = b
+	}
+	if o.serialIn != "" {
+		b, err := cli.ReadFile("--deserialize-in", o.serialIn)
+		if err != nil {
+			return err
+		}
+		o.deserial = b
+	}
+	return nil
 }
 
 // payload reads what --send or --send-file gives, before connecting: a
@@ -362,7 +395,7 @@ func (o *options) payload(stdin io.Reader) ([]byte, error) {
 // connect runs one connection, or two with --reconnect (the second resumes
 // the first's session).
 func connect(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io.Writer) error {
-	if err := o.unsupported(); err != nil {
+	if err := o.readFiles(); err != nil {
 		return err
 	}
 	if err := o.tls.RequireFIPS(name, stdout); err != nil {
@@ -381,6 +414,11 @@ func connect(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io
 	cfg, err := cli.NewConfig(func(cfg *s2n.Config) error {
 		if err := o.configure(cfg, key); err != nil {
 			return err
+		}
+		if o.renegotiation == "accept" || o.renegotiation == "wait" {
+			if err := cfg.SetRenegotiateRequestCallback(c.acceptRenegotiation); err != nil {
+				return fmt.Errorf("--renegotiation: %w", err)
+			}
 		}
 		if o.tls.NoTickets {
 			return nil

@@ -15,7 +15,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -102,12 +101,19 @@ TLS:
   -P, --psk ID,SECRET,HMAC  external TLS 1.3 PSK: identity, hex secret, SHA256
                             or SHA384; repeatable (at most 10), offered or
                             accepted in order
-  -E, --max-early-data N    accept up to N bytes of TLS 1.3 early data (not
-                            yet: the binding's Conn cannot receive early
-                            data; N > 0 fails)
-      --serialize-out FILE, --deserialize-in FILE
-                            hand a connection over through FILE (not yet: the
-                            binding's Conn cannot; these fail)
+  -E, --max-early-data N    accept up to N bytes of TLS 1.3 early data (0-RTT,
+                            in session tickets issued and from resuming
+                            clients); early data received is printed, before
+                            the parameters, as "Early Data received: DATA"
+      --serialize-out FILE  after the exchange (the end of stdin or the
+                            client's close), write the connection's TLS
+                            state to FILE (s2n's serialization, V1) instead
+                            of closing it with close_notify
+      --deserialize-in FILE serve each connection accepted as the connection
+                            serialized in FILE, without a handshake (and
+                            without printing parameters): the client must
+                            have been serialized with it (--serialize-out of
+                            s2nc) and be deserialized the same way
       --non-blocking        accepted (the binding's I/O is always non-blocking)
       --enter-fips-mode     fail unless s2n-tls runs in FIPS mode (a FIPS
                             build); prints "s2nd entered FIPS mode"
@@ -151,6 +157,7 @@ type options struct {
 	noStdin    bool
 	selfBlind  bool
 	maxEarly   uint
+	deserial   []byte // --deserialize-in's content
 	serialOut  string
 	serialIn   string
 	writeCert  string
@@ -250,6 +257,10 @@ func (o *options) validate() error {
 		return cli.Usagef("--negotiate, --echo and --https are exclusive")
 	case o.https && o.tls.ALPN != "" && o.tls.ALPN != "http/1.1":
 		return cli.Usagef("--https speaks HTTP/1.1 only: --alpn must be http/1.1 or absent")
+	case o.maxEarly > 1<<32-1:
+		return cli.Usagef("--max-early-data %d: at most %d", o.maxEarly, uint32(1<<32-1))
+	case o.https && (o.serialOut != "" || o.serialIn != ""):
+		return cli.Usagef("--https and --serialize-out or --deserialize-in are exclusive")
 	}
 	if o.https {
 		o.tls.ALPN = "http/1.1"
@@ -350,6 +361,16 @@ func (o *options) configure(cfg *s2n.Config, ks *keys) error {
 	if err := enableResumption(cfg, !o.tls.NoTickets, stk, o.randomSTK); err != nil {
 		return fmt.Errorf("session resumption: %w", err)
 	}
+	if o.maxEarly > 0 {
+		if err := cfg.SetServerMaxEarlyDataSize(uint32(o.maxEarly)); err != nil {
+			return fmt.Errorf("--max-early-data: %w", err)
+		}
+	}
+	if o.serialOut != "" {
+		if err := cfg.SetSerializationVersion(s2n.SerializationV1); err != nil {
+			return fmt.Errorf("--serialize-out: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -392,25 +413,14 @@ func enableResumption(cfg *s2n.Config, tickets bool, stk []byte, random bool) er
 	return cfg.AddTicketKey([]byte("s2nd"), key, time.Time{})
 }
 
-// unsupported names the flags that need what the binding's Conn cannot do
-// yet.
-func (o *options) unsupported() error {
-	switch {
-	case o.maxEarly > 0:
-		return fmt.Errorf("--max-early-data %d: not supported yet: the binding's Conn cannot receive TLS 1.3 early data (Connection.RecvEarlyData exists, Conn has no early-data support)", o.maxEarly)
-	case o.serialOut != "":
-		return errors.New("--serialize-out: not supported yet: the binding's Conn cannot be serialized (Connection.Serialize exists, Conn has no serialization support)")
-	case o.serialIn != "":
-		return errors.New("--deserialize-in: not supported yet: the binding's Conn cannot be deserialized (Connection.Deserialize exists, Conn has no serialization support)")
-	}
-	return nil
-}
-
 // serve loads the key, listens and serves until ctx ends or --max-conns
 // connections are done.
 func serve(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io.Writer) error {
-	if err := o.unsupported(); err != nil {
-		return err
+	if o.serialIn != "" {
+		var err error
+		if o.deserial, err = cli.ReadFile("--deserialize-in", o.serialIn); err != nil {
+			return err
+		}
 	}
 	if err := o.tls.RequireFIPS(name, stdout); err != nil {
 		return err

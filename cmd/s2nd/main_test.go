@@ -917,3 +917,22 @@ func TestBuiltinTicketKeyResumesAcrossRuns(t *testing.T) {
 		})
 	}
 }
+
+// TestClientClosesWithoutCloseNotify: a client that closes its socket
+// without close_notify ends its connection as one that sent it, as with
+// s2n-tls's s2nd of the suite's version: s2nd goes on (no error, exit 0).
+func TestClientClosesWithoutCloseNotify(t *testing.T) {
+	// -T: no session ticket after the handshake, which the client would
+	// leave unread, making its close a reset rather than a plain close.
+	d := startS2nd(t, "-T", "-X2")
+	for range 2 {
+		c, err := tls.Dial("tcp", d.addr, &tls.Config{RootCAs: d.trust(t)})
+		require.NoError(t, err)
+		_, err = io.WriteString(c, "no goodbye\n")
+		require.NoError(t, err)
+		require.NoError(t, c.NetConn().Close())
+	}
+	require.Equal(t, cli.ExitOK, d.wait(t), "stderr:\n%s", d.stderr)
+	require.Equal(t, 2, strings.Count(clientData(d.stdout.String()), "no goodbye\n"))
+	require.NotContains(t, d.stderr.String(), "Error reading from connection")
+}

@@ -116,38 +116,81 @@ func (s *server) serve(ctx context.Context, l net.Listener) error {
 }
 
 // handle runs one connection to its end. Its error, already printed, is a
-// failed handshake or read.
+// failed handshake or read. As s2n-tls's s2nd: with --deserialize-in the
+// connection is the deserialized one, without a handshake or parameters;
+// with --serialize-out it ends serialized to the file instead of closed.
 func (s *server) handle(ctx context.Context, id int, raw net.Conn) error {
-	c := s2n.Server(raw, s.cfg)
+	sess := &session{id: id, remote: raw.RemoteAddr().String()}
+	c, err := s.newConn(raw)
+	if err != nil {
+		raw.Close()
+		s.failed.Add(1)
+		var b strings.Builder
+		cli.ToolError(&b, os.Getpid(), "Failed to deserialize file", err)
+		s.log.Write([]byte(b.String()))
+		return &cli.Printed{Err: fmt.Errorf("--deserialize-in %s: %w", s.opts.serialIn, err)}
+	}
 	defer c.Close()
 	// Ending s2nd (a signal) ends its connections, wherever they are.
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
-	sess := &session{id: id, remote: raw.RemoteAddr().String()}
-	if err := s.handshake(ctx, c, sess); err != nil {
-		s.failed.Add(1)
-		s.handshakeFailed(c, sess, err)
-		return &cli.Printed{Err: err}
+	if s.opts.deserial == nil {
+		if err := s.handshake(ctx, c, sess); err != nil {
+			s.failed.Add(1)
+			s.handshakeFailed(c, sess, err)
+			return &cli.Printed{Err: err}
+		}
+		var info strings.Builder
+		cli.ConnectionInfo(&info, c)
+		s.out.Printf("%s%s", info.String(), cli.Ready)
+	} else {
+		sess.state = cli.StateOf(c)
 	}
 	s.served.Add(1)
-	var info strings.Builder
-	cli.ConnectionInfo(&info, c)
-	s.out.Printf("%s%s", info.String(), cli.Ready)
 	switch {
 	case s.web != nil:
 		s.web.serve(c, sess)
 		return nil
 	case s.opts.negotiate:
 		s.report(sess, nil)
-		return nil
+		return s.serializeOut(c)
 	}
-	err := s.exchange(c, sess)
+	err = s.exchange(c, sess)
 	s.report(sess, err)
 	if err != nil && ctx.Err() == nil {
 		// s2n-tls's s2nd's words.
 		alert, _ := c.Connection().Alert()
 		s.log.Printf("Error reading from connection: '%s' %d", s2nMessage(err), alert)
 		return &cli.Printed{Err: err}
+	}
+	return s.serializeOut(c)
+}
+
+// newConn makes the server Conn over raw: a new one, or with
+// --deserialize-in the one serialized in the file.
+func (s *server) newConn(raw net.Conn) (*s2n.Conn, error) {
+	if s.opts.deserial == nil {
+		return s2n.Server(raw, s.cfg), nil
+	}
+	return s2n.DeserializeConn(raw, s.cfg, s2n.ModeServer, s.opts.deserial)
+}
+
+// serializeOut, with --serialize-out, writes c's TLS state to the file
+// and closes the transport without close_notify, as s2n-tls's s2nd.
+func (s *server) serializeOut(c *s2n.Conn) error {
+	if s.opts.serialOut == "" {
+		return nil
+	}
+	state, transport, err := c.Serialize()
+	if err == nil {
+		transport.Close()
+		err = os.WriteFile(s.opts.serialOut, state, 0o600)
+	}
+	if err != nil {
+		var b strings.Builder
+		cli.ToolError(&b, os.Getpid(), "Error serializing connection", err)
+		s.log.Write([]byte(b.String()))
+		return &cli.Printed{Err: fmt.Errorf("--serialize-out %s: %w", s.opts.serialOut, err)}
 	}
 	return nil
 }
@@ -179,6 +222,11 @@ func (s *server) handshake(ctx context.Context, c *s2n.Conn, sess *session) erro
 	start := time.Now()
 	hctx, cancel := context.WithTimeout(ctx, s.opts.timeout)
 	defer cancel()
+	if s.opts.maxEarly > 0 {
+		if err := s.readEarly(c); err != nil {
+			return err
+		}
+	}
 	if err := c.HandshakeContext(hctx); err != nil {
 		return err
 	}
@@ -187,9 +235,35 @@ func (s *server) handshake(ctx context.Context, c *s2n.Conn, sess *session) erro
 	return nil
 }
 
+// readEarly reads the client's early data, within --timeout, and prints
+// it as s2n-tls's s2nd does ("Early Data received: " and the bytes as
+// they are, on one line), before the handshake completes.
+func (s *server) readEarly(c *s2n.Conn) error {
+	if err := c.SetDeadline(time.Now().Add(s.opts.timeout)); err != nil {
+		return err
+	}
+	var early []byte
+	buf := make([]byte, min(s.opts.maxEarly, 16384))
+	for {
+		n, err := c.ReadEarlyData(buf)
+		early = append(early, buf[:n]...)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if len(early) > 0 {
+		s.out.Printf("Early Data received: %s", early)
+	}
+	return c.SetDeadline(time.Time{})
+}
+
 // exchange reads what the client sends until it closes, printing it or
 // sending it back, and sends the client what stdin gives. The end of stdin
-// ends the connection.
+// ends the connection: it closes it, or with --serialize-out stops reading
+// (the caller serializes it).
 func (s *server) exchange(c *s2n.Conn, sess *session) error {
 	var dst io.Writer = s.out
 	if s.opts.echo {
@@ -210,9 +284,7 @@ func (s *server) exchange(c *s2n.Conn, sess *session) error {
 			return err
 		case chunk, ok := <-s.stdin:
 			if !ok {
-				c.Close()
-				<-received // the read fails on the closed connection
-				return nil
+				return s.stopReading(c, received)
 			}
 			if _, err := (&countingWriter{w: c, n: &sess.out}).Write(chunk); err != nil {
 				c.Close()
@@ -221,6 +293,25 @@ func (s *server) exchange(c *s2n.Conn, sess *session) error {
 			}
 		}
 	}
+}
+
+// stopReading ends the exchange at the end of stdin: it closes c, or with
+// --serialize-out interrupts the read in progress (a read deadline) and
+// leaves c open, to be serialized.
+func (s *server) stopReading(c *s2n.Conn, received <-chan error) error {
+	if s.opts.serialOut == "" {
+		c.Close()
+		<-received // the read fails on the closed connection
+		return nil
+	}
+	if err := c.SetReadDeadline(time.Now()); err != nil {
+		return err
+	}
+	err := <-received
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		return err
+	}
+	return c.SetReadDeadline(time.Time{})
 }
 
 // report prints the connection's summary line.
@@ -248,9 +339,17 @@ type countingReader struct {
 	n *atomic.Int64
 }
 
+// Read counts what it reads. A connection the client closed without
+// close_notify (s2n's S2N_ERR_CLOSED) ends like one closed with it: the
+// s2n-tls version of the integration suite (v1.3.33) returns it from
+// s2n_recv as the end of the stream, and its s2nd ends the connection
+// without an error.
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = io.EOF
+	}
 	return n, err
 }
 
