@@ -66,6 +66,7 @@ type configState struct {
 	psks        []pskSpec        // AddPSK
 	pskSelect   PSKSelectionFunc // SetPSKSelectionCallback
 	earlyDataFn EarlyDataFunc    // SetEarlyDataCallback
+	maxEarly    uint32           // SetServerMaxEarlyDataSize
 
 	renegotiateFn RenegotiateRequestFunc // SetRenegotiateRequestCallback
 	minimal       bool                   // NewMinimalConfig

@@ -36,6 +36,14 @@ import (
 // Read and Write (count, rate-limit, frame) that the socket path would
 // bypass, so it keeps the in-memory transport (transport.c).
 //
+// A server Conn whose Config accepts early data (SetServerMaxEarlyDataSize
+// above 0, or SetEarlyDataCallback) keeps the in-memory transport too. When
+// a HelloRetryRequest rejects the client's early data, the rejected records
+// that already arrived would be read inside s2n_recv_early_data, where s2n
+// counts their ciphertext against the maximum and fails the handshake once
+// it is exceeded; the in-memory transport holds them back until that call
+// has returned, and s2n then skips them (go_s2n_early_rejected).
+//
 // s2n reads with recv buffering on (s2n_connection_set_recv_buffering): as
 // many bytes as the socket has, up to its buffer's size, instead of a
 // record header and then its body in two system calls.
@@ -109,7 +117,7 @@ func streamSocket(conn net.Conn) (syscall.RawConn, int) {
 // fdPath) or the in-memory buffers (attachIO).
 func (c *Conn) attachTransport(conn *Connection) error {
 	rc, fd := streamSocket(c.conn)
-	if rc == nil {
+	if rc == nil || (!c.isClient && (c.config.s.maxEarly > 0 || c.config.s.earlyDataFn != nil)) {
 		return c.attachIO(conn)
 	}
 	if err := conn.SetFd(fd); err != nil {

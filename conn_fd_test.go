@@ -127,6 +127,22 @@ func TestConnTransportPath(t *testing.T) {
 		defer conn.Close()
 		require.Equal(t, "memory", conn.transportPath(), "a message socket is not a byte stream")
 	})
+	// A server accepting early data keeps the in-memory transport (see
+	// fdPath); TestConnEarlyDataRejectedByHRR fails over the socket.
+	t.Run("early data server", func(t *testing.T) {
+		ec, _, _ := testKeys(t)
+		for _, max := range []uint32{0, 500} {
+			cfg := signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer})
+			require.NoError(t, cfg.SetServerMaxEarlyDataSize(max))
+			a, b := rawConnPair(t, "tcp")
+			srv, cl := Server(a, cfg), Client(b, cfg, "localhost")
+			want := map[uint32]string{0: "fd", 500: "memory"}[max]
+			require.Equal(t, want, srv.transportPath(), "server, max early data %d", max)
+			require.Equal(t, "fd", cl.transportPath(), "a client")
+			require.NoError(t, srv.Close())
+			require.NoError(t, cl.Close())
+		}
+	})
 }
 
 // TestConnDeadlines: on both paths, a Read past its deadline fails with a

@@ -61,9 +61,13 @@ func (s EarlyDataStatus) String() string {
 // rejects all. A connection's own maximum, and a PSK's, take precedence.
 func (c *Config) SetServerMaxEarlyDataSize(n uint32) error {
 	rec := setting{name: "SetServerMaxEarlyDataSize", replay: func(d *Config) error { return d.SetServerMaxEarlyDataSize(n) }}
-	return c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
+	err := c.set(rec, func(p *C.struct_s2n_config, e *C.go_s2n_error) C.int {
 		return C.go_s2n_config_set_server_max_early_data_size(p, C.uint32_t(n), e)
 	})
+	if err == nil {
+		c.s.maxEarly = n
+	}
+	return err
 }
 
 // SetServerMaxEarlyDataSize sets the most early data this server
