@@ -22,7 +22,9 @@
 // s2n's C s2nd serves one connection at a time (its --parallelize forks a
 // process per connection whose CPU its own rusage does not count, and it
 // listens with a backlog of 1), so it runs at concurrency 1 only and is
-// compared per CPU-second of the server. cmd/s2nd runs with --parallelize.
+// compared per CPU-second of the server; it runs twice, as is and with
+// S2N_DONT_MLOCK=1 (s2n's allocator without mlock/madvise per allocation,
+// as the binding's memory callbacks). cmd/s2nd runs with --parallelize.
 //
 // Each run starts a fresh server, loads it for -warm (not measured), then for
 // -dur: the operations that start and end in that window give the rate and
@@ -92,10 +94,10 @@ func main() {
 	flag.StringVar(&scen, "scenarios", "full,resume,rr,bulk", "scenarios (comma-separated)")
 	flag.BoolVar(&o.perf, "perf", false, "profile the two s2nds with perf record (full ECDSA handshakes)")
 	flag.StringVar(&o.perfdata, "perfdata", "", "where -perf leaves its perf.data files (default: a temporary directory)")
-	flag.BoolVar(&o.smoke, "s", false, "smoke: one round, 300ms windows, concurrency 1 and 4, 10 requests per connection, 64 KiB bulk; fails unless every case ran without errors")
+	flag.BoolVar(&o.smoke, "s", false, "smoke: one round, 200ms windows, concurrency 1 and 4, 10 requests per connection, 64 KiB bulk; fails unless every case ran without errors")
 	flag.Parse()
 	if o.smoke {
-		o.rounds, o.dur, o.warm, conc, o.rr, o.bulk = 1, 300*time.Millisecond, 100*time.Millisecond, "1,4", 10, 64<<10
+		o.rounds, o.dur, o.warm, conc, o.rr, o.bulk = 1, 200*time.Millisecond, 50*time.Millisecond, "1,4", 10, 64<<10
 	}
 	for _, f := range strings.Split(conc, ",") {
 		n, err := strconv.Atoi(f)
@@ -127,7 +129,11 @@ func fatalf(format string, args ...any) {
 const (
 	kindOurs = "cmd/s2nd"
 	kindC    = "C s2nd"
-	kindGo   = "crypto/tls"
+	// C s2nd with S2N_DONT_MLOCK=1: s2n's own allocator without mlock and
+	// madvise per allocation (the binding allocates through Go's callbacks,
+	// which do neither).
+	kindCNoMlock = "C s2nd (S2N_DONT_MLOCK)"
+	kindGo       = "crypto/tls"
 )
 
 // A run case: one server under one load.
@@ -141,7 +147,7 @@ type runCase struct {
 
 func (c runCase) server() string {
 	if c.relay {
-		return c.kind + " (relay)"
+		return c.kind + " relay"
 	}
 	if c.scenario == "rr" && c.kind == kindOurs {
 		return c.kind + " (echo)"
@@ -182,9 +188,11 @@ func cases(o *options) []runCase {
 			one := o.conc[:1]
 			if s == "rr" {
 				add(kindC, true, one)
+				add(kindCNoMlock, true, one)
 				add(kindOurs, true, one)
 			} else {
 				add(kindC, false, one)
+				add(kindCNoMlock, false, one)
 			}
 			add(kindOurs, false, o.conc)
 			add(kindGo, false, o.conc)
@@ -200,7 +208,7 @@ func run(o *options) error {
 	for round := 0; round < o.rounds; round++ {
 		// The servers alternate: each round rotates the order of the three
 		// kinds within every (scenario, cert, concurrency) group.
-		order := rotate([]string{kindOurs, kindC, kindGo}, round)
+		order := rotate([]string{kindOurs, kindC, kindGo, kindCNoMlock}, round)
 		var ordered []runCase
 		for _, kind := range order {
 			for _, c := range all {
@@ -361,6 +369,9 @@ func startServer(o *options, c runCase) (*serverProc, error) {
 	args := serverArgs(o, c, port)
 	s := &serverProc{cmd: exec.Command(args[0], args[1:]...), addr: "127.0.0.1:" + port, exited: make(chan struct{})}
 	s.cmd.Stderr = &s.stderr
+	if c.kind == kindCNoMlock {
+		s.cmd.Env = append(os.Environ(), "S2N_DONT_MLOCK=1")
+	}
 	if c.relay {
 		if s.relay, err = newRelay(s.cmd); err != nil {
 			return nil, err
@@ -640,13 +651,25 @@ func runOne(o *options, c runCase, perfOut *string) (result, error) {
 	}
 	if perf != nil {
 		perf.Process.Signal(syscall.SIGINT)
-		if err := perf.Wait(); err != nil {
-			return res, fmt.Errorf("perf record: %w", err)
+		err := perf.Wait()
+		// perf writes its file on SIGINT, then ends by that signal.
+		if st, serr := os.Stat(*perfOut); serr != nil || st.Size() == 0 {
+			return res, fmt.Errorf("perf record left no data (%v)", err)
 		}
 	}
 	res.errors = int(errCount.Load())
 	if e, ok := firstErr.Load().(error); ok && res.errors > 0 {
 		res.firstErr = e
+	}
+	// C s2nd exits after a failed handshake or read, which the end of the
+	// run (cutting connections off) may provoke, but not before.
+	select {
+	case <-srv.exited:
+		if res.errors == 0 {
+			res.errors = 1
+			res.firstErr = fmt.Errorf("server exited during the run: %s", srv.stderr.String())
+		}
+	default:
 	}
 	cancel()
 	waitTimeout(&wg, 15*time.Second)
@@ -669,14 +692,6 @@ func runOne(o *options, c runCase, perfOut *string) (result, error) {
 	res.p50, res.p99 = percentile(lats, 0.50), percentile(lats, 0.99)
 	if d, ok := detail.Load().(string); ok {
 		res.detail = d
-	}
-	select {
-	case <-srv.exited:
-		if res.errors == 0 {
-			res.errors = 1
-			res.firstErr = fmt.Errorf("server exited during the run: %s", srv.stderr.String())
-		}
-	default:
 	}
 	return res, nil
 }
@@ -825,6 +840,7 @@ func profileRuns(o *options) ([]profile, error) {
 	for _, c := range []runCase{
 		{scenario: "full", cert: "ecdsa", kind: kindOurs, conc: ours},
 		{scenario: "full", cert: "ecdsa", kind: kindC, conc: 1},
+		{scenario: "full", cert: "ecdsa", kind: kindCNoMlock, conc: 1},
 		{scenario: "rr", cert: "ecdsa", kind: kindOurs, conc: ours},
 	} {
 		file := filepath.Join(dir, strings.NewReplacer("/", "-", " ", "-", "(", "", ")", "").Replace(c.String())+".perf.data")

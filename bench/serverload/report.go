@@ -126,7 +126,7 @@ type target struct {
 	min      float64
 }
 
-var targets = []target{
+var targets = withNoMlock([]target{
 	{"per CPU-second >= 0.95x C s2nd, full handshakes ECDSA", "full", "ecdsa", kindC, 0.95},
 	{"per CPU-second >= 0.95x C s2nd, full handshakes RSA", "full", "rsa", kindC, 0.95},
 	{"per CPU-second >= 0.95x C s2nd, resumptions ECDSA", "resume", "ecdsa", kindC, 0.95},
@@ -137,6 +137,21 @@ var targets = []target{
 	{">= 1.4x crypto/tls, full handshakes RSA", "full", "rsa", kindGo, 1.4},
 	{">= crypto/tls, resumptions ECDSA", "resume", "ecdsa", kindGo, 1},
 	{">= crypto/tls, resumptions RSA", "resume", "rsa", kindGo, 1},
+})
+
+// withNoMlock adds, after each C s2nd target, the same against C s2nd with
+// S2N_DONT_MLOCK=1.
+func withNoMlock(ts []target) []target {
+	var out []target
+	for _, t := range ts {
+		out = append(out, t)
+		if t.vs == kindC {
+			t.name = strings.Replace(t.name, "C s2nd", "C s2nd with S2N_DONT_MLOCK=1", 1)
+			t.vs = kindCNoMlock
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 func writeReport(o *options, all []runCase, results map[string][]result, prof []profile, elapsed time.Duration) error {
@@ -163,7 +178,9 @@ func writeReport(o *options, all []runCase, results map[string][]result, prof []
 	p("- Servers: **cmd/s2nd** (this binding; `--parallelize`, a goroutine per connection), **C s2nd** " +
 		"(s2n-tls's own utility from scripts/build-s2n-utils, which serves one connection at a time; its `--parallelize` " +
 		"forks a process per connection whose CPU its rusage does not count, and it listens with a backlog of 1, so it " +
-		"runs at concurrency 1 only and is compared **per CPU-second**), **crypto/tls** (bench/tlsserver, a goroutine " +
+		"runs at concurrency 1 only and is compared **per CPU-second**), **C s2nd (S2N_DONT_MLOCK)** (the same with " +
+		"S2N_DONT_MLOCK=1: s2n's default allocator mmaps, mlocks and madvises every allocation, costly system calls the " +
+		"binding's Go memory callbacks do not make, so both are shown), **crypto/tls** (bench/tlsserver, a goroutine " +
 		"per connection). Same certificate (bench/gencerts.sh, made for the run), s2n policy `default_tls13` " +
 		"(crypto/tls: TLS 1.3 only, its defaults otherwise), `-s` (no blinding delay), `-T` unless resuming.\n")
 	p("- Clients: crypto/tls in this process, TLS 1.3, offering P-256 only, verifying the certificate; one goroutine " +
@@ -193,14 +210,14 @@ func writeReport(o *options, all []runCase, results map[string][]result, prof []
 		for _, n := range o.conc {
 			ours := find(t.scenario, t.cert, kindOurs, false, n)
 			var ref agg
-			if t.vs == kindC {
+			if t.vs != kindGo {
 				if t.scenario == "rr" {
 					if n != o.conc[0] {
 						continue
 					}
 					ours = find(t.scenario, t.cert, kindOurs, true, n)
 				}
-				ref = find(t.scenario, t.cert, kindC, t.scenario == "rr", o.conc[0])
+				ref = find(t.scenario, t.cert, t.vs, t.scenario == "rr", o.conc[0])
 			} else {
 				ref = find(t.scenario, t.cert, kindGo, false, n)
 			}
@@ -225,9 +242,9 @@ func writeReport(o *options, all []runCase, results map[string][]result, prof []
 	for _, s := range sections(o) {
 		u := unitOf(s.scenario)
 		p("## %s\n\n", s.title)
-		p("| server | conc | %s | p50 %s | p99 %s | %s | ours/C per CPU-s | ours/crypto-tls per CPU-s | ours/crypto-tls rate |\n",
+		p("| server | conc | %s | p50 %s | p99 %s | %s | ours/C per CPU-s | ours/C (no mlock) per CPU-s | ours/crypto-tls per CPU-s | ours/crypto-tls rate |\n",
 			u.rateName, u.latName, u.latName, u.cpuName)
-		p("|---|---:|---|---:|---:|---|---:|---:|---:|\n")
+		p("|---|---:|---|---:|---:|---|---:|---:|---:|---:|\n")
 		var details []string
 		for _, c := range all {
 			if c.scenario != s.scenario || c.cert != s.cert {
@@ -241,10 +258,13 @@ func writeReport(o *options, all []runCase, results map[string][]result, prof []
 			cpu, clo, chi := a.med(u.cpu)
 			p50, _, _ := a.med(func(r result) float64 { return float64(r.p50) })
 			p99, _, _ := a.med(func(r result) float64 { return float64(r.p99) })
-			vsC, vsGo, vsGoRate := "", "", ""
+			vsC, vsCN, vsGo, vsGoRate := "", "", "", ""
 			if c.kind == kindOurs {
 				if cref := find(c.scenario, c.cert, kindC, c.relay, o.conc[0]); cref.ok() && (c.scenario != "rr" || c.relay) {
 					vsC = fmt.Sprintf("%.2f", ratio(a, cref, u.perCPU))
+				}
+				if cref := find(c.scenario, c.cert, kindCNoMlock, c.relay, o.conc[0]); cref.ok() && (c.scenario != "rr" || c.relay) {
+					vsCN = fmt.Sprintf("%.2f", ratio(a, cref, u.perCPU))
 				}
 				if gref := find(c.scenario, c.cert, kindGo, false, c.conc); gref.ok() && !c.relay {
 					vsGo = fmt.Sprintf("%.2f", ratio(a, gref, u.perCPU))
@@ -259,8 +279,8 @@ func writeReport(o *options, all []runCase, results map[string][]result, prof []
 				res, _, _ := a.med(func(r result) float64 { return 100 * float64(r.resumed) / float64(max(r.ops, 1)) })
 				name += fmt.Sprintf(" (%.0f%% resumed)", res)
 			}
-			p("| %s | %d | %s [%s–%s] | %s | %s | %s [%s–%s] | %s | %s | %s |\n", name, c.conc,
-				num(rate), num(rlo), num(rhi), dur(p50), dur(p99), num3(cpu), num3(clo), num3(chi), vsC, vsGo, vsGoRate)
+			p("| %s | %d | %s [%s–%s] | %s | %s | %s [%s–%s] | %s | %s | %s | %s |\n", name, c.conc,
+				num(rate), num(rlo), num(rhi), dur(p50), dur(p99), num3(cpu), num3(clo), num3(chi), vsC, vsCN, vsGo, vsGoRate)
 			if c.conc == o.conc[0] && a.rs[0].detail != "" {
 				details = append(details, fmt.Sprintf("%s: %s", c.server(), a.rs[0].detail))
 			}
