@@ -26,9 +26,11 @@
 // S2N_DONT_MLOCK=1 (s2n's allocator without mlock/madvise per allocation,
 // as the binding's memory callbacks). cmd/s2nd runs with --parallelize.
 //
-// Each run starts a fresh server, loads it for -warm (not measured), then for
-// -dur: the operations that start and end in that window give the rate and
-// the latencies, and the server's CPU time is utime+stime (+cutime+cstime)
+// Each run starts a fresh server, loads it until the first operation
+// completes and then for -warm (not measured), then for -dur: the operations
+// that end in that window give the rate and the latencies (with a steady
+// load, operations end at the rate the server completes them), and the
+// server's CPU time is utime+stime (+cutime+cstime)
 // of /proc/PID/stat at the window's ends. Every round runs every case once,
 // the servers alternating in a rotating order; the report gives the median
 // of the rounds and their range.
@@ -87,7 +89,7 @@ func main() {
 	flag.StringVar(&o.out, "o", "bench/server-load.md", "Markdown report")
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds (each runs every case once)")
 	flag.DurationVar(&o.dur, "dur", 3*time.Second, "measured window per run")
-	flag.DurationVar(&o.warm, "warm", 500*time.Millisecond, "unmeasured load before each window")
+	flag.DurationVar(&o.warm, "warm", time.Second, "unmeasured load before each window")
 	flag.StringVar(&conc, "conc", "1,16,64,256", "concurrencies (comma-separated)")
 	flag.IntVar(&o.rr, "rr", 100, "rr: requests per connection")
 	flag.IntVar(&o.bulk, "bulk", 1<<20, "bulk: bytes per connection")
@@ -677,7 +679,7 @@ func runOne(o *options, c runCase, perfOut *string) (result, error) {
 	var lats []time.Duration
 	mu.Lock()
 	for _, s := range samples {
-		if s.start.Before(t0) || s.end.After(t1) {
+		if s.end.Before(t0) || s.end.After(t1) {
 			continue
 		}
 		res.ops++

@@ -173,8 +173,9 @@ func writeReport(o *options, all []runCase, results map[string][]result, prof []
 		"clients and the other jobs took; the server's CPU time per operation depends much less on that, and the "+
 		"comparisons below use it first.\n\n", cpuModel(), runtime.NumCPU())
 	p("- %d round(s); each round starts every case once with a fresh server process, the servers in a rotating order; "+
-		"every run loads the server for %v (not measured), then measures a %v window. Tables give the median of the rounds "+
-		"and, in brackets, their range.\n", o.rounds, o.warm, o.dur)
+		"every run loads the server until its first operation completes and then for %v more (not measured), then "+
+		"measures a %v window: the operations that end in it and the server's CPU time in it. Tables give the median "+
+		"of the rounds and, in brackets, their range.\n", o.rounds, o.warm, o.dur)
 	p("- Servers: **cmd/s2nd** (this binding; `--parallelize`, a goroutine per connection), **C s2nd** " +
 		"(s2n-tls's own utility from scripts/build-s2n-utils, which serves one connection at a time; its `--parallelize` " +
 		"forks a process per connection whose CPU its rusage does not count, and it listens with a backlog of 1, so it " +
