@@ -813,8 +813,10 @@ type profile struct {
 	report string // perf.data path
 }
 
-// profileRuns records the binding's s2nd (concurrency 16, or the largest
-// below) and C s2nd (concurrency 1) serving full ECDSA handshakes.
+// profileRuns records the binding's s2nd (concurrency 1 and 16, or the
+// largest below) and C s2nd (concurrency 1, as is and with S2N_DONT_MLOCK)
+// serving full ECDSA handshakes, and the binding's s2nd echoing 1 KiB
+// requests.
 func profileRuns(o *options) ([]profile, error) {
 	if _, err := exec.LookPath("perf"); err != nil {
 		return nil, fmt.Errorf("-perf: no perf command (Debian: apt-get install linux-perf)")
@@ -840,6 +842,7 @@ func profileRuns(o *options) ([]profile, error) {
 	}
 	var out []profile
 	for _, c := range []runCase{
+		{scenario: "full", cert: "ecdsa", kind: kindOurs, conc: 1},
 		{scenario: "full", cert: "ecdsa", kind: kindOurs, conc: ours},
 		{scenario: "full", cert: "ecdsa", kind: kindC, conc: 1},
 		{scenario: "full", cert: "ecdsa", kind: kindCNoMlock, conc: 1},
