@@ -815,8 +815,8 @@ type profile struct {
 
 // profileRuns records the binding's s2nd (concurrency 1 and 16, or the
 // largest below) and C s2nd (concurrency 1, as is and with S2N_DONT_MLOCK)
-// serving full ECDSA handshakes, and the binding's s2nd echoing 1 KiB
-// requests.
+// serving full ECDSA handshakes, the binding's s2nd echoing 1 KiB requests,
+// and both s2nds relaying them (stdin/stdout).
 func profileRuns(o *options) ([]profile, error) {
 	if _, err := exec.LookPath("perf"); err != nil {
 		return nil, fmt.Errorf("-perf: no perf command (Debian: apt-get install linux-perf)")
@@ -847,6 +847,8 @@ func profileRuns(o *options) ([]profile, error) {
 		{scenario: "full", cert: "ecdsa", kind: kindC, conc: 1},
 		{scenario: "full", cert: "ecdsa", kind: kindCNoMlock, conc: 1},
 		{scenario: "rr", cert: "ecdsa", kind: kindOurs, conc: ours},
+		{scenario: "rr", cert: "ecdsa", kind: kindOurs, relay: true, conc: 1},
+		{scenario: "rr", cert: "ecdsa", kind: kindC, relay: true, conc: 1},
 	} {
 		file := filepath.Join(dir, strings.NewReplacer("/", "-", " ", "-", "(", "", ")", "").Replace(c.String())+".perf.data")
 		res, err := runOne(o, c, &file)
@@ -857,8 +859,8 @@ func profileRuns(o *options) ([]profile, error) {
 		if err != nil {
 			return nil, fmt.Errorf("perfsplit %s: %w", file, err)
 		}
-		fmt.Fprintf(os.Stderr, "profile %v: %d ops\n%s", c, res.ops, text)
-		out = append(out, profile{c: c, res: res, split: string(text), report: file})
+		fmt.Fprintf(os.Stderr, "profile %v: %d ops, server CPU %v (/proc)\n%s", c, res.ops, res.cpu, text)
+		out = append(out, profile{c: c, res: res, split: strings.ReplaceAll(string(text), dir+"/", ""), report: file})
 	}
 	return out, nil
 }

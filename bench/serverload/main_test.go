@@ -74,3 +74,32 @@ func TestRelay(t *testing.T) {
 type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }
+
+func TestParseSplit(t *testing.T) {
+	text := `x.perf.data: 725 samples    304.4 us/op
+  c            40.41%    123.0 us/op
+    of which s2n-tls     8.55%     26.0 us/op
+    of which libcrypto  26.76%     81.5 us/op
+    of which libc        5.10%     15.5 us/op
+  kernel       39.31%    119.7 us/op
+  go-runtime   13.79%     42.0 us/op
+  go-binding    1.79%      5.5 us/op
+  go-other      4.69%     14.3 us/op
+  top go-runtime:
+      0.83%      2.5 us/op  runtime.mallocgcSmallScanNoHeader
+`
+	got := parseSplit(text)
+	want := map[string][2]float64{
+		"total": {100, 304.4}, "c": {40.41, 123.0}, "s2n-tls": {8.55, 26.0}, "libcrypto": {26.76, 81.5},
+		"libc": {5.10, 15.5}, "kernel": {39.31, 119.7}, "go-runtime": {13.79, 42.0}, "go-binding": {1.79, 5.5},
+		"go-other": {4.69, 14.3},
+	}
+	if len(got) != len(want) {
+		t.Errorf("parsed %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %v, want %v", k, got[k], v)
+		}
+	}
+}

@@ -5,8 +5,10 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -309,9 +311,62 @@ func writeProfiles(b *strings.Builder, prof []profile) {
 		"**kernel** is system calls (TCP, pipes) and scheduling, **go-runtime** the Go runtime (scheduler, cgo "+
 		"transitions, GC, allocation), **go-binding** this package and its cgo stubs, **go-other** cmd/s2nd and "+
 		"other Go packages. Microseconds of CPU per operation of the window.\n\n", perfFreq)
+	fmt.Fprintf(b, "| profile | ops | CPU/op (/proc) | seen by perf | kernel | Go runtime | binding | cmd/s2nd, other Go | s2n-tls | libcrypto | libc |\n")
+	fmt.Fprintf(b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, pr := range prof {
-		fmt.Fprintf(b, "### %s, concurrency %d (%d operations)\n\n```\n%s```\n\n", pr.c.server()+" "+pr.c.scenario+" "+pr.c.cert, pr.c.conc, pr.res.ops, pr.split)
+		sh := parseSplit(pr.split)
+		cell := func(k string) string {
+			v, ok := sh[k]
+			if !ok {
+				return "?"
+			}
+			if v[1] < 10 {
+				return fmt.Sprintf("%.0f%% (%.1f µs)", v[0], v[1])
+			}
+			return fmt.Sprintf("%.0f%% (%.0f µs)", v[0], v[1])
+		}
+		perOp := 0.0
+		if pr.res.ops > 0 {
+			perOp = pr.res.cpu.Seconds() / float64(pr.res.ops) * 1e6
+		}
+		fmt.Fprintf(b, "| %s %s, conc %d | %d | %.1f µs | %.1f µs | %s | %s | %s | %s | %s | %s | %s |\n",
+			pr.c.server(), pr.c.scenario, pr.c.conc, pr.res.ops, perOp, sh["total"][1],
+			cell("kernel"), cell("go-runtime"), cell("go-binding"), cell("go-other"), cell("s2n-tls"), cell("libcrypto"), cell("libc"))
 	}
+	fmt.Fprintf(b, "\nperf's samples cover less of the Go servers' CPU than /proc counts (compare the two CPU columns); "+
+		"the shares are of what perf saw. The top symbols per class:\n\n")
+	for _, pr := range prof {
+		fmt.Fprintf(b, "<details><summary>%s %s %s, concurrency %d (%d operations)</summary>\n\n```\n%s```\n</details>\n\n",
+			pr.c.server(), pr.c.scenario, pr.c.cert, pr.c.conc, pr.res.ops, pr.split)
+	}
+}
+
+var (
+	splitClass = regexp.MustCompile(`^  (c|kernel|go-runtime|go-binding|go-other)\s+([0-9.]+)%\s+([0-9.]+) us/op`)
+	splitPart  = regexp.MustCompile(`^    of which (\S+)\s+([0-9.]+)%\s+([0-9.]+) us/op`)
+	splitTotal = regexp.MustCompile(`: \d+ samples\s+([0-9.]+) us/op`)
+)
+
+// parseSplit reads bench/perfsplit.py's output: per class (and part of
+// class c) its share in percent and microseconds per op; "total": [100, us].
+func parseSplit(text string) map[string][2]float64 {
+	out := map[string][2]float64{}
+	for _, line := range strings.Split(text, "\n") {
+		if m := splitTotal.FindStringSubmatch(line); m != nil {
+			us, _ := strconv.ParseFloat(m[1], 64)
+			out["total"] = [2]float64{100, us}
+		}
+		m := splitClass.FindStringSubmatch(line)
+		if m == nil {
+			m = splitPart.FindStringSubmatch(line)
+		}
+		if m != nil {
+			pct, _ := strconv.ParseFloat(m[2], 64)
+			us, _ := strconv.ParseFloat(m[3], 64)
+			out[m[1]] = [2]float64{pct, us}
+		}
+	}
+	return out
 }
 
 func ratio(a, ref agg, f func(result) float64) float64 {
