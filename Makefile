@@ -1,6 +1,6 @@
 # The README's two set-up commands are scripts/demo and scripts/test; these
 # targets are shorthands, plus the benchmark suite.
-.PHONY: demo test bench bench-smoke blinding-load integv2 integv2-report
+.PHONY: demo test bench bench-smoke bench-server bench-server-smoke blinding-load integv2 integv2-report
 
 demo:
 	scripts/demo
@@ -16,6 +16,17 @@ bench:
 # Every benchmark once, tiny sizes: checks they run (CI does this).
 bench-smoke:
 	bench/run.sh -s -o bench/out/smoke
+
+# cmd/s2nd, s2n-tls's C s2nd and a crypto/tls server under the same load from
+# another process (full handshakes, resumptions, 1 KiB request/response, bulk;
+# concurrency 1 to 256; ECDSA and RSA), with perf profiles of the two s2nds
+# when perf is installed: bench/server-load.md (about 15 minutes). REPS=N rounds.
+bench-server:
+	bench/server-load.sh -r $(or $(REPS),3) $$(command -v perf >/dev/null && echo -p)
+
+# Every server and scenario of bench-server once, tiny windows (about 30 s).
+bench-server-smoke:
+	bench/server-load.sh -s
 
 # 60 s of 2,000 failing handshakes a second against a server on the binding
 # (blinding held by timers, SetMaxBlindedConns): bench/blinding-load.md.

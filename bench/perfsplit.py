@@ -8,7 +8,8 @@ driver or of the Go benchmark binary into where the CPU went:
   kernel       system calls (socketpair reads/writes), scheduling
   c            s2n-tls, libcrypto, libc: the work native s2n does too
 
-and print the top symbols of each Go class. Run it on a native profile and
+and print the top symbols of each Go class; class c is also split into
+s2n-tls (s2n_* symbols), libc and libcrypto (the rest). Run it on a native profile and
 a binding profile of the same benchmark to see what the binding adds. With
 OPS (how many ops the profiled run did) and FREQ (perf record -F), each class
 is also given in microseconds of CPU per op.
@@ -38,6 +39,16 @@ def classify(sym, dso):
     if GO_PREFIX.match(s) or s.startswith("github.com/") or s.startswith("go.uber.org/"):
         return "go-other"
     return "c"
+
+
+def c_part(sym, dso):
+    """The part of class "c" a symbol is in: s2n-tls (s2n_*), libc (its
+    shared objects) or libcrypto (AWS-LC or OpenSSL, linked in statically)."""
+    if sym.startswith("s2n_"):
+        return "s2n-tls"
+    if dso.startswith("libc.") or dso.startswith("libc-") or dso.startswith("ld-linux") or dso.startswith("libpthread"):
+        return "libc"
+    return "libcrypto"
 
 
 def split(data):
@@ -90,7 +101,7 @@ def main():
                           "--sort", "dso,sym", "--percent-limit", "0"],
                          capture_output=True, text=True, check=True).stdout
     line_re = re.compile(r"^\s+([0-9.]+)%\s+(\d+)\s+(\S+)\s+\[(.)\]\s+(.*?)\s*$")
-    classes, syms, total = Counter(), {}, 0
+    classes, syms, total, c_parts = Counter(), {}, 0, Counter()
     for line in out.splitlines():
         m = line_re.match(line)
         if not m:
@@ -101,12 +112,17 @@ def main():
         cls = "kernel" if kind == "k" else classify(sym, dso)
         classes[cls] += pct
         syms.setdefault(cls, Counter())[sym] += pct
+        if cls == "c":
+            c_parts[c_part(sym, dso)] += pct
     total = total or 1
     us = (lambda n: " %8.1f us/op" % (n / freq * 1e6 / ops)) if ops and freq else (lambda n: "")
     print("%s: %d samples%s" % (data, total, us(total)))
     for cls in ("c", "kernel", "go-runtime", "go-binding", "go-other"):
         print("  %-11s %6.2f%%%s" % (cls, 100.0 * classes[cls] / total, us(classes[cls])))
-    for cls in ("go-runtime", "go-binding", "kernel"):
+        if cls == "c":
+            for part in ("s2n-tls", "libcrypto", "libc"):
+                print("    of which %-9s %6.2f%%%s" % (part, 100.0 * c_parts[part] / total, us(c_parts[part])))
+    for cls in ("go-runtime", "go-binding", "kernel", "c"):
         if cls in syms:
             print("  top %s:" % cls)
             for sym, n in syms[cls].most_common(top):

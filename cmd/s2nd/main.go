@@ -124,6 +124,10 @@ Mode (default: print what clients send on stdout, send them stdin):
   -w, --https, --https-server
                             answer GET / with an HTML page of the connection's
                             parameters and the key offload statistics
+  -b, --https-bench N       with --https: answer each connection, without
+                            reading its request, with an HTTP/1.1 200 of N
+                            zero bytes, then close (s2n-tls's s2nd's
+                            throughput mode)
   -n, --negotiate           only run the handshake, then close
   -X, --max-conns[=N]       exit after N connections (-X alone, or -XN: 1, or N;
                             default 0: until interrupted). As getopt's optional
@@ -151,6 +155,7 @@ type options struct {
 	mutual     bool
 	echo       bool
 	https      bool
+	httpsBench int
 	maxConns   int
 	negotiate  bool
 	parallel   bool
@@ -204,6 +209,8 @@ func (o *options) register(fs *cli.FlagSet) {
 	cli.Alias(fs.FlagSet, "echo", "e")
 	fs.BoolVar(&o.https, "https", false, "answer GET with a page")
 	cli.Alias(fs.FlagSet, "https", "w", "https-server")
+	fs.IntVar(&o.httpsBench, "https-bench", 0, "with --https: send N bytes per connection")
+	cli.Alias(fs.FlagSet, "https-bench", "b")
 	fs.OptionalInt(&o.maxConns, "max-conns", "X", 1, "exit after N connections")
 	fs.BoolVar(&o.negotiate, "negotiate", false, "only run the handshake")
 	cli.Alias(fs.FlagSet, "negotiate", "n")
@@ -249,6 +256,10 @@ func (o *options) validate() error {
 	switch {
 	case o.echo && o.https:
 		return cli.Usagef("--echo and --https are exclusive")
+	case o.httpsBench < 0:
+		return cli.Usagef("--https-bench must not be negative")
+	case o.httpsBench > 0 && !o.https:
+		return cli.Usagef("--https-bench needs --https")
 	case o.maxConns < 0:
 		return cli.Usagef("--max-conns must not be negative")
 	case o.timeout <= 0:

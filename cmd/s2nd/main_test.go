@@ -180,6 +180,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"-n", "-e"}, "s2nd: --negotiate, --echo and --https are exclusive (see s2nd -h)\n"},
 		{[]string{"-Xfive"}, `s2nd: invalid boolean value "five" for -X: not an integer (see s2nd -h)` + "\n"},
 		{[]string{"-w", "-A", "h2"}, "s2nd: --https speaks HTTP/1.1 only: --alpn must be http/1.1 or absent (see s2nd -h)\n"},
+		{[]string{"-b", "10"}, "s2nd: --https-bench needs --https (see s2nd -h)\n"},
+		{[]string{"-w", "-b", "-1"}, "s2nd: --https-bench must not be negative (see s2nd -h)\n"},
 		{[]string{"--timeout", "0s"}, "s2nd: --timeout must be positive (see s2nd -h)\n"},
 		{[]string{"--cert", "a.pem", "--key", "a.key", "--cert", "b.pem"}, "s2nd: mismatched --cert (2) and --key (1) count: give them in pairs (see s2nd -h)\n"},
 		{[]string{"--cert", "a.pem", "--key", "a.key", "--cert", "b.pem", "--key", "b.key", "--pkcs11-key-label", "k"}, "s2nd: several --cert/--key pairs and --pkcs11-key-label are exclusive (see s2nd -h)\n"},
@@ -332,6 +334,26 @@ func TestHTTPS(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
 	require.Equal(t, cli.ExitOK, d.wait(t))
 	require.Regexp(t, ` alpn=http/1\.1 sni=localhost resumed=no peer-cert=- offloaded-ops=1 handshake=\S+ in=\d+ out=\d+$`, d.summary(t, 2))
+}
+
+// --https-bench answers each connection with N zero bytes after an HTTP
+// header, without reading a request, as s2n-tls's s2nd's -b does.
+func TestHTTPSBench(t *testing.T) {
+	d := startS2nd(t, "-w", "-b", "100000", "-X2")
+	for range 2 {
+		c, err := tls.Dial("tcp", d.addr, &tls.Config{RootCAs: d.trust(t)})
+		require.NoError(t, err)
+		require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
+		got, err := io.ReadAll(c)
+		c.Close()
+		require.NoError(t, err)
+		header := "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n"
+		require.True(t, strings.HasPrefix(string(got), header), "response starts %q", got[:min(len(got), 60)])
+		require.Equal(t, make([]byte, 100000), got[len(header):])
+	}
+	require.Equal(t, cli.ExitOK, d.wait(t))
+	require.Equal(t, 2, strings.Count(d.stdout.String(), "Sending 100000 bytes...\nDone. Closing connection.\n\n"), "stdout:\n%s", d.stdout)
+	require.Regexp(t, ` in=0 out=100043$`, d.summary(t, 2))
 }
 
 // Mutual authentication and TLS 1.2 RSA key exchange: the server's RSA key

@@ -85,7 +85,7 @@ type session struct {
 func (s *server) serve(ctx context.Context, l net.Listener) error {
 	stop := context.AfterFunc(ctx, func() { l.Close() })
 	defer stop()
-	if s.opts.https {
+	if s.opts.https && s.opts.httpsBench == 0 {
 		s.web = startWeb(s, l.Addr())
 		defer s.web.stop()
 	}
@@ -148,6 +148,10 @@ func (s *server) handle(ctx context.Context, id int, raw net.Conn) error {
 	}
 	s.served.Add(1)
 	switch {
+	case s.opts.httpsBench > 0:
+		err := s.benchResponse(c, sess)
+		s.report(sess, err)
+		return nil
 	case s.web != nil:
 		s.web.serve(c, sess)
 		return nil
@@ -312,6 +316,29 @@ func (s *server) stopReading(c *s2n.Conn, received <-chan error) error {
 		return err
 	}
 	return c.SetReadDeadline(time.Time{})
+}
+
+// benchResponse is --https-bench: as s2n-tls's s2nd's bench_handler, an
+// HTTP/1.1 200 header and --https-bench zero bytes in writes of 64 KiB,
+// whatever the client sent (its request is not read), with the same lines
+// on stdout. The caller's Close sends close_notify.
+func (s *server) benchResponse(c *s2n.Conn, sess *session) error {
+	n := s.opts.httpsBench
+	w := &countingWriter{w: c, n: &sess.out}
+	if _, err := fmt.Fprintf(w, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", n); err != nil {
+		return err
+	}
+	s.out.Printf("Sending %d bytes...", n)
+	buf := make([]byte, 64<<10)
+	for n > 0 {
+		chunk := min(n, len(buf))
+		if _, err := w.Write(buf[:chunk]); err != nil {
+			return err
+		}
+		n -= chunk
+	}
+	s.out.Printf("Done. Closing connection.\n")
+	return nil
 }
 
 // report prints the connection's summary line.

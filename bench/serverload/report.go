@@ -1,0 +1,417 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// agg is the rounds of one case.
+type agg struct {
+	c  runCase
+	rs []result
+}
+
+func (a agg) ok() bool { return len(a.rs) > 0 }
+
+// med is the median (and range) of f over the rounds.
+func (a agg) med(f func(result) float64) (mid, lo, hi float64) {
+	v := make([]float64, len(a.rs))
+	for i, r := range a.rs {
+		v[i] = f(r)
+	}
+	slices.Sort(v)
+	n := len(v)
+	if n == 0 {
+		return 0, 0, 0
+	}
+	if n%2 == 1 {
+		mid = v[n/2]
+	} else {
+		mid = (v[n/2-1] + v[n/2]) / 2
+	}
+	return mid, v[0], v[n-1]
+}
+
+func (a agg) errors() int {
+	n := 0
+	for _, r := range a.rs {
+		n += r.errors
+	}
+	return n
+}
+
+// unit: per-op scale of a scenario's rates and CPU.
+type unit struct {
+	rateName string                 // column header
+	rate     func(r result) float64 // operations (or MiB) per second
+	cpuName  string
+	cpu      func(r result) float64 // CPU-seconds per 1000 ops (or per GiB)
+	perCPU   func(r result) float64 // work per CPU-second (higher is better)
+	latName  string
+}
+
+func unitOf(scenario string) unit {
+	switch scenario {
+	case "rr":
+		return unit{"requests/s", result.rate, "CPU-s / 1000 req", cpuPer1000, result.perCPU, "request latency"}
+	case "bulk":
+		mib := func(r result) float64 { return float64(r.bytes) / (1 << 20) / r.window.Seconds() }
+		perGiB := func(r result) float64 {
+			if r.bytes == 0 {
+				return 0
+			}
+			return r.cpu.Seconds() / (float64(r.bytes) / (1 << 30))
+		}
+		perCPU := func(r result) float64 {
+			if r.cpu <= 0 {
+				return 0
+			}
+			return float64(r.bytes) / (1 << 30) / r.cpu.Seconds()
+		}
+		return unit{"MiB/s", mib, "CPU-s / GiB", perGiB, perCPU, "connection time"}
+	}
+	return unit{"handshakes/s", result.rate, "CPU-s / 1000 hs", cpuPer1000, result.perCPU, "connection time"}
+}
+
+func cpuPer1000(r result) float64 {
+	if r.ops == 0 {
+		return 0
+	}
+	return r.cpu.Seconds() / float64(r.ops) * 1000
+}
+
+type section struct {
+	title, scenario, cert string
+}
+
+func sections(o *options) []section {
+	var out []section
+	for _, s := range o.scenarios {
+		switch s {
+		case "full":
+			out = append(out, section{"Full TLS 1.3 handshakes, ECDSA P-256", s, "ecdsa"}, section{"Full TLS 1.3 handshakes, RSA-2048", s, "rsa"})
+		case "resume":
+			out = append(out, section{"TLS 1.3 resumptions (session tickets), ECDSA P-256", s, "ecdsa"}, section{"TLS 1.3 resumptions (session tickets), RSA-2048", s, "rsa"})
+		case "rr":
+			out = append(out, section{fmt.Sprintf("1 KiB request/response, %d per connection, ECDSA P-256", o.rr), s, "ecdsa"})
+		case "bulk":
+			out = append(out, section{fmt.Sprintf("Bulk: %s per connection, ECDSA P-256", size(o.bulk)), s, "ecdsa"})
+		}
+	}
+	return out
+}
+
+func size(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// target is one of the issue's goals, checked per concurrency.
+type target struct {
+	name     string
+	scenario string
+	cert     string
+	vs       string // kindC or kindGo
+	min      float64
+}
+
+var targets = withNoMlock([]target{
+	{"per CPU-second >= 0.95x C s2nd, full handshakes ECDSA", "full", "ecdsa", kindC, 0.95},
+	{"per CPU-second >= 0.95x C s2nd, full handshakes RSA", "full", "rsa", kindC, 0.95},
+	{"per CPU-second >= 0.95x C s2nd, resumptions ECDSA", "resume", "ecdsa", kindC, 0.95},
+	{"per CPU-second >= 0.95x C s2nd, resumptions RSA", "resume", "rsa", kindC, 0.95},
+	{"per CPU-second >= 0.95x C s2nd, 1 KiB request/response (relay)", "rr", "ecdsa", kindC, 0.95},
+	{"per CPU-second >= 0.95x C s2nd, bulk", "bulk", "ecdsa", kindC, 0.95},
+	{">= crypto/tls, full handshakes ECDSA", "full", "ecdsa", kindGo, 1},
+	{">= 1.4x crypto/tls, full handshakes RSA", "full", "rsa", kindGo, 1.4},
+	{">= crypto/tls, resumptions ECDSA", "resume", "ecdsa", kindGo, 1},
+	{">= crypto/tls, resumptions RSA", "resume", "rsa", kindGo, 1},
+})
+
+// withNoMlock adds, after each C s2nd target, the same against C s2nd with
+// S2N_DONT_MLOCK=1.
+func withNoMlock(ts []target) []target {
+	var out []target
+	for _, t := range ts {
+		out = append(out, t)
+		if t.vs == kindC {
+			t.name = strings.Replace(t.name, "C s2nd", "C s2nd with S2N_DONT_MLOCK=1", 1)
+			t.vs = kindCNoMlock
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func writeReport(o *options, all []runCase, results map[string][]result, prof []profile, elapsed time.Duration) error {
+	get := func(c runCase) agg { return agg{c, results[c.String()]} }
+	find := func(scenario, cert, kind string, relay bool, conc int) agg {
+		return get(runCase{scenario, cert, kind, relay, conc})
+	}
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+
+	p("# A server under load: cmd/s2nd, s2n-tls's C s2nd, crypto/tls\n\n")
+	p("Generated by `make bench-server` (bench/server-load.sh, bench/serverload) on %s in %s", time.Now().UTC().Format("2006-01-02 15:04 MST"), elapsed.Round(time.Second))
+	if o.smoke {
+		p(" in smoke mode (-s: tiny windows; the numbers mean nothing)")
+	}
+	p(".\n\n")
+	p("**Machine: %s, %d cores, shared with other jobs while this ran: the numbers are noisy.** "+
+		"The load generator runs on the same cores as the server, so rates (and latencies) depend on how much CPU the "+
+		"clients and the other jobs took; the server's CPU time per operation depends much less on that, and the "+
+		"comparisons below use it first.\n\n", cpuModel(), runtime.NumCPU())
+	p("- %d round(s); each round starts every case once with a fresh server process, the servers in a rotating order; "+
+		"every run loads the server until its first operation completes and then for %v more (not measured), then "+
+		"measures a %v window: the operations that end in it and the server's CPU time in it. Tables give the median "+
+		"of the rounds and, in brackets, their range.\n", o.rounds, o.warm, o.dur)
+	p("- Servers: **cmd/s2nd** (this binding; `--parallelize`, a goroutine per connection), **C s2nd** " +
+		"(s2n-tls's own utility from scripts/build-s2n-utils, which serves one connection at a time; its `--parallelize` " +
+		"forks a process per connection whose CPU its rusage does not count, and it listens with a backlog of 1, so it " +
+		"runs at concurrency 1 only and is compared **per CPU-second**), **C s2nd (S2N_DONT_MLOCK)** (the same with " +
+		"S2N_DONT_MLOCK=1: s2n's default allocator mmaps, mlocks and madvises every allocation, costly system calls the " +
+		"binding's Go memory callbacks do not make, so both are shown), **crypto/tls** (bench/tlsserver, a goroutine " +
+		"per connection). Same certificate (bench/gencerts.sh, made for the run), s2n policy `default_tls13` " +
+		"(crypto/tls: TLS 1.3 only, its defaults otherwise), `-s` (no blinding delay), `-T` unless resuming.\n")
+	p("- Clients: crypto/tls in this process, TLS 1.3, offering P-256 only, verifying the certificate; one goroutine " +
+		"per concurrent connection, each starting its next operation when the last ends.\n")
+	p("- CPU: utime+stime (+cutime+cstime) of the server process from /proc/PID/stat at the ends of the window "+
+		"(clock ticks of 1/%d s). Per CPU-second = operations (or GiB) per second of the server's CPU.\n", clkTck())
+	p("- full: connect, handshake, read until the server closes (s2nd `-n`); latency is connect to close. "+
+		"resume: the same with tickets on; each client resumes with the last ticket it got. "+
+		"rr: a full handshake, then %d requests of 1 KiB each answered with 1 KiB; C s2nd has no echo mode, so "+
+		"\"relay\" runs both s2nds in their default mode (the client's bytes to stdout, stdin to the client) with this "+
+		"process answering each 1 KiB seen on stdout with 1 KiB on stdin (pipe I/O in the server's CPU, one connection "+
+		"at a time); cmd/s2nd (echo) and crypto/tls echo. bulk: a full handshake, then the server sends an HTTP header "+
+		"and %s (s2nd `-w -b N`); its CPU includes the handshake.\n\n", o.rr, size(o.bulk))
+
+	// Targets.
+	p("## Targets\n\n")
+	p("Ratio of cmd/s2nd's work per server CPU-second to the other server's (C s2nd: its concurrency-1 run; " +
+		"crypto/tls: the same concurrency); rate ratios are in the sections below.\n\n")
+	p("| target | concurrency: ratio | met |\n|---|---|---|\n")
+	for _, t := range targets {
+		if !slices.Contains(o.scenarios, t.scenario) {
+			continue
+		}
+		u := unitOf(t.scenario)
+		var cells []string
+		met, any := true, false
+		for _, n := range o.conc {
+			ours := find(t.scenario, t.cert, kindOurs, false, n)
+			var ref agg
+			if t.vs != kindGo {
+				if t.scenario == "rr" {
+					if n != o.conc[0] {
+						continue
+					}
+					ours = find(t.scenario, t.cert, kindOurs, true, n)
+				}
+				ref = find(t.scenario, t.cert, t.vs, t.scenario == "rr", o.conc[0])
+			} else {
+				ref = find(t.scenario, t.cert, kindGo, false, n)
+			}
+			if !ours.ok() || !ref.ok() {
+				continue
+			}
+			r := ratio(ours, ref, u.perCPU)
+			any = true
+			if !(r >= t.min) { // NaN: not measured, not met
+				met = false
+			}
+			cells = append(cells, fmt.Sprintf("%d: %.2f", n, r))
+		}
+		verdict := "no data"
+		if any {
+			verdict = map[bool]string{true: "yes", false: "**no**"}[met]
+		}
+		p("| %s | %s | %s |\n", t.name, strings.Join(cells, ", "), verdict)
+	}
+	p("\n")
+
+	for _, s := range sections(o) {
+		u := unitOf(s.scenario)
+		p("## %s\n\n", s.title)
+		p("| server | conc | %s | p50 %s | p99 %s | %s | ours/C per CPU-s | ours/C (no mlock) per CPU-s | ours/crypto-tls per CPU-s | ours/crypto-tls rate |\n",
+			u.rateName, u.latName, u.latName, u.cpuName)
+		p("|---|---:|---|---:|---:|---|---:|---:|---:|---:|\n")
+		var details []string
+		for _, c := range all {
+			if c.scenario != s.scenario || c.cert != s.cert {
+				continue
+			}
+			a := get(c)
+			if !a.ok() {
+				continue
+			}
+			rate, rlo, rhi := a.med(u.rate)
+			cpu, clo, chi := a.med(u.cpu)
+			p50, _, _ := a.med(func(r result) float64 { return float64(r.p50) })
+			p99, _, _ := a.med(func(r result) float64 { return float64(r.p99) })
+			vsC, vsCN, vsGo, vsGoRate := "", "", "", ""
+			if c.kind == kindOurs {
+				if cref := find(c.scenario, c.cert, kindC, c.relay, o.conc[0]); cref.ok() && (c.scenario != "rr" || c.relay) {
+					vsC = fmt.Sprintf("%.2f", ratio(a, cref, u.perCPU))
+				}
+				if cref := find(c.scenario, c.cert, kindCNoMlock, c.relay, o.conc[0]); cref.ok() && (c.scenario != "rr" || c.relay) {
+					vsCN = fmt.Sprintf("%.2f", ratio(a, cref, u.perCPU))
+				}
+				if gref := find(c.scenario, c.cert, kindGo, false, c.conc); gref.ok() && !c.relay {
+					vsGo = fmt.Sprintf("%.2f", ratio(a, gref, u.perCPU))
+					vsGoRate = fmt.Sprintf("%.2f", ratio(a, gref, u.rate))
+				}
+			}
+			name := c.server()
+			if n := a.errors(); n > 0 {
+				name += fmt.Sprintf(" (%d errors)", n)
+			}
+			if c.scenario == "resume" {
+				res, _, _ := a.med(func(r result) float64 { return 100 * float64(r.resumed) / float64(max(r.ops, 1)) })
+				name += fmt.Sprintf(" (%.0f%% resumed)", res)
+			}
+			p("| %s | %d | %s [%s–%s] | %s | %s | %s [%s–%s] | %s | %s | %s | %s |\n", name, c.conc,
+				num(rate), num(rlo), num(rhi), dur(p50), dur(p99), num3(cpu), num3(clo), num3(chi), vsC, vsCN, vsGo, vsGoRate)
+			if c.conc == o.conc[0] && a.rs[0].detail != "" {
+				details = append(details, fmt.Sprintf("%s: %s", c.server(), a.rs[0].detail))
+			}
+		}
+		p("\nNegotiated: %s.\n\n", strings.Join(details, "; "))
+	}
+
+	if len(prof) > 0 {
+		writeProfiles(&b, prof)
+	} else {
+		p("## Profile\n\nNot recorded in this run (bench/server-load.sh -p, needs perf).\n")
+	}
+	if o.out == "-" {
+		_, err := os.Stdout.WriteString(b.String())
+		return err
+	}
+	return os.WriteFile(o.out, []byte(b.String()), 0o644)
+}
+
+func writeProfiles(b *strings.Builder, prof []profile) {
+	fmt.Fprintf(b, "## Profile: where cmd/s2nd's CPU goes\n\n")
+	fmt.Fprintf(b, "`perf record -F %d -g` attached to the server process for one extra window each (perf's own cost "+
+		"inflates that window's CPU, so these runs are not in the tables above), split by bench/perfsplit.py: "+
+		"**c** is s2n-tls, AWS-LC and libc (the work the C s2nd does too; the *of which* lines split it), "+
+		"**kernel** is system calls (TCP, pipes) and scheduling, **go-runtime** the Go runtime (scheduler, cgo "+
+		"transitions, GC, allocation), **go-binding** this package and its cgo stubs, **go-other** cmd/s2nd and "+
+		"other Go packages. Microseconds of CPU per operation of the window.\n\n", perfFreq)
+	fmt.Fprintf(b, "| profile | ops | CPU/op (/proc) | seen by perf | kernel | Go runtime | binding | cmd/s2nd, other Go | s2n-tls | libcrypto | libc |\n")
+	fmt.Fprintf(b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, pr := range prof {
+		sh := parseSplit(pr.split)
+		cell := func(k string) string {
+			v, ok := sh[k]
+			if !ok {
+				return "?"
+			}
+			if v[1] < 10 {
+				return fmt.Sprintf("%.0f%% (%.1f µs)", v[0], v[1])
+			}
+			return fmt.Sprintf("%.0f%% (%.0f µs)", v[0], v[1])
+		}
+		perOp := 0.0
+		if pr.res.ops > 0 {
+			perOp = pr.res.cpu.Seconds() / float64(pr.res.ops) * 1e6
+		}
+		fmt.Fprintf(b, "| %s %s, conc %d | %d | %.1f µs | %.1f µs | %s | %s | %s | %s | %s | %s | %s |\n",
+			pr.c.server(), pr.c.scenario, pr.c.conc, pr.res.ops, perOp, sh["total"][1],
+			cell("kernel"), cell("go-runtime"), cell("go-binding"), cell("go-other"), cell("s2n-tls"), cell("libcrypto"), cell("libc"))
+	}
+	fmt.Fprintf(b, "\nperf's samples cover less of the Go servers' CPU than /proc counts (compare the two CPU columns); "+
+		"the shares are of what perf saw. The top symbols per class:\n\n")
+	for _, pr := range prof {
+		fmt.Fprintf(b, "<details><summary>%s %s %s, concurrency %d (%d operations)</summary>\n\n```\n%s```\n</details>\n\n",
+			pr.c.server(), pr.c.scenario, pr.c.cert, pr.c.conc, pr.res.ops, pr.split)
+	}
+}
+
+var (
+	splitClass = regexp.MustCompile(`^  (c|kernel|go-runtime|go-binding|go-other)\s+([0-9.]+)%\s+([0-9.]+) us/op`)
+	splitPart  = regexp.MustCompile(`^    of which (\S+)\s+([0-9.]+)%\s+([0-9.]+) us/op`)
+	splitTotal = regexp.MustCompile(`: \d+ samples\s+([0-9.]+) us/op`)
+)
+
+// parseSplit reads bench/perfsplit.py's output: per class (and part of
+// class c) its share in percent and microseconds per op; "total": [100, us].
+func parseSplit(text string) map[string][2]float64 {
+	out := map[string][2]float64{}
+	for _, line := range strings.Split(text, "\n") {
+		if m := splitTotal.FindStringSubmatch(line); m != nil {
+			us, _ := strconv.ParseFloat(m[1], 64)
+			out["total"] = [2]float64{100, us}
+		}
+		m := splitClass.FindStringSubmatch(line)
+		if m == nil {
+			m = splitPart.FindStringSubmatch(line)
+		}
+		if m != nil {
+			pct, _ := strconv.ParseFloat(m[2], 64)
+			us, _ := strconv.ParseFloat(m[3], 64)
+			out[m[1]] = [2]float64{pct, us}
+		}
+	}
+	return out
+}
+
+func ratio(a, ref agg, f func(result) float64) float64 {
+	x, _, _ := a.med(f)
+	y, _, _ := ref.med(f)
+	if x == 0 || y == 0 {
+		return math.NaN() // no CPU time measured (too short a window)
+	}
+	return x / y
+}
+
+func num(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+func num3(v float64) string { return fmt.Sprintf("%.3g", v) }
+
+func dur(ns float64) string {
+	d := time.Duration(ns)
+	switch {
+	case d >= 10*time.Millisecond:
+		return d.Round(100 * time.Microsecond).String()
+	case d >= 100*time.Microsecond:
+		return d.Round(time.Microsecond).String()
+	}
+	return d.Round(100 * time.Nanosecond).String()
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				return strings.TrimSpace(v)
+			}
+		}
+	}
+	if out, err := exec.Command("uname", "-m").Output(); err == nil {
+		return strings.TrimSpace(string(out))
+	}
+	return "unknown CPU"
+}
