@@ -88,8 +88,9 @@ def main():
     ap.add_argument("-i", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
     ap.add_argument("-o", default="INTEROP.md")
     ap.add_argument("--check", action="store_true",
-                    help="exit 1 unless every collected case has a result in every pairing present "
-                         "and every case passes with C/C (scripts/test's smoke run)")
+                    help="exit 1 unless every collected case has a result in every pairing present, "
+                         "every test file has a case that passes with C/C (the runner works), and no "
+                         "case passes with C/C and fails with ours (scripts/test's curated run)")
     a = ap.parse_args()
 
     data = {}
@@ -303,8 +304,18 @@ def main():
                 problems.append("%s: no case collected" % key)
             if missing:
                 problems.append("%s: %d collected cases have no result, e.g. %s" % (key, len(missing), missing[0]))
-            if key == "c-c" and passed != len(ids):
-                problems.append("c-c: %d of %d cases fail with the C tools" % (len(ids) - passed, len(ids)))
+            if key == "c-c":
+                for f in files:
+                    fids = base_collected.get(f, [])
+                    if fids and not any(outs.get(i) == "passed" for i in fids):
+                        problems.append("c-c: no case of %s passes with the C tools" % f)
+                cfail = [i for i in ids if outs.get(i) != "passed"]
+                for i in cfail:
+                    print("report.py: c-c: fails with the C tools too (the reference's own): %s" % i, file=sys.stderr)
+            else:
+                regress = [i for i in ids if base_out.get(i) == "passed" and outs.get(i) not in (None, "passed")]
+                for i in regress:
+                    problems.append("%s: passes with C/C, fails with ours: %s" % (key, i))
         if problems:
             sys.exit("report.py: check failed:\n  " + "\n  ".join(problems))
 
