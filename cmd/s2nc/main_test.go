@@ -13,8 +13,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -210,16 +212,16 @@ func TestSendAgainstGoServer(t *testing.T) {
 	srv := clitest.NewECDSACert(t, t.TempDir(), "server")
 	cfg := serverConfig(srv)
 	cfg.NextProtos = []string{"h2"}
-	var sni string
+	var sni atomic.Value // the server's goroutine writes it; only TCP orders it before the read
 	cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
-		sni = hello.ServerName
+		sni.Store(hello.ServerName)
 		return nil, nil
 	}
 	host, port := goServer(t, cfg, echo)
 	code, stdout, stderr := runS2nc("", "-f", srv.CertFile, "-a", "http/1.1,h2", host, port, "--send", "hello\n")
 	require.Equal(t, cli.ExitOK, code, stderr)
 	require.Equal(t, "hello\n", stdout)
-	require.Equal(t, "localhost", sni)
+	require.Equal(t, "localhost", sni.Load())
 	require.Regexp(t, `^s2nc: connected to localhost:`+port+` \(127\.0\.0\.1:`+port+`\) in \S+
   protocol                  TLS1\.3
   cipher suite              TLS_\S+
@@ -463,9 +465,14 @@ func TestClientKeyOffloaded(t *testing.T) {
 
 func TestGet(t *testing.T) {
 	srv := clitest.NewECDSACert(t, t.TempDir(), "server")
-	var protos []string
+	var (
+		mu     sync.Mutex // the handler's goroutines write protos; only TCP orders that before the reads
+		protos []string
+	)
 	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
 		protos = append(protos, r.Proto+" "+r.TLS.NegotiatedProtocol+" "+r.Host)
+		mu.Unlock()
 		if r.URL.Path != "/hello" {
 			http.NotFound(w, r)
 			return
@@ -486,8 +493,11 @@ func TestGet(t *testing.T) {
 	require.Contains(t, stderr, "  ALPN                      http/1.1\n")
 	require.Contains(t, stderr, "s2nc: GET /hello: HTTP/1.1 200 OK (text/plain)\n")
 	require.Regexp(t, `(?s)resumed +no\n.*resumed +yes\n`, stderr)
-	require.Len(t, protos, reconnects+1)
-	for _, p := range protos {
+	mu.Lock()
+	got := slices.Clone(protos)
+	mu.Unlock()
+	require.Len(t, got, reconnects+1)
+	for _, p := range got {
 		require.Equal(t, "HTTP/1.1 http/1.1 localhost:"+port, p)
 	}
 
