@@ -109,6 +109,11 @@ TLS:
       --non-blocking        accepted (the binding's I/O is always non-blocking)
       --enter-fips-mode     fail unless s2n-tls runs in FIPS mode (a FIPS
                             build); prints "s2nc entered FIPS mode"
+      --ktls                after the handshake, hand the keys to the
+                            kernel's TLS (kTLS) where it offers it (AES-GCM,
+                            TLS 1.2); the connection's parameters end with a
+                            "kTLS send:"/"kTLS recv:" line each, "on" or
+                            "off (why)" (s2n-tls's tools have no such flag)
       --timeout DUR         bound on connect and handshake, and on the whole
                             exchange except --echo (default 30s)
       --linger DUR          TLS 1.2 has no half-close: after sending, read the

@@ -117,6 +117,11 @@ TLS:
       --non-blocking        accepted (the binding's I/O is always non-blocking)
       --enter-fips-mode     fail unless s2n-tls runs in FIPS mode (a FIPS
                             build); prints "s2nd entered FIPS mode"
+      --ktls                after the handshake, hand the keys to the
+                            kernel's TLS (kTLS) where it offers it (AES-GCM,
+                            TLS 1.2); the connection's parameters end with a
+                            "kTLS send:"/"kTLS recv:" line each, "on" or
+                            "off (why)" (s2n-tls's tools have no such flag)
       --timeout DUR         handshake timeout (default 10s)
 
 Mode (default: print what clients send on stdout, send them stdin):

@@ -958,3 +958,44 @@ func TestClientClosesWithoutCloseNotify(t *testing.T) {
 	require.Equal(t, 2, strings.Count(clientData(d.stdout.String()), "no goodbye\n"))
 	require.NotContains(t, d.stderr.String(), "Error reading from connection")
 }
+
+// TestKTLS: with --ktls, s2nd tries kTLS after each handshake and says per
+// direction what happened; the connection works either way. A TLS 1.2
+// AES-GCM connection (what kTLS takes without s2n's unsafe TLS 1.3 switch):
+// where the kernel offers the TLS upper-layer protocol, "on"; where it
+// does not (this project's CI machines), "off" with s2n's
+// S2N_ERR_KTLS_ENABLE, and s2nd goes on in userspace. A TLS 1.3
+// connection is refused by s2n whatever the kernel.
+func TestKTLS(t *testing.T) {
+	d := startS2nd(t, "-X2", "-e", "--ktls", "-c", "default")
+	kernel := s2n.KernelTLSAvailable()
+	t.Logf("the kernel offers the tls upper-layer protocol: %v", kernel)
+	for i, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		c, err := tls.Dial("tcp", d.addr, &tls.Config{RootCAs: d.trust(t), MinVersion: v, MaxVersion: v,
+			CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}})
+		require.NoError(t, err)
+		_, err = io.WriteString(c, "through kTLS or not\n")
+		require.NoError(t, err)
+		got := make([]byte, len("through kTLS or not\n"))
+		_, err = io.ReadFull(c, got)
+		require.NoError(t, err, "the echo comes back either way")
+		require.Equal(t, "through kTLS or not\n", string(got))
+		c.Close()
+		d.summary(t, i+1)
+	}
+	require.Equal(t, cli.ExitOK, d.wait(t))
+	out := d.stdout.String()
+	lines := regexp.MustCompile(`(?m)^kTLS (send|recv): (.*)$`).FindAllStringSubmatch(out, -1)
+	require.Len(t, lines, 4, "two lines per connection:\n%s", out)
+	for i, l := range lines {
+		t.Logf("connection %d: kTLS %s: %s", i/2+1, l[1], l[2])
+		switch {
+		case i >= 2: // TLS 1.3 without EnableKTLSUnsafeTLS13
+			require.Contains(t, l[2], "off (")
+		case kernel:
+			require.Equal(t, "on", l[2])
+		default:
+			require.Contains(t, l[2], "S2N_ERR_KTLS_ENABLE")
+		}
+	}
+}

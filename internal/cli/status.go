@@ -65,7 +65,24 @@ func ConnectionInfo(w io.Writer, c *s2n.Conn) {
 	}
 	status, _ := conn.EarlyDataStatus()
 	fmt.Fprintf(&b, "Early Data status: %s\n", earlyDataName(status))
+	writeKTLS(&b, c.KTLS())
 	io.WriteString(w, b.String())
+}
+
+// writeKTLS adds, after --ktls (s2n-tls's tools have no such flag), a line
+// per direction: "kTLS send: on", or "off" with why s2n or the kernel
+// refused. Nothing without --ktls.
+func writeKTLS(b *strings.Builder, st s2n.KTLSStatus) {
+	line := func(dir string, on bool, err error) {
+		switch {
+		case on:
+			fmt.Fprintf(b, "kTLS %s: on\n", dir)
+		case err != nil:
+			fmt.Fprintf(b, "kTLS %s: off (%v)\n", dir, err)
+		}
+	}
+	line("send", st.Send, st.SendErr)
+	line("recv", st.Recv, st.RecvErr)
 }
 
 // eccCurves are the groups s2n_connection_get_curve names; any other group

@@ -54,6 +54,10 @@ type TLSFlags struct {
 	// EnterFIPS is --enter-fips-mode: check that s2n runs in FIPS mode
 	// (see RequireFIPS).
 	EnterFIPS bool
+	// KTLS is --ktls: the connection hands its keys to the kernel's TLS
+	// after the handshake where the kernel offers it
+	// (Config.EnableConnKTLS), and the connection info says what happened.
+	KTLS bool
 	// Verbose turns on the commands' own status lines on stderr, in
 	// addition to s2n-tls's tools' lines on stdout (-v, --verbose).
 	Verbose bool
@@ -91,6 +95,7 @@ func (f *TLSFlags) Register(fs *flag.FlagSet, alpnShort []string, caShort string
 	Alias(fs, "psk", "P")
 	fs.BoolVar(&f.NonBlocking, "non-blocking", false, "accepted; the binding's I/O is always non-blocking")
 	fs.BoolVar(&f.EnterFIPS, "enter-fips-mode", false, "fail unless s2n runs in FIPS mode")
+	fs.BoolVar(&f.KTLS, "ktls", false, "after the handshake, hand the keys to the kernel's TLS (kTLS) where it offers it; the connection info says whether it did")
 	fs.BoolVar(&f.Verbose, "verbose", false, "also print this command's own status lines on stderr")
 	Alias(fs, "verbose", "v")
 }
@@ -204,6 +209,11 @@ func (f *TLSFlags) Apply(cfg *s2n.Config) error {
 	}
 	if err := f.applyTrust(cfg); err != nil {
 		return err
+	}
+	if f.KTLS {
+		if err := cfg.EnableConnKTLS(true, true); err != nil {
+			return fmt.Errorf("--ktls: %w", err)
+		}
 	}
 	for _, p := range f.PSKs {
 		if err := cfg.AddPSK(p.Identity, p.Secret, p.HMAC); err != nil {
