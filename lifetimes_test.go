@@ -362,12 +362,13 @@ func TestSignerNotCalledAfterAbandon(t *testing.T) {
 	signer := &faultySigner{key: ec.signer}
 	entered, release := make(chan struct{}), make(chan struct{})
 	ended := make(chan struct{})
-	testHookKeyOp = func() func() {
+	hook := func() func() {
 		close(entered)
 		<-release
 		return func() { close(ended) }
 	}
-	defer func() { testHookKeyOp = nil }()
+	testHookKeyOp.Store(&hook)
+	defer testHookKeyOp.Store(nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	addr, served := serveResults(t, signerConfig(t, "default_tls13", ec, signer), 1, func(c *Conn) error {
 		return c.HandshakeContext(ctx)

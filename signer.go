@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // AddCertChainWithSigner adds a certificate chain whose private key is a
@@ -227,7 +228,7 @@ func (o *AsyncPkeyOp) PerformWithSigner(conn *Connection, key crypto.Signer) err
 // testHookKeyOp, when set by a test, runs in runKeyOp before the liveness
 // check that precedes the key's call; what it returns runs when runKeyOp
 // returns.
-var testHookKeyOp func() (returned func())
+var testHookKeyOp atomic.Pointer[func() (returned func())]
 
 // runKeyOp asks the key, then applies its answer under the connection's
 // lock, or records why it could not. The key is not asked for an op whose
@@ -244,8 +245,8 @@ func (st *configState) runKeyOp(conn *Connection, op *AsyncPkeyOp, entry *signer
 			return
 		}
 	}
-	if testHookKeyOp != nil {
-		defer testHookKeyOp()()
+	if hook := testHookKeyOp.Load(); hook != nil { // atomic: key ops of earlier tests may still run
+		defer (*hook)()()
 	}
 	if !op.live() {
 		return
