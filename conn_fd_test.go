@@ -118,8 +118,12 @@ func TestConnTransportPath(t *testing.T) {
 		fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_SEQPACKET, 0)
 		require.NoError(t, err)
 		defer syscall.Close(fds[1])
-		c, err := net.FileConn(os.NewFile(uintptr(fds[0]), "seqpacket"))
-		syscall.Close(fds[0])
+		// Closed through its *os.File: closed with syscall.Close, the
+		// descriptor's number would be closed again by the File's cleanup
+		// after the garbage collector ran, by then another socket's.
+		f := os.NewFile(uintptr(fds[0]), "seqpacket")
+		c, err := net.FileConn(f) // a dup
+		f.Close()
 		require.NoError(t, err)
 		require.IsType(t, &net.UnixConn{}, c)
 		ec, _, _ := testKeys(t)
