@@ -351,6 +351,11 @@ func (c *Conn) handshakeContext(ctx context.Context, early []byte, earlyOnly boo
 		err = ctx.Err()
 	case err != nil && c.closed.Load() && !errors.Is(err, net.ErrClosed):
 		err = fmt.Errorf("%w: %w", net.ErrClosed, err)
+	case err == nil && c.closed.Load():
+		// Closed meanwhile (from a callback, on the socket path, the socket
+		// is closed by another goroutine, which the handshake may outrun):
+		// the handshake did not give a usable connection.
+		err = fmt.Errorf("%w: the Conn was closed during its handshake", net.ErrClosed)
 	}
 	if err != nil {
 		c.handshakeErr = err
