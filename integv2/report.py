@@ -32,6 +32,23 @@ PAIRINGS = [
     ("go-c", "Go s2nc / C s2nd"),
     ("c-go", "C s2nc / Go s2nd"),
 ]
+# Test files whose cases pass with the C tools and fail with ours for a reason
+# that is not in our s2nc/s2nd: the report says it next to the cases. The C
+# tools are s2n-tls v1.3.33; ours link the pinned, newer s2n-tls.
+WHY_C_PASSES_GO_FAILS = {
+    "test_pq_handshake.py": "every failing case asks s2nd or s2nc for a TLS 1.2 "
+    "post-quantum policy (KMS-PQ-TLS-*, PQ-SIKE-TEST-*, PQ-TLS-1-0-2020-12) that "
+    "the s2n-tls our commands link refuses (\"Deprecated security policy\"); "
+    "the cases without such a policy pass.",
+    "test_cross_compatibility.py": "a session ticket issued by one side is "
+    "resumed by the other, and one side is always the suite's own C tools "
+    "(s2n-tls v1.3.33, as s2nc_head/s2nd_head): our tools do not resume "
+    "the v1.3.33 tools' tickets nor they ours. The same cases pass when both "
+    "sides are v1.3.33 (C/C). Giving our s2nd the C tool's built-in ticket "
+    "key and key name changed nothing (tried, not kept); the likely cause, "
+    "not confirmed, is the change of s2n-tls's ticket format between the "
+    "two versions.",
+}
 LIST_MAX = 30  # cases listed per file and direction; the rest are counted
 
 FLAG_ERRORS = [
@@ -219,6 +236,9 @@ def main():
             any_diff = True
             L.append("#### %s" % f)
             L.append("")
+            if cg and f in WHY_C_PASSES_GO_FAILS:
+                L.append("Why: " + WHY_C_PASSES_GO_FAILS[f])
+                L.append("")
             if cg:
                 L += case_list(cg, "- %d pass with C and fail with %s:" % (len(cg), k))
             if gc:
