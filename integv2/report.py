@@ -48,6 +48,10 @@ WHY_C_PASSES_GO_FAILS = {
     "key and key name changed nothing (tried, not kept); the likely cause, "
     "not confirmed, is the change of s2n-tls's ticket format between the "
     "two versions.",
+    "test_renegotiate.py": "every case runs s2nc against openssl s_server "
+    "(so in c-go no tool of ours takes part: it is C s2nc against openssl); "
+    "the cases hang on openssl's timing (5 s timeouts) and some flip from run "
+    "to run with the C tools too (see C/C's failures of this file).",
 }
 LIST_MAX = 30  # cases listed per file and direction; the rest are counted
 
