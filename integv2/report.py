@@ -153,6 +153,19 @@ def main():
             commit.group(1) if commit else "?"))
     L.append("")
 
+    subsets = {}
+    for key, _ in PAIRINGS:
+        if key in data:
+            for f, k in re.findall(r"^subset: ([^:]+): (.*)$", data[key][3], re.M):
+                subsets.setdefault(f, set()).add(k)
+    if subsets:
+        L.append("These runs cover a subset of the suite's cases (`scripts/integv2 -L`), the same in")
+        L.append("every pairing unless a file shows two expressions; per file, its pytest `-k` expression:")
+        L.append("")
+        for f in sorted(subsets):
+            L.append("- %s: %s" % (f, " | ".join("`%s`" % k for k in sorted(subsets[f]))))
+        L.append("")
+
     skipped = sorted(set(re.findall(r"^not run: (.*)$", data["c-c"][3], re.M)))
     if skipped:
         L.append("Test files not run in any pairing (scripts/integv2):")
