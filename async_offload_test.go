@@ -21,23 +21,6 @@ func offloadConfig(t *testing.T, cfg *Config) <-chan *AsyncOffloadOp {
 	return ops
 }
 
-// waitOffload drives p until an op of c (one of p's sides) reaches ops,
-// the other side going on as far as it can.
-func waitOffload(t *testing.T, p *pair, ops <-chan *AsyncOffloadOp) *AsyncOffloadOp {
-	t.Helper()
-	for range 10000 {
-		p.client.Negotiate()
-		p.server.Negotiate()
-		select {
-		case op := <-ops:
-			return op
-		default:
-		}
-	}
-	t.Fatal("the offload callback never ran")
-	return nil
-}
-
 // TestAsyncOffloadVerifyOnAnotherGoroutine: with TLS 1.3 client
 // authentication, each side's verification of the peer's CertificateVerify
 // is handed to the callback; the handshake waits, BlockedOnApplicationInput,
@@ -56,7 +39,7 @@ func TestAsyncOffloadVerifyOnAnotherGoroutine(t *testing.T) {
 		conn *Connection
 		ops  <-chan *AsyncOffloadOp
 	}{{"client", p.client, clientOps}, {"server", p.server, serverOps}} {
-		op := waitOffload(t, p, side.ops)
+		op := blockOnOp(t, p, side.ops)
 		for range 3 {
 			blocked, err := side.conn.Negotiate()
 			require.ErrorIs(t, err, ErrBlocked, side.name)
@@ -114,7 +97,7 @@ func TestAsyncOffloadBadSignature(t *testing.T) {
 	client := clientConfig(t, "default_tls13", ec)
 	ops := offloadConfig(t, client)
 	p := newPair(t, server, client)
-	op := waitOffload(t, p, ops)
+	op := blockOnOp(t, p, ops)
 	done := make(chan error)
 	go func() { done <- op.Perform() }()
 	requireS2nError(t, await(t, done, "Perform"), "S2N_ERR_VERIFY_SIGNATURE")
@@ -163,12 +146,12 @@ func TestAsyncOffloadOpLifetime(t *testing.T) {
 	ops := offloadConfig(t, client)
 
 	p := newPair(t, server, client)
-	op := waitOffload(t, p, ops)
+	op := blockOnOp(t, p, ops)
 	require.NoError(t, p.client.Wipe())
 	requireS2nError(t, op.Perform(), nameClosed, ErrUsage)
 
 	p = newPair(t, server, client)
-	op = waitOffload(t, p, ops)
+	op = blockOnOp(t, p, ops)
 	require.NoError(t, p.client.Close())
 	requireS2nError(t, op.Perform(), nameClosed, ErrUsage)
 

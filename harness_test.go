@@ -684,9 +684,10 @@ func goPeerHandshake(t *testing.T, mode Mode, cfg *Config, goCfg *tls.Config) go
 
 // ---- async key operations ----
 
-// blockOnOp drives p until the server's async callback has handed over its
-// op on ops (the server then waits on BlockedOnApplicationInput).
-func blockOnOp(t testing.TB, p *pair, ops <-chan *AsyncPkeyOp) *AsyncPkeyOp {
+// blockOnOp drives p until an async callback (a key operation's, an
+// offload's) has handed over its op on ops (that side then waits on
+// BlockedOnApplicationInput), the other side going on as far as it can.
+func blockOnOp[Op any](t testing.TB, p *pair, ops <-chan Op) Op {
 	t.Helper()
 	for range 10000 {
 		p.client.Negotiate()
@@ -698,7 +699,8 @@ func blockOnOp(t testing.TB, p *pair, ops <-chan *AsyncPkeyOp) *AsyncPkeyOp {
 		}
 	}
 	t.Fatal("the callback never ran")
-	return nil
+	var none Op
+	return none
 }
 
 // blockedPair stops a TLS 1.3 ECDSA handshake at the server's sign op and
