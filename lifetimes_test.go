@@ -550,8 +550,12 @@ func TestConnBlindingHoldsOnlySocket(t *testing.T) {
 				return
 			}
 			go func() {
-				failed <- c.(*Conn).Handshake()
+				// Closed before it is counted: Close puts it on hold
+				// (evicting the oldest), which the settled check below
+				// must see.
+				err := c.(*Conn).Handshake()
 				c.Close()
+				failed <- err
 			}()
 		}
 	}()
