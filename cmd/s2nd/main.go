@@ -179,7 +179,9 @@ type options struct {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stdin, restore := cli.PollableStdin()
+	code := run(ctx, os.Args[1:], stdin, os.Stdout, os.Stderr)
+	restore()
 	stop()
 	os.Exit(code)
 }

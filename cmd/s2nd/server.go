@@ -55,11 +55,11 @@ func readChunks(r io.Reader) <-chan []byte {
 	ch := make(chan []byte)
 	go func() {
 		defer close(ch)
+		buf := make([]byte, 10240)
 		for {
-			buf := make([]byte, 10240)
 			n, err := r.Read(buf)
 			if n > 0 {
-				ch <- buf[:n]
+				ch <- append([]byte(nil), buf[:n]...)
 			}
 			if err != nil {
 				return
