@@ -769,7 +769,7 @@ func separateTable(r *Results) (table, bool) {
 		}
 	}
 	if len(targets) > 0 {
-		t.notes = append(t.notes, fmt.Sprintf("Target, standalone: binding / native at least 0.95 for every handshake and for bulk of 16 KiB and more (median of pairs): **%s** for %d of %d.",
+		t.notes = append(t.notes, fmt.Sprintf("Target, standalone: binding / native at least 0.95 for every handshake and for bulk of 16 KiB and more (median of pairs): **%s**, reached by %d of %d.",
 			yesNo(len(met) == len(targets)), len(met), len(targets)))
 	}
 	for _, w := range warnings {
