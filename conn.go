@@ -52,10 +52,13 @@ type Conn struct {
 	isClient   bool
 	serverName string
 
-	c   *Connection
-	io  *C.go_s2n_io // the in-memory transport; nil on the socket path
-	fd  *fdPath      // the socket path (conn_fd.go); nil on the in-memory one
-	err error        // from setting up the s2n connection, reported by Handshake
+	c  *Connection
+	io *C.go_s2n_io // the in-memory transport; nil on the socket path
+	fd *fdPath      // the socket path (conn_fd.go); nil on the in-memory one
+	// fdLater: the socket a server moves onto after its handshake
+	// (moveToSocket); handshakeMu.
+	fdLater *fdPath
+	err     error // from setting up the s2n connection, reported by Handshake
 
 	handshakeMu   sync.Mutex
 	handshakeErr  error
@@ -362,6 +365,12 @@ func (c *Conn) handshakeContext(ctx context.Context, early []byte, earlyOnly boo
 		c.abortKeyOps()
 		c.cacheSession(true)
 		return 0, err
+	}
+	if err := c.moveToSocket(); err != nil {
+		c.failed()
+		c.handshakeErr = c.wrapErr(err)
+		c.abortKeyOps()
+		return 0, c.handshakeErr
 	}
 	c.state.Store(&stateSnapshot{facts: c.c.readFacts(), conn: c.c})
 	c.cacheSession(false)

@@ -31,6 +31,9 @@ import (
 // runs, even when Close is called meanwhile: s2n never touches a closed or
 // reused descriptor. Nothing calls s2n's I/O outside these callbacks.
 //
+// A server's handshake runs on the in-memory transport, and the Conn moves
+// onto the socket when it is done (moveToSocket).
+//
 // Only those two concrete types take this path: another net.Conn, also one
 // that wraps a socket and implements syscall.Conn, may do something in its
 // Read and Write (count, rate-limit, frame) that the socket path would
@@ -114,10 +117,16 @@ func streamSocket(conn net.Conn) (syscall.RawConn, int) {
 }
 
 // attachTransport gives s2n the Conn's transport: the socket itself (see
-// fdPath) or the in-memory buffers (attachIO).
+// fdPath) or the in-memory buffers (attachIO). A server starts on the
+// in-memory buffers and moves onto its socket when the handshake is done
+// (moveToSocket).
 func (c *Conn) attachTransport(conn *Connection) error {
 	rc, fd := streamSocket(c.conn)
 	if rc == nil || (!c.isClient && (c.config.s.maxEarly > 0 || c.config.s.earlyDataFn != nil)) {
+		return c.attachIO(conn)
+	}
+	if !c.isClient {
+		c.fdLater = &fdPath{rc: rc, fd: fd}
 		return c.attachIO(conn)
 	}
 	if err := conn.SetFd(fd); err != nil {
@@ -128,7 +137,55 @@ func (c *Conn) attachTransport(conn *Connection) error {
 	if err := conn.SetRecvBuffering(!c.config.s.connKTLSRecv); err != nil {
 		return err
 	}
-	f := &fdPath{rc: rc, fd: fd}
+	c.useSocket(&fdPath{rc: rc, fd: fd})
+	return nil
+}
+
+// moveToSocket puts a server Conn whose handshake ran on the in-memory
+// buffers onto its socket (s2n_connection_set_fd), for Read and Write, and
+// frees the buffers. On its own socket s2n writes every handshake record
+// with a write(2) of its own and sets TCP_QUICKACK again after each read;
+// on the buffers the server's whole flight leaves in
+// one write and no socket option is set, which costs a server less CPU per
+// handshake. The Conn stays on the buffers when they hold bytes the socket
+// gave (the client's first records, which arrived with its Finished) or
+// owes; handshakeMu is held.
+func (c *Conn) moveToSocket() error {
+	f := c.fdLater
+	c.fdLater = nil
+	if f == nil {
+		return nil
+	}
+	c.closedMu.Lock()
+	defer c.closedMu.Unlock()
+	b := c.io
+	if c.closed.Load() || b == nil || (b.in != nil && b.in_len > b.in_off) || b.in_eof != 0 || b.out_len > 0 {
+		return nil
+	}
+	// Not when the Config wants kTLS for receiving: s2n must then hold
+	// nothing read ahead (enableKTLS).
+	if err := c.c.SetRecvBuffering(!c.config.s.connKTLSRecv); err != nil {
+		return err
+	}
+	err := c.c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+		if C.go_s2n_connection_set_fd(p, C.int(f.fd), e) < 0 {
+			return -1
+		}
+		C.go_s2n_io_free(b)
+		c.c.s.io = nil
+		return 0
+	})
+	if err != nil {
+		return err
+	}
+	c.io = nil
+	c.useSocket(f)
+	return nil
+}
+
+// useSocket makes f, whose descriptor s2n reads and writes, the Conn's
+// transport.
+func (c *Conn) useSocket(f *fdPath) {
 	for _, o := range []*fdOp{&f.hs, &f.r, &f.w} {
 		o.c = c
 		o.fn = o.run
@@ -141,7 +198,6 @@ func (c *Conn) attachTransport(conn *Connection) error {
 	f.recvStep = func() (int, Blocked, error) { return c.c.recvSome(f.rbuf) }
 	f.sendStep = func() (int, Blocked, error) { return c.c.Send(f.wbuf) }
 	c.fd = f
-	return nil
 }
 
 // transportPath names the transport a Conn runs on, for tests.

@@ -139,10 +139,15 @@ func TestConnTransportPath(t *testing.T) {
 			cfg := signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer})
 			require.NoError(t, cfg.SetServerMaxEarlyDataSize(max))
 			a, b := rawConnPair(t, "tcp")
-			srv, cl := Server(a, cfg), Client(b, cfg, "localhost")
-			want := map[uint32]string{0: "fd", 500: "memory"}[max]
-			require.Equal(t, want, srv.transportPath(), "server, max early data %d", max)
+			srv, cl := Server(a, cfg), Client(b, clientConfig(t, "default_tls13", ec), "localhost")
+			require.Equal(t, "memory", srv.transportPath(), "a server's handshake, max early data %d", max)
 			require.Equal(t, "fd", cl.transportPath(), "a client")
+			hs := make(chan error, 1)
+			go func() { hs <- cl.Handshake() }()
+			require.NoError(t, srv.Handshake())
+			require.NoError(t, await(t, hs, "client handshake"))
+			want := map[uint32]string{0: "fd", 500: "memory"}[max]
+			require.Equal(t, want, srv.transportPath(), "server after its handshake, max early data %d", max)
 			require.NoError(t, srv.Close())
 			require.NoError(t, cl.Close())
 		}
@@ -278,29 +283,33 @@ func TestConnCloseDuringBlockedIO(t *testing.T) {
 // TestConnCloseInsideCallbackOverSocket is TestConnCloseInsideCallback on
 // the socket path, where the handshake runs inside a RawConn callback and
 // closing the socket there would wait for itself: Close from the key
-// callback returns, and the handshake fails with net.ErrClosed.
+// callback returns, and the handshake fails with net.ErrClosed. A client
+// handshakes on its socket (a server on the in-memory buffers, see
+// moveToSocket), so the callback is the client's, signing for client auth.
 func TestConnCloseInsideCallbackOverSocket(t *testing.T) {
-	ec, _, _ := testKeys(t)
-	var server *Conn
-	cfg := newTestConfig(t, configOpts{policy: "default_tls13", chain: ec, fn: func(conn *Connection, op *AsyncPkeyOp) error {
-		defer op.Free()
-		if err := server.Close(); err != nil {
-			return err
-		}
-		return performAndApply(conn, op)
-	}})
+	ec, _, ec2 := testKeys(t)
+	var client *Conn
+	srvCfg := newTestConfig(t, configOpts{policy: "default_tls13", chain: ec, trust: ec2, clientAuth: ClientAuthRequired})
+	clCfg := newTestConfig(t, configOpts{policy: "default_tls13", public: ec2, trust: ec, clientAuth: ClientAuthRequired,
+		fn: func(conn *Connection, op *AsyncPkeyOp) error {
+			defer op.Free()
+			if err := client.Close(); err != nil {
+				return err
+			}
+			return performAndApply(conn, op)
+		}})
 	sc, cc := rawConnPair(t, "tcp")
-	server = Server(sc, cfg)
-	require.Equal(t, "fd", server.transportPath())
-	client := Client(cc, clientConfig(t, "default_tls13", ec), "localhost")
-	defer client.Close()
-	clientDone := make(chan error, 1)
-	go func() { clientDone <- client.Handshake() }()
+	client = Client(cc, clCfg, "localhost")
+	require.Equal(t, "fd", client.transportPath())
+	server := Server(sc, srvCfg)
+	defer server.Close()
+	serverDone := make(chan error, 1)
+	go func() { serverDone <- server.Handshake() }()
 	var err error
-	withinTimeout(t, "server handshake", func() { err = server.Handshake() })
+	withinTimeout(t, "client handshake", func() { err = client.Handshake() })
 	require.ErrorIs(t, err, net.ErrClosed)
-	client.Close()
-	await(t, clientDone, "client handshake")
+	server.Close()
+	await(t, serverDone, "server handshake")
 	require.Zero(t, Stats().PendingOps)
 }
 
