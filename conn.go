@@ -802,7 +802,10 @@ func (c *Conn) Close() error {
 // callback, it would wait for itself, so the socket is closed by another
 // goroutine once the callback has returned.
 func (c *Conn) closeTransport() error {
-	if c.fd != nil && c.c.s.inCallback() {
+	c.closedMu.RLock()
+	onSocket := c.fd != nil // set by a server's moveToSocket, under closedMu
+	c.closedMu.RUnlock()
+	if onSocket && c.c.s.inCallback() {
 		go c.conn.Close()
 		return nil
 	}

@@ -173,14 +173,11 @@ func (c *Conn) moveToSocket() error {
 		}
 		C.go_s2n_io_free(b)
 		c.c.s.io = nil
+		c.io = nil
+		c.useSocket(f) // under both locks: Close reads c.fd (closeTransport, blindedAlert)
 		return 0
 	})
-	if err != nil {
-		return err
-	}
-	c.io = nil
-	c.useSocket(f)
-	return nil
+	return err
 }
 
 // useSocket makes f, whose descriptor s2n reads and writes, the Conn's
