@@ -64,12 +64,14 @@ type Conn struct {
 	handshakeErr  error
 	handshakeDone atomic.Bool
 
-	readMu   sync.Mutex
-	writeMu  sync.Mutex
-	flushMu  sync.Mutex // one flusher at a time keeps records in order
-	closed   atomic.Bool
-	closing  atomic.Bool  // set by Close before its close_notify
-	closedMu sync.RWMutex // write-held by Close while it frees C memory
+	readMu  sync.Mutex
+	writeMu sync.Mutex
+	flushMu sync.Mutex // one flusher at a time keeps records in order
+	// flushWanted: a Read found flushMu taken (flushFromRead).
+	flushWanted atomic.Bool
+	closed      atomic.Bool
+	closing     atomic.Bool  // set by Close before its close_notify
+	closedMu    sync.RWMutex // write-held by Close while it frees C memory
 
 	// sessionOffered: a client offered a session from its Config's
 	// ClientSessionCache.
@@ -598,7 +600,41 @@ func (c *Conn) releaseBuffers() {
 // the other direction.
 func (c *Conn) flush() error {
 	c.flushMu.Lock()
-	defer c.flushMu.Unlock()
+	err := c.flushLocked()
+	c.flushMu.Unlock()
+	return c.flushAgain(err)
+}
+
+// flushFromRead is flush for Read, which sends what s2n wrote while
+// reading (the answer to a KeyUpdate, an alert). When a Write is flushing
+// already, perhaps blocked on a peer that is itself writing and not
+// reading, Read must not wait for it: that would stop it reading, and a
+// full-duplex transfer would deadlock. It leaves flushWanted instead, which
+// that flusher reads once it has let go of flushMu (flushAgain).
+func (c *Conn) flushFromRead() error {
+	c.flushWanted.Store(true)
+	if !c.flushMu.TryLock() {
+		return nil
+	}
+	err := c.flushLocked()
+	c.flushMu.Unlock()
+	return c.flushAgain(err)
+}
+
+// flushAgain flushes once more, after flushMu was let go, for a Read that
+// found it taken (flushFromRead); the flag is set before that Read's
+// TryLock and read here after the Unlock, so one of the two flushes.
+func (c *Conn) flushAgain(err error) error {
+	for err == nil && c.flushWanted.Load() && c.flushMu.TryLock() {
+		err = c.flushLocked()
+		c.flushMu.Unlock()
+	}
+	return err
+}
+
+// flushLocked is flush with flushMu held.
+func (c *Conn) flushLocked() error {
+	c.flushWanted.Store(false)
 	c.closedMu.RLock()
 	defer c.closedMu.RUnlock()
 	if c.io == nil { // released
@@ -671,7 +707,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 			return 0, c.wrapErr(err)
 		}
 		// s2n may have answered something (a KeyUpdate, an alert).
-		if err := c.flush(); err != nil {
+		if err := c.flushFromRead(); err != nil {
 			return 0, err
 		}
 		if blocked == BlockedOnRead {

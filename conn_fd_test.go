@@ -190,14 +190,14 @@ func TestConnDeadlines(t *testing.T) {
 	}
 }
 
-// TestConnConcurrentReadWrite: on the socket path, one Read and one Write
-// run at the same time on each end, both ways at once, megabytes each:
-// neither waits for the other (with Read and Write serialized, both ends
-// would block writing into full socket buffers). Not the in-memory path:
-// there a Read that waits to flush what s2n answered (flushMu) behind a
-// Write blocked on a full socket deadlocks the same way.
+// TestConnConcurrentReadWrite: one Read and one Write run at the same time
+// on each end, both ways at once, megabytes each: neither waits for the
+// other (with Read and Write serialized, both ends would block writing into
+// full socket buffers). On both transports: on the in-memory one (net.Pipe,
+// a wrapper) a Read does not wait to flush what s2n answered behind a Write
+// blocked on the peer (flushFromRead).
 func TestConnConcurrentReadWrite(t *testing.T) {
-	for _, kind := range []string{"tcp", "unix"} {
+	for _, kind := range []string{"tcp", "unix", "pipe", "wrapped"} {
 		t.Run(kind, func(t *testing.T) {
 			server, client := fdConnPair(t, kind)
 			const size = 4<<20 + 17
