@@ -56,8 +56,8 @@ type Conn struct {
 	io *C.go_s2n_io // the in-memory transport; nil on the socket path
 	fd *fdPath      // the socket path (conn_fd.go); nil on the in-memory one
 	// fdLater: the socket a server moves onto after its handshake
-	// (moveToSocket); handshakeMu.
-	fdLater *fdPath
+	// (moveToSocket).
+	fdLater atomic.Pointer[fdPath]
 	err     error // from setting up the s2n connection, reported by Handshake
 
 	handshakeMu   sync.Mutex
@@ -679,6 +679,11 @@ func (c *Conn) Read(b []byte) (int, error) {
 	}
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
+	if c.fdLater.Load() != nil {
+		if err := c.tryMoveToSocket(&c.writeMu); err != nil {
+			return 0, err
+		}
+	}
 	if c.fd != nil {
 		return c.readFd(b)
 	}
@@ -728,6 +733,11 @@ func (c *Conn) Write(b []byte) (int, error) {
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
+	if c.fdLater.Load() != nil {
+		if err := c.tryMoveToSocket(&c.readMu); err != nil {
+			return 0, err
+		}
+	}
 	if c.fd != nil {
 		return c.writeFd(b)
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"syscall"
 	"unsafe"
 )
@@ -125,8 +126,8 @@ func (c *Conn) attachTransport(conn *Connection) error {
 	if rc == nil || (!c.isClient && (c.config.s.maxEarly > 0 || c.config.s.earlyDataFn != nil)) {
 		return c.attachIO(conn)
 	}
-	if !c.isClient {
-		c.fdLater = &fdPath{rc: rc, fd: fd}
+	if !c.isClient && !c.config.s.connKTLSSend && !c.config.s.connKTLSRecv {
+		c.fdLater.Store(&fdPath{rc: rc, fd: fd})
 		return c.attachIO(conn)
 	}
 	if err := conn.SetFd(fd); err != nil {
@@ -145,29 +146,37 @@ func (c *Conn) attachTransport(conn *Connection) error {
 // buffers onto its socket (s2n_connection_set_fd), for Read and Write, and
 // frees the buffers. On its own socket s2n writes every handshake record
 // with a write(2) of its own and sets TCP_QUICKACK again after each read;
-// on the buffers the server's whole flight leaves in
-// one write and no socket option is set, which costs a server less CPU per
-// handshake. The Conn stays on the buffers when they hold bytes the socket
-// gave (the client's first records, which arrived with its Finished) or
-// owes; handshakeMu is held.
+// on the buffers the server's whole flight leaves in one write and no
+// socket option is set, which costs a server less CPU per handshake. A
+// server Conn whose Config asks for kTLS handshakes on its socket (kTLS is
+// enabled before the handshake's state is freed, see enableKTLS).
+//
+// The move waits while the buffers hold bytes the socket gave (a client's
+// first records often arrive with its Finished) or owes: it is tried at the
+// end of the handshake and then at the start of each Read and Write
+// (tryMoveToSocket) until it happens, or for good once the peer's end of
+// stream is in the buffers. The caller keeps any other Read, Write and
+// flush out: handshakeMu, or readMu, writeMu and flushMu.
 func (c *Conn) moveToSocket() error {
-	f := c.fdLater
-	c.fdLater = nil
+	f := c.fdLater.Load()
 	if f == nil {
 		return nil
 	}
 	c.closedMu.Lock()
 	defer c.closedMu.Unlock()
 	b := c.io
-	if c.closed.Load() || b == nil || (b.in != nil && b.in_len > b.in_off) || b.in_eof != 0 || b.out_len > 0 {
+	if c.closed.Load() || b == nil || b.in_eof != 0 {
+		c.fdLater.Store(nil)
 		return nil
 	}
-	// Not when the Config wants kTLS for receiving: s2n must then hold
-	// nothing read ahead (enableKTLS).
-	if err := c.c.SetRecvBuffering(!c.config.s.connKTLSRecv); err != nil {
+	if (b.in != nil && b.in_len > b.in_off) || b.out_len > 0 {
+		return nil // later
+	}
+	c.fdLater.Store(nil)
+	if err := c.c.SetRecvBuffering(true); err != nil {
 		return err
 	}
-	err := c.c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
+	return c.c.simple(func(p *C.struct_s2n_connection, e *C.go_s2n_error) C.int {
 		if C.go_s2n_connection_set_fd(p, C.int(f.fd), e) < 0 {
 			return -1
 		}
@@ -177,7 +186,25 @@ func (c *Conn) moveToSocket() error {
 		c.useSocket(f) // under both locks: Close reads c.fd (closeTransport, blindedAlert)
 		return 0
 	})
-	return err
+}
+
+// tryMoveToSocket is moveToSocket from Read (other is writeMu) or Write
+// (other is readMu), holding its own mutex: only when the other direction
+// and the flusher are idle, never waiting for them.
+func (c *Conn) tryMoveToSocket(other *sync.Mutex) error {
+	if !other.TryLock() {
+		return nil
+	}
+	defer other.Unlock()
+	if !c.flushMu.TryLock() {
+		return nil
+	}
+	defer c.flushMu.Unlock()
+	if err := c.moveToSocket(); err != nil {
+		c.failed()
+		return c.wrapErr(err)
+	}
+	return nil
 }
 
 // useSocket makes f, whose descriptor s2n reads and writes, the Conn's

@@ -2,6 +2,7 @@ package s2n
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -278,6 +279,69 @@ func TestConnCloseDuringBlockedIO(t *testing.T) {
 			require.NoError(t, client.Close(), "Close is idempotent")
 		})
 	}
+}
+
+// TestConnServerMovesToSocket: a server Conn handshakes on the in-memory
+// buffers and moves onto its socket (moveToSocket). A crypto/tls client
+// writes its request right behind its Finished, so the request is often in
+// the buffers when the handshake ends; the move then waits for a Read or
+// Write that finds them empty: after the server read the request and
+// answered, every Conn is on the socket, and both directions go on there.
+func TestConnServerMovesToSocket(t *testing.T) {
+	ec, _, _ := testKeys(t)
+	cfg := signerConfig(t, "default_tls13", ec, &faultySigner{key: ec.signer})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	atHandshake := 0
+	for i := 0; i < 20; i++ {
+		clientErr := make(chan error, 1)
+		go func() {
+			c, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: certPool(ec), ServerName: "localhost"})
+			if err != nil {
+				clientErr <- err
+				return
+			}
+			defer c.Close()
+			if _, err := c.Write(bytes.Repeat([]byte{'q'}, 1024)); err != nil {
+				clientErr <- err
+				return
+			}
+			got := make([]byte, 2048)
+			if _, err := io.ReadFull(c, got); err != nil {
+				clientErr <- err
+				return
+			}
+			if !bytes.Equal(got, bytes.Repeat([]byte{'a'}, 2048)) {
+				clientErr <- errors.New("answer corrupted")
+				return
+			}
+			_, err = c.Write([]byte("bye"))
+			clientErr <- err
+		}()
+		a, err := ln.Accept()
+		require.NoError(t, err)
+		s := Server(a, cfg)
+		require.Equal(t, "memory", s.transportPath(), "a server's handshake")
+		require.NoError(t, s.Handshake())
+		if s.transportPath() == "fd" {
+			atHandshake++
+		}
+		req := make([]byte, 1024)
+		_, err = io.ReadFull(s, req)
+		require.NoError(t, err)
+		require.Equal(t, bytes.Repeat([]byte{'q'}, 1024), req)
+		_, err = s.Write(bytes.Repeat([]byte{'a'}, 2048))
+		require.NoError(t, err)
+		require.Equal(t, "fd", s.transportPath(), "after the request was read and answered")
+		bye := make([]byte, 3)
+		_, err = io.ReadFull(s, bye)
+		require.NoError(t, err)
+		require.Equal(t, "bye", string(bye))
+		require.NoError(t, await(t, clientErr, "client"))
+		require.NoError(t, s.Close())
+	}
+	t.Logf("on the socket right after the handshake: %d of 20; the others moved at the Read or Write after it", atHandshake)
 }
 
 // TestConnCloseInsideCallbackOverSocket is TestConnCloseInsideCallback on
