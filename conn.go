@@ -362,17 +362,17 @@ func (c *Conn) handshakeContext(ctx context.Context, early []byte, earlyOnly boo
 		// the handshake did not give a usable connection.
 		err = fmt.Errorf("%w: the Conn was closed during its handshake", net.ErrClosed)
 	}
+	if err == nil {
+		if merr := c.moveToSocket(); merr != nil {
+			c.failed()
+			err = c.wrapErr(merr)
+		}
+	}
 	if err != nil {
 		c.handshakeErr = err
 		c.abortKeyOps()
 		c.cacheSession(true)
 		return 0, err
-	}
-	if err := c.moveToSocket(); err != nil {
-		c.failed()
-		c.handshakeErr = c.wrapErr(err)
-		c.abortKeyOps()
-		return 0, c.handshakeErr
 	}
 	c.state.Store(&stateSnapshot{facts: c.c.readFacts(), conn: c.c})
 	c.cacheSession(false)
