@@ -33,7 +33,8 @@ import (
 // reused descriptor. Nothing calls s2n's I/O outside these callbacks.
 //
 // A server's handshake runs on the in-memory transport, and the Conn moves
-// onto the socket when it is done (moveToSocket).
+// onto the socket when it is done (moveToSocket), unless its Config asks
+// for kTLS.
 //
 // Only those two concrete types take this path: another net.Conn, also one
 // that wraps a socket and implements syscall.Conn, may do something in its
@@ -118,9 +119,9 @@ func streamSocket(conn net.Conn) (syscall.RawConn, int) {
 }
 
 // attachTransport gives s2n the Conn's transport: the socket itself (see
-// fdPath) or the in-memory buffers (attachIO). A server starts on the
-// in-memory buffers and moves onto its socket when the handshake is done
-// (moveToSocket).
+// fdPath) or the in-memory buffers (attachIO). A server whose Config does
+// not ask for kTLS starts on the in-memory buffers and moves onto its
+// socket after the handshake (moveToSocket).
 func (c *Conn) attachTransport(conn *Connection) error {
 	rc, fd := streamSocket(c.conn)
 	if rc == nil || (!c.isClient && (c.config.s.maxEarly > 0 || c.config.s.earlyDataFn != nil)) {

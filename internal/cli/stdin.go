@@ -13,8 +13,8 @@ var pollableStdin *os.File
 // forward. When it is a pipe or a socket, it is put in non-blocking mode
 // and opened again as an *os.File that Go's network poller serves: a read
 // that has to wait parks the goroutine instead of holding an OS thread in a
-// blocking read(2), which the runtime answers by handing that thread's P to
-// another thread (a thread switch per message when a peer and stdin
+// blocking read(2), whose thread's P the runtime's sysmon hands to another
+// thread when the read waits long (thread switches when a peer and stdin
 // alternate). restore puts back the blocking mode; call it before the
 // process exits, since the mode belongs to the open file description that
 // the parent (a shell, a pipeline) shares. For anything else (a terminal, a
