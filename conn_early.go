@@ -170,12 +170,6 @@ func (c *Conn) recvEarly(ctx context.Context, early []byte) (int, error) {
 	}
 	for {
 		n, err := c.drive(ctx, func() (int, Blocked, error) {
-			// See go_s2n_early_rejected (transport.c): rejected early
-			// data is left for the Negotiate after the early data phase.
-			if io := c.io; io != nil {
-				io.in_early = 1
-				defer func() { io.in_early = 0 }()
-			}
 			return c.c.RecvEarlyData(buf)
 		})
 		if err != nil {

@@ -186,8 +186,18 @@ func (c *Connection) RecvEarlyData(b []byte) (int, Blocked, error) {
 	if err := s.drive(c, "RecvEarlyData"); err != nil {
 		return 0, NotBlocked, err
 	}
+	// See go_s2n_early_rejected (transport.c): with a Conn's in-memory
+	// transport, rejected early data is left for the Negotiate after the
+	// early data phase. The buffers are set here, under the connection's
+	// lock, because a Close may free them once the call has returned.
+	if s.io != nil {
+		s.io.in_early = 1
+	}
 	var n C.ssize_t
 	rc := C.go_s2n_recv_early_data(s.ptr, bytesArg(b), C.ssize_t(len(b)), &n, &s.blocked, &s.e)
+	if s.io != nil {
+		s.io.in_early = 0
+	}
 	return int(n), Blocked(s.blocked), s.finishEarly(rc)
 }
 
